@@ -1,0 +1,51 @@
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The only mutable global in fastnn's C code: which per-ISA kernel table
+ * to use. It is written at import (or by the test suite, between calls)
+ * and only read by kernels. */
+static int simd_level = FNN_SIMD_BASELINE;
+
+static const char *level_names[FNN_SIMD_N_LEVELS] = {"baseline", "avx2", "avx512"};
+
+const char *fnn_simd_level_name(int level)
+{
+    if (level < 0 || level >= FNN_SIMD_N_LEVELS) return "unknown";
+    return level_names[level];
+}
+
+int fnn_simd_max_level(void)
+{
+#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return FNN_SIMD_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return FNN_SIMD_AVX2;
+#endif
+    return FNN_SIMD_BASELINE;
+}
+
+int fnn_simd_level(void) { return simd_level; }
+
+int fnn_simd_set_level(int level)
+{
+    int max_level = fnn_simd_max_level();
+    if (level < 0) level = 0;
+    if (level > max_level) level = max_level;
+    simd_level = level;
+    return level;
+}
+
+void fnn_simd_init(void)
+{
+    int level = fnn_simd_max_level();
+    const char *cap = getenv("FASTNN_SIMD");
+    if (cap != NULL && cap[0] != '\0') {
+        for (int i = 0; i < FNN_SIMD_N_LEVELS; ++i)
+            if (strcmp(cap, level_names[i]) == 0 && i < level) level = i;
+    }
+    fnn_simd_set_level(level);
+}

@@ -1,0 +1,26 @@
+"""fastnn: fused, tested CPU kernels with OpenMP for training neural networks
+on NumPy arrays.
+
+Submodules
+----------
+functional : the kernels on plain arrays (``adam_``, ``clip_grad_norm_``, ...)
+optim      : optimizer classes over parameters, with state_dict round trips
+reference  : plain-NumPy references of every kernel
+bench      : ``python -m fastnn.bench``, the benchmark against the references
+"""
+__version__ = "0.1.0"
+
+from fastnn._config import (  # noqa: E402
+    available_simd_levels, flush_denormals, get_flush_denormals, get_num_threads,
+    get_simd_level, set_flush_denormals, set_num_threads, set_simd_level, show_config, threads,
+)
+from fastnn import functional, reference  # noqa: E402,F401
+from fastnn.parameter import Parameter  # noqa: E402
+from fastnn import optim  # noqa: E402,F401
+
+
+def get_include():
+    """Directory of fastnn's C headers (``fastnn.h``), as numpy.get_include()."""
+    import os
+
+    return os.path.join(os.path.dirname(__file__), "include")

@@ -1,0 +1,236 @@
+"""Run-time information, the bandwidth probe and the fast argument checks.
+
+The checks live here, compiled, because the Python layer calls them on
+every kernel call: a call on a 1,000-element array must cost a few
+microseconds, not tens."""
+cimport numpy as cnp
+from libc.stdlib cimport getenv, strtol
+import numpy as np
+
+from fastnn._ext.c_core cimport (
+    fnn_api_version, fnn_openmp_enabled, fnn_openmp_version, fnn_openmp_max_threads,
+    fnn_simd_max_level, fnn_simd_level_name, fnn_stream_triad, fnn_compiler_version,
+)
+
+cnp.import_array()
+
+include "dispatch.pxi"
+
+API_VERSION = fnn_api_version()
+
+
+def compiler_version():
+    return fnn_compiler_version().decode()
+
+
+def openmp_enabled():
+    return bool(fnn_openmp_enabled())
+
+
+def openmp_version():
+    return fnn_openmp_version()
+
+
+def openmp_max_threads():
+    """omp_get_max_threads() now: follows OMP_NUM_THREADS and threadpoolctl."""
+    return fnn_openmp_max_threads()
+
+
+def default_threads():
+    """omp_get_max_threads(), lowered by OMP_NUM_THREADS as set right now.
+
+    getenv() sees assignments to os.environ (CPython calls putenv), so a
+    change of OMP_NUM_THREADS after import is honoured at the next call.
+    """
+    cdef int n = fnn_openmp_max_threads()
+    cdef const char *env = getenv("OMP_NUM_THREADS")
+    cdef char *end
+    cdef long value
+    if env != NULL and env[0] != 0:
+        value = strtol(env, &end, 10)
+        if end != env and value >= 1 and value < n:
+            n = <int>value
+    return n
+
+
+def simd_max_level():
+    return fnn_simd_max_level()
+
+
+def simd_level_name(int level):
+    return fnn_simd_level_name(level).decode()
+
+
+def stream_triad(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double scalar, int n_threads):
+    cdef double *pa = <double *>cnp.PyArray_DATA(a)
+    cdef const double *pb = <const double *>cnp.PyArray_DATA(b)
+    cdef const double *pc = <const double *>cnp.PyArray_DATA(c)
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(a)
+    with nogil:
+        fnn_stream_triad(pa, pb, pc, scalar, n, n_threads)
+
+
+# ---------------------------------------------------------------- checks
+
+cdef inline bint _is_real(cnp.ndarray a):
+    cdef int t = cnp.PyArray_TYPE(a)
+    return t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int nd = cnp.PyArray_NDIM(a), i
+    if nd != cnp.PyArray_NDIM(b):
+        return False
+    cdef cnp.npy_intp *da = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp *db = cnp.PyArray_DIMS(b)
+    for i in range(nd):
+        if da[i] != db[i]:
+            return False
+    return True
+
+
+cdef _not_array(str name, object a):
+    return TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
+                     f"got {type(a).__name__}")
+
+
+def check_param(str name, object a):
+    """Check an array the kernel writes in place and that sets the dtype.
+
+    Raises TypeError unless ``a`` is a float32/float64 ndarray, and
+    ValueError unless it is C-contiguous and writable: fastnn never updates
+    a silent copy.
+    """
+    if not isinstance(a, cnp.ndarray):
+        raise _not_array(name, a)
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if not _is_real(arr):
+        raise TypeError(f"{name} has dtype {arr.dtype}; fastnn kernels take float32 or float64")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError(f"{name} must be C-contiguous: it is updated in place and fastnn "
+                         f"never writes to a copy")
+    if not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} is read-only but is updated in place")
+    return arr
+
+
+def check_inout(str name, object a, cnp.ndarray like):
+    """Check an array written in place against ``like``: same dtype and shape,
+    C-contiguous and writable."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(like):
+        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {like.dtype}: "
+                        f"one dtype per call")
+    if not _same_shape(arr, like):
+        raise ValueError(f"{name} has shape {(<object>arr).shape}, expected {(<object>like).shape}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError(f"{name} must be C-contiguous: it is updated in place and fastnn "
+                         f"never writes to a copy")
+    if not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} is read-only but is updated in place")
+    return arr
+
+
+def check_input(str name, object a, cnp.ndarray like):
+    """Check an array that is only read: same dtype and shape as ``like``.
+
+    Returns a C-contiguous array: a non-contiguous input is copied, which is
+    safe because it is never written.
+    """
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(like):
+        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {like.dtype}: "
+                        f"one dtype per call")
+    if not _same_shape(arr, like):
+        raise ValueError(f"{name} has shape {(<object>arr).shape}, expected {(<object>like).shape}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        arr = np.ascontiguousarray(arr)
+    return arr
+
+
+def check_disjoint(tuple names, tuple arrays):
+    """Raise ValueError if any two of ``arrays`` (None entries skipped) share
+    memory: the kernels assume no aliasing between their arguments."""
+    cdef Py_ssize_t i, j, n = len(arrays)
+    cdef char *lo_i
+    cdef char *hi_i
+    cdef char *lo_j
+    cdef char *hi_j
+    cdef cnp.ndarray ai, aj
+    for i in range(n):
+        if arrays[i] is None:
+            continue
+        ai = <cnp.ndarray>arrays[i]
+        lo_i = <char *>cnp.PyArray_DATA(ai)
+        hi_i = lo_i + cnp.PyArray_NBYTES(ai)
+        if hi_i == lo_i:
+            continue
+        for j in range(i + 1, n):
+            if arrays[j] is None:
+                continue
+            aj = <cnp.ndarray>arrays[j]
+            lo_j = <char *>cnp.PyArray_DATA(aj)
+            hi_j = lo_j + cnp.PyArray_NBYTES(aj)
+            if lo_j < hi_i and lo_i < hi_j:
+                raise ValueError(f"{names[i]} and {names[j]} share memory; "
+                                 f"pass distinct arrays")
+
+
+def check_real(str name, object value, object low=None, bint low_inclusive=True,
+               object high=None, bint high_inclusive=False):
+    """A finite real hyperparameter within [low, high] (bounds optional).
+
+    Raises TypeError for non-numbers (bool included) and ValueError for NaN,
+    infinities and values out of range. Returns it as a float.
+    """
+    cdef double v
+    if type(value) is float:
+        v = <double>value
+    elif isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    else:
+        v = float(value)
+    if v != v:
+        raise ValueError(f"{name} must not be NaN")
+    if low is not None:
+        if v < <double>low or (v == <double>low and not low_inclusive):
+            raise ValueError(f"{name} must be {'>=' if low_inclusive else '>'} {low}, got {v}")
+    if high is not None:
+        if v > <double>high or (v == <double>high and not high_inclusive):
+            raise ValueError(f"{name} must be {'<=' if high_inclusive else '<'} {high}, got {v}")
+    if v == float("inf") or v == -float("inf"):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def prepare_single(object param, object grad, tuple state_names, tuple states,
+                   tuple required):
+    """All the checks of a one-array optimizer call, in one pass.
+
+    ``states[i]`` may be None (skipped, or TypeError when ``required[i]``).
+    Returns ``([param], [grad], [[state] or None, ...])`` with ``grad`` made
+    C-contiguous. Nothing is written.
+    """
+    cdef cnp.ndarray p = check_param("param", param)
+    cdef cnp.ndarray g = check_input("grad", grad, p)
+    cdef list lists = []
+    cdef list names = ["param", "grad"]
+    cdef list arrays = [p, g]
+    cdef Py_ssize_t i
+    for i in range(len(states)):
+        value = states[i]
+        if value is None:
+            if required[i]:
+                raise TypeError(f"{state_names[i]} is required with these options")
+            lists.append(None)
+            continue
+        s = check_inout(state_names[i], value, p)
+        names.append(state_names[i])
+        arrays.append(s)
+        lists.append([s])
+    check_disjoint(tuple(names), tuple(arrays))
+    return [p], [g], lists

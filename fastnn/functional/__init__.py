@@ -1,0 +1,2 @@
+"""Functional kernels: validated, in-place operations on plain NumPy arrays."""
+from fastnn.functional.optim import *  # noqa: F401,F403

@@ -1,0 +1,257 @@
+"""SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, RAdam and Lion over parameters.
+
+Each class keeps its per-parameter state and calls the fused kernel of
+:mod:`fastnn.functional.optim` once per param group and step.
+"""
+import numpy as np
+
+from fastnn.functional import optim as F
+from fastnn.optim.optimizer import Optimizer
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Lion"]
+
+_PENALTY_DEFAULTS = {"l1": 0.0, "maximize": False}
+
+
+def _zeros(data):
+    return np.zeros_like(data, order="C")
+
+
+def _check_lr(group):
+    if not group["lr"] >= 0:
+        raise ValueError(f"invalid learning rate: {group['lr']}")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or ndarray, or of param-group dicts
+    lr : float, default 1e-3
+    momentum, dampening, weight_decay : float, default 0
+    nesterov, maximize : bool, default False
+    l1 : float, default 0
+        L1 penalty coefficient (with weight_decay, the elastic net).
+    decoupled_weight_decay : bool, default False
+    ema_momentum : bool, default False
+        The lectures' momentum b ← μ·b + (1 − μ)·g (see :func:`fastnn.functional.sgd_`).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False, l1=0.0, decoupled_weight_decay=False,
+                 ema_momentum=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize, l1=l1,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      ema_momentum=ema_momentum))
+
+    def _check_group(self, group):
+        _check_lr(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def _init_state(self, group, data):
+        return {"momentum_buffer": _zeros(data)} if group["momentum"] != 0 else {}
+
+    def _update(self, group, datas, grads, states, scalars):
+        buffers = None
+        if group["momentum"] != 0:
+            for s, d in zip(states, datas):  # momentum switched on after the first steps
+                if "momentum_buffer" not in s:
+                    s["momentum_buffer"] = _zeros(d)
+            buffers = [s["momentum_buffer"] for s in states]
+        F.sgd_(datas, grads, buffers, lr=group["lr"], momentum=group["momentum"],
+               dampening=group["dampening"], weight_decay=group["weight_decay"],
+               nesterov=group["nesterov"], maximize=group["maximize"], step=scalars[0] + 1,
+               l1=group["l1"], decoupled_weight_decay=group["decoupled_weight_decay"],
+               ema_momentum=group["ema_momentum"])
+
+
+class Adagrad(Optimizer):
+    """Adagrad (torch.optim.Adagrad): lr=1e-2, lr_decay=0, weight_decay=0,
+    initial_accumulator_value=0, eps=1e-10."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, l1=0.0,
+                 decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize, l1=l1,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _check_group(self, group):
+        _check_lr(group)
+        if not group["initial_accumulator_value"] >= 0:
+            raise ValueError("initial_accumulator_value must be >= 0")
+
+    def _init_state(self, group, data):
+        return {"sum": np.full_like(data, group["initial_accumulator_value"], order="C")}
+
+    def _update(self, group, datas, grads, states, scalars):
+        F.adagrad_(datas, grads, [s["sum"] for s in states], step=scalars[0] + 1,
+                   lr=group["lr"], lr_decay=group["lr_decay"],
+                   weight_decay=group["weight_decay"], eps=group["eps"],
+                   maximize=group["maximize"], l1=group["l1"],
+                   decoupled_weight_decay=group["decoupled_weight_decay"])
+
+
+class RMSprop(Optimizer):
+    """RMSprop (torch.optim.RMSprop): lr=1e-2, alpha=0.99, eps=1e-8,
+    weight_decay=0, momentum=0, centered=False; ``eps_inside_sqrt`` gives the
+    lectures' θ ← θ − lr·g/√(v + ε)."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, *, maximize=False, eps_inside_sqrt=False, l1=0.0,
+                 decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize,
+                                      eps_inside_sqrt=eps_inside_sqrt, l1=l1,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _check_group(self, group):
+        _check_lr(group)
+
+    def _init_state(self, group, data):
+        return {"square_avg": _zeros(data), "grad_avg": _zeros(data),
+                "momentum_buffer": _zeros(data)}
+
+    def _update(self, group, datas, grads, states, scalars):
+        F.rmsprop_(datas, grads, [s["square_avg"] for s in states],
+                   [s["grad_avg"] for s in states], [s["momentum_buffer"] for s in states],
+                   lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+                   weight_decay=group["weight_decay"], momentum=group["momentum"],
+                   centered=group["centered"], maximize=group["maximize"],
+                   eps_inside_sqrt=group["eps_inside_sqrt"], l1=group["l1"],
+                   decoupled_weight_decay=group["decoupled_weight_decay"])
+
+
+class Adam(Optimizer):
+    """Adam (torch.optim.Adam): lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0, amsgrad=False; ``decoupled_weight_decay`` gives AdamW."""
+
+    _decoupled_default = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, l1=0.0, decoupled_weight_decay=None):
+        if decoupled_weight_decay is None:
+            decoupled_weight_decay = self._decoupled_default
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, l1=l1,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _check_group(self, group):
+        _check_lr(group)
+        if len(group["betas"]) != 2:
+            raise ValueError("betas must be a pair (beta1, beta2)")
+
+    def _init_state(self, group, data):
+        state = {"exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros(data)
+        return state
+
+    def _update(self, group, datas, grads, states, scalars):
+        beta1, beta2 = group["betas"]
+        max_sq = None
+        if group["amsgrad"]:
+            for s, d in zip(states, datas):
+                if "max_exp_avg_sq" not in s:
+                    s["max_exp_avg_sq"] = _zeros(d)
+            max_sq = [s["max_exp_avg_sq"] for s in states]
+        F.adam_(datas, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+                max_sq, step=scalars[0] + 1, lr=group["lr"], beta1=beta1, beta2=beta2,
+                eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                maximize=group["maximize"], l1=group["l1"],
+                decoupled_weight_decay=group["decoupled_weight_decay"])
+
+
+class AdamW(Adam):
+    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay, default 1e-2."""
+
+    _decoupled_default = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, l1=0.0):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         l1=l1, decoupled_weight_decay=True)
+
+
+class NAdam(Optimizer):
+    """NAdam (torch.optim.NAdam): lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False."""
+
+    _scalar_state = ("mu_product",)
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False, l1=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, l1=l1))
+
+    def _check_group(self, group):
+        _check_lr(group)
+
+    def _init_state(self, group, data):
+        return {"mu_product": 1.0, "exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
+
+    def _update(self, group, datas, grads, states, scalars):
+        beta1, beta2 = group["betas"]
+        mu_product = F.nadam_(datas, grads, [s["exp_avg"] for s in states],
+                              [s["exp_avg_sq"] for s in states], step=scalars[0] + 1,
+                              mu_product=scalars[1], lr=group["lr"], beta1=beta1, beta2=beta2,
+                              eps=group["eps"], weight_decay=group["weight_decay"],
+                              momentum_decay=group["momentum_decay"],
+                              decoupled_weight_decay=group["decoupled_weight_decay"],
+                              maximize=group["maximize"], l1=group["l1"])
+        return (mu_product,)
+
+
+class RAdam(Optimizer):
+    """RAdam (torch.optim.RAdam): lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0, decoupled_weight_decay=False."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, maximize=False, l1=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, l1=l1))
+
+    def _check_group(self, group):
+        _check_lr(group)
+
+    def _init_state(self, group, data):
+        return {"exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
+
+    def _update(self, group, datas, grads, states, scalars):
+        beta1, beta2 = group["betas"]
+        F.radam_(datas, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+                 step=scalars[0] + 1, lr=group["lr"], beta1=beta1, beta2=beta2,
+                 eps=group["eps"], weight_decay=group["weight_decay"],
+                 decoupled_weight_decay=group["decoupled_weight_decay"],
+                 maximize=group["maximize"], l1=group["l1"])
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023): lr=1e-4, betas=(0.9, 0.99), weight_decay=0."""
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
+                 maximize=False, l1=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
+                                      maximize=maximize, l1=l1))
+
+    def _check_group(self, group):
+        _check_lr(group)
+
+    def _init_state(self, group, data):
+        return {"exp_avg": _zeros(data)}
+
+    def _update(self, group, datas, grads, states, scalars):
+        beta1, beta2 = group["betas"]
+        F.lion_(datas, grads, [s["exp_avg"] for s in states], lr=group["lr"], beta1=beta1,
+                beta2=beta2, weight_decay=group["weight_decay"], maximize=group["maximize"],
+                l1=group["l1"])

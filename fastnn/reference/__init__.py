@@ -1,0 +1,8 @@
+"""Plain-NumPy references of every fastnn kernel, written for clarity.
+
+Each function carries its formula in its docstring. The test suite checks
+every kernel against these, and ``python -m fastnn.bench`` times them as the
+baseline of its speedups.
+"""
+from fastnn.reference import optim  # noqa: F401
+from fastnn.reference.optim import *  # noqa: F401,F403
