@@ -1,0 +1,3 @@
+from fastnn.bench.harness import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per kernel family, each defining ``cases(full, with_torch)``."""
