@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+import fastnn
+
+DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
+
+
+@pytest.fixture(params=DTYPES, ids=[d.name for d in DTYPES])
+def dtype(request):
+    return request.param
+
+
+def tolerances(dtype):
+    """rtol/atol for comparing a kernel with its NumPy reference."""
+    if np.dtype(dtype) == np.float32:
+        return dict(rtol=1e-5, atol=1e-6)
+    return dict(rtol=1e-12, atol=1e-12)
+
+
+def assert_close(actual, expected, dtype=None, **kwargs):
+    """assert_allclose with the dtype's tolerances (overridable)."""
+    dtype = np.dtype(dtype if dtype is not None else np.asarray(actual).dtype)
+    tol = tolerances(dtype)
+    tol.update(kwargs)
+    np.testing.assert_allclose(actual, expected, **tol)
+
+
+@pytest.fixture(params=list(fastnn.available_simd_levels()))
+def simd_level(request):
+    """Run the test once per SIMD level the CPU supports."""
+    previous = fastnn.get_simd_level()
+    fastnn.set_simd_level(request.param)
+    yield request.param
+    fastnn.set_simd_level(previous)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
