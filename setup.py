@@ -77,6 +77,11 @@ def probe_openmp(compiler_cmd):
 class BuildExt(build_ext):
     """build_ext that probes OpenMP and sets portable optimisation flags."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:  # compile the extensions side by side
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         cc = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") else ["cc"]
         is_msvc = self.compiler.compiler_type == "msvc"

@@ -1,0 +1,594 @@
+"""Optimizer kernels against their NumPy references, and their contracts."""
+import math
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import functional as F
+from fastnn import reference as R
+from fastnn.optim import SGD, Adagrad, Adam, AdamW, Lion, NAdam, RAdam, RMSprop
+from conftest import assert_close
+
+# (name, fastnn function, reference, state names, option sets)
+SPECS = {
+    "sgd": (F.sgd_, R.sgd, ["momentum_buffer"], [
+        dict(lr=0.01),
+        dict(lr=0.01, momentum=0.9),
+        dict(lr=0.01, momentum=0.9, dampening=0.1, weight_decay=0.01),
+        dict(lr=0.01, momentum=0.9, nesterov=True, maximize=True),
+        dict(lr=0.01, momentum=0.9, ema_momentum=True, l1=1e-3),
+        dict(lr=0.01, momentum=0.5, weight_decay=0.1, decoupled_weight_decay=True),
+    ]),
+    "adagrad": (F.adagrad_, R.adagrad, ["state_sum"], [
+        dict(),
+        dict(lr=0.05, lr_decay=0.01, weight_decay=0.01, eps=1e-6),
+        dict(maximize=True, l1=1e-3),
+        dict(weight_decay=0.1, decoupled_weight_decay=True),
+    ]),
+    "rmsprop": (F.rmsprop_, R.rmsprop, ["square_avg", "grad_avg", "momentum_buffer"], [
+        dict(),
+        dict(centered=True),
+        dict(momentum=0.9, weight_decay=0.01),
+        dict(centered=True, momentum=0.5, eps_inside_sqrt=True, maximize=True),
+        dict(alpha=0.3, centered=True, l1=1e-3),
+        dict(weight_decay=0.1, decoupled_weight_decay=True),
+    ]),
+    "adam": (F.adam_, R.adam, ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], [
+        dict(),
+        dict(lr=0.01, weight_decay=0.01),
+        dict(amsgrad=True),
+        dict(maximize=True, l1=1e-3, beta1=0.3),
+        dict(decoupled_weight_decay=True, weight_decay=0.1, amsgrad=True),
+    ]),
+    "adamw": (F.adamw_, R.adamw, ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], [
+        dict(),
+        dict(weight_decay=0.1, amsgrad=True),
+    ]),
+    "nadam": (F.nadam_, R.nadam, ["exp_avg", "exp_avg_sq"], [
+        dict(),
+        dict(weight_decay=0.01, momentum_decay=0.01),
+        dict(weight_decay=0.1, decoupled_weight_decay=True, maximize=True),
+        dict(l1=1e-3, beta1=0.2),
+    ]),
+    "radam": (F.radam_, R.radam, ["exp_avg", "exp_avg_sq"], [
+        dict(),
+        dict(weight_decay=0.01),
+        dict(weight_decay=0.1, decoupled_weight_decay=True, maximize=True, l1=1e-3),
+    ]),
+    "lion": (F.lion_, R.lion, ["exp_avg"], [
+        dict(),
+        dict(lr=1e-3, weight_decay=0.1),
+        dict(maximize=True, l1=1e-3, beta1=0.5, beta2=0.9),
+    ]),
+}
+
+CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec[3]))]
+STEPS = 50
+
+
+def make_arrays(n, n_states, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    param = rng.standard_normal(n).astype(dtype)
+    states = [np.zeros(n, dtype) for _ in range(n_states)]
+    return param, states, rng
+
+
+def run_steps(name, options, param, states, rng, n_steps, use_ref, dtype, n_threads=None):
+    """Run n_steps of an optimizer with fresh random gradients each step."""
+    fn, ref, _, _ = SPECS[name]
+    mu_product = 1.0
+    for step in range(1, n_steps + 1):
+        grad = rng.standard_normal(param.shape).astype(dtype)
+        kwargs = dict(options)
+        if name not in ("rmsprop", "lion"):
+            kwargs["step"] = step
+        if name == "nadam":
+            kwargs["mu_product"] = mu_product
+        if use_ref:
+            result = ref(param, grad, *states, **kwargs)
+        else:
+            result = fn(param, grad, *states, **kwargs, n_threads=n_threads)
+        if name == "nadam":
+            mu_product = result
+
+
+@pytest.mark.parametrize("name,option_index", CASES)
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 1031])
+def test_matches_reference(name, option_index, n, dtype):
+    options = SPECS[name][3][option_index]
+    n_states = len(SPECS[name][2])
+    param, states, rng = make_arrays(n, n_states, dtype)
+    ref_param, ref_states, ref_rng = make_arrays(n, n_states, dtype)
+    run_steps(name, options, param, states, rng, STEPS, False, dtype)
+    run_steps(name, options, ref_param, ref_states, ref_rng, STEPS, True, dtype)
+    # 50 steps compound rounding differences: allow a few ulps more in float32
+    extra = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else {}
+    assert_close(param, ref_param, dtype, **extra)
+    for s, rs in zip(states, ref_states):
+        assert_close(s, rs, dtype, **extra)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_large_array_matches_reference(name, dtype):
+    """1,000,003 elements: several threads, vector body and scalar tail."""
+    options = SPECS[name][3][-1]
+    n_states = len(SPECS[name][2])
+    param, states, rng = make_arrays(1_000_003, n_states, dtype)
+    ref_param, ref_states, ref_rng = make_arrays(1_000_003, n_states, dtype)
+    run_steps(name, options, param, states, rng, 5, False, dtype)
+    run_steps(name, options, ref_param, ref_states, ref_rng, 5, True, dtype)
+    extra = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else {}
+    assert_close(param, ref_param, dtype, **extra)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_thread_count_does_not_change_results(name, dtype):
+    options = SPECS[name][3][-1]
+    n_states = len(SPECS[name][2])
+    results = []
+    for n_threads in (1, 2, 3):
+        param, states, rng = make_arrays(300_007, n_states, dtype)
+        run_steps(name, options, param, states, rng, 3, False, dtype, n_threads=n_threads)
+        results.append((param, states))
+    for param, states in results[1:]:
+        np.testing.assert_array_equal(param, results[0][0])
+        for s, s0 in zip(states, results[0][1]):
+            np.testing.assert_array_equal(s, s0)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_simd_levels_agree_bitwise(name, dtype, simd_level):
+    """Every compiled SIMD path gives the baseline's bits (no FMA contraction)."""
+    options = SPECS[name][3][-1]
+    n_states = len(SPECS[name][2])
+    param, states, rng = make_arrays(1037, n_states, dtype)
+    run_steps(name, options, param, states, rng, 4, False, dtype)
+    fastnn.set_simd_level("baseline")
+    base_param, base_states, base_rng = make_arrays(1037, n_states, dtype)
+    run_steps(name, options, base_param, base_states, base_rng, 4, False, dtype)
+    np.testing.assert_array_equal(param, base_param)
+    for s, s0 in zip(states, base_states):
+        np.testing.assert_array_equal(s, s0)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_many_arrays_in_one_call_equal_separate_calls(name, dtype):
+    fn, _, state_names, option_sets = SPECS[name]
+    options = dict(option_sets[-1])
+    if name not in ("rmsprop", "lion"):
+        options["step"] = 3
+    rng = np.random.default_rng(3)
+    shapes = [(7, 5), (5,), (300, 130), (1,), (0,), (33,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    states = [[np.abs(rng.standard_normal(s)).astype(dtype) for s in shapes]
+              for _ in state_names]
+    single_params = [p.copy() for p in params]
+    single_states = [[a.copy() for a in group] for group in states]
+    fn(params, grads, *states, **options)
+    for i in range(len(shapes)):
+        fn(single_params[i], grads[i], *[group[i] for group in single_states], **options)
+    for p, sp in zip(params, single_params):
+        np.testing.assert_array_equal(p, sp)
+    for group, single_group in zip(states, single_states):
+        for a, sa in zip(group, single_group):
+            np.testing.assert_array_equal(a, sa)
+
+
+def test_adam_docstring_example():
+    w = np.ones(4, np.float32)
+    g = np.full(4, 0.5, np.float32)
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    F.adam_(w, g, m, v, step=1, lr=0.1)
+    assert_close(w, np.full(4, 0.9, np.float32))
+
+
+def test_nadam_returns_mu_product():
+    w = np.ones(3)
+    m, v = np.zeros(3), np.zeros(3)
+    prod = F.nadam_(w, np.ones(3), m, v, step=1)
+    assert prod == pytest.approx(R.nadam_mu(1, 0.9, 4e-3))
+    prod2 = F.nadam_(w, np.ones(3), m, v, step=2, mu_product=prod)
+    assert prod2 == pytest.approx(prod * R.nadam_mu(2, 0.9, 4e-3))
+
+
+def test_radam_unrectified_and_rectified_steps():
+    """RAdam takes plain momentum steps until rho_t > 5 (step 6 for beta2=0.999)."""
+    for step in (1, 5, 6, 50):
+        p = np.linspace(-1, 1, 9)
+        m, v = np.full(9, 0.1), np.full(9, 0.2)
+        rp, rm, rv = p.copy(), m.copy(), v.copy()
+        g = np.linspace(1, -2, 9)
+        F.radam_(p, g, m, v, step=step)
+        R.radam(rp, g, rm, rv, step=step)
+        assert_close(p, rp)
+
+
+def test_sgd_first_step_ignores_buffer_content():
+    p = np.ones(5)
+    buf = np.full(5, np.nan)
+    F.sgd_(p, np.ones(5), buf, lr=0.1, momentum=0.9, step=1)
+    assert_close(p, np.full(5, 0.9))
+    assert_close(buf, np.ones(5))
+
+
+def test_lion_nan_gradient_propagates():
+    p = np.ones(3, np.float32)
+    m = np.zeros(3, np.float32)
+    F.lion_(p, np.array([np.nan, 1, -1], np.float32), m)
+    assert np.isnan(p[0]) and np.isfinite(p[1:]).all()
+
+
+# ------------------------------------------------------------------ bad input
+
+def _adam_arrays(dtype=np.float32, n=8):
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype),
+            np.zeros(n, dtype), np.zeros(n, dtype))
+
+
+def _snapshot(arrays):
+    return [np.array(a, copy=True) for a in arrays if isinstance(a, np.ndarray)]
+
+
+BAD_INPUTS = [
+    ("param as list of floats", lambda p, g, m, v: ([1.0, 2.0], g, m, v), TypeError, "param"),
+    ("integer param", lambda p, g, m, v: (np.arange(8), g, m, v), TypeError, "param"),
+    ("float16 param", lambda p, g, m, v: (p.astype(np.float16), g, m, v), TypeError, "param"),
+    ("grad dtype mix", lambda p, g, m, v: (p, g.astype(np.float64), m, v), TypeError, "grad"),
+    ("state dtype mix", lambda p, g, m, v: (p, g, m.astype(np.float64), v), TypeError, "exp_avg"),
+    ("grad shape", lambda p, g, m, v: (p, g[:7], m, v), ValueError, "grad"),
+    ("state shape", lambda p, g, m, v: (p, g, m, v.reshape(2, 4)), ValueError, "exp_avg_sq"),
+    ("param not contiguous", lambda p, g, m, v: (np.repeat(p, 2)[::2], g, m, v), ValueError,
+     "param"),
+    ("state not contiguous", lambda p, g, m, v: (p, g, np.zeros(16, p.dtype)[::2], v),
+     ValueError, "exp_avg"),
+    ("grad aliases param", lambda p, g, m, v: (p, p, m, v), ValueError, "share memory"),
+    ("states alias", lambda p, g, m, v: (p, g, m, m), ValueError, "share memory"),
+    ("overlapping views", lambda p, g, m, v: (p, g, m, None), None, None),
+]
+
+
+@pytest.mark.parametrize("label,mutate,error,match", [b for b in BAD_INPUTS if b[2]],
+                         ids=[b[0] for b in BAD_INPUTS if b[2]])
+def test_bad_arrays_raise_and_touch_nothing(label, mutate, error, match):
+    arrays = mutate(*_adam_arrays())
+    before = _snapshot(arrays)
+    with pytest.raises(error, match=match):
+        F.adam_(*arrays, step=1)
+    for a, b in zip(_snapshot(arrays), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_read_only_state_raises_and_touches_nothing():
+    p, g, m, v = _adam_arrays()
+    v.flags.writeable = False
+    before = _snapshot([p, g, m, v])
+    with pytest.raises(ValueError, match="exp_avg_sq is read-only"):
+        F.adam_(p, g, m, v, step=1)
+    for a, b in zip([p, g, m, v], before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_overlapping_state_views_raise():
+    p, g, _, _ = _adam_arrays(n=8)
+    buf = np.zeros(12, np.float32)
+    with pytest.raises(ValueError, match="share memory"):
+        F.adam_(p, g, buf[:8], buf[4:], step=1)
+
+
+def test_non_contiguous_grad_is_read_through_a_copy():
+    p, _, m, v = _adam_arrays()
+    g_full = np.random.default_rng(1).standard_normal(16).astype(np.float32)
+    rp, rm, rv = p.copy(), m.copy(), v.copy()
+    F.adam_(p, g_full[::2], m, v, step=1)
+    R.adam(rp, g_full[::2].copy(), rm, rv, step=1)
+    assert_close(p, rp)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(lr=-1.0), ValueError, "lr"),
+    (dict(lr=math.nan), ValueError, "lr"),
+    (dict(lr=math.inf), ValueError, "lr"),
+    (dict(lr="0.1"), TypeError, "lr"),
+    (dict(lr=True), TypeError, "lr"),
+    (dict(beta1=1.0), ValueError, "beta1"),
+    (dict(beta2=-0.1), ValueError, "beta2"),
+    (dict(eps=-1e-8), ValueError, "eps"),
+    (dict(weight_decay=-0.1), ValueError, "weight_decay"),
+    (dict(l1=math.nan), ValueError, "l1"),
+    (dict(step=0), ValueError, "step"),
+    (dict(step=1.5), TypeError, "step"),
+    (dict(step=True), TypeError, "step"),
+    (dict(amsgrad=True), TypeError, "max_exp_avg_sq"),
+    (dict(n_threads=0), ValueError, "n_threads"),
+    (dict(n_threads=1.5), TypeError, "n_threads"),
+])
+def test_bad_hyperparameters_raise_and_touch_nothing(kwargs, error, match):
+    arrays = _adam_arrays()
+    before = _snapshot(arrays)
+    kwargs = {"step": 1, **kwargs}
+    with pytest.raises(error, match=match):
+        F.adam_(*arrays, **kwargs)
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda p, g, s: F.sgd_(p, g, lr=0.1, momentum=0.9), TypeError, "momentum_buffer"),
+    (lambda p, g, s: F.sgd_(p, g, s, lr=0.1, nesterov=True), ValueError, "nesterov"),
+    (lambda p, g, s: F.rmsprop_(p, g, s, centered=True), TypeError, "grad_avg"),
+    (lambda p, g, s: F.rmsprop_(p, g, s, alpha=1.5), ValueError, "alpha"),
+    (lambda p, g, s: F.adagrad_(p, g, s, step=1, lr_decay=-1), ValueError, "lr_decay"),
+    (lambda p, g, s: F.nadam_(p, g, s, s.copy(), step=1, momentum_decay=-1), ValueError,
+     "momentum_decay"),
+    (lambda p, g, s: F.lion_(p, g, s, beta2=1.0), ValueError, "beta2"),
+])
+def test_optimizer_specific_errors(call, error, match):
+    p, g, s, _ = _adam_arrays()
+    before = _snapshot([p, g, s])
+    with pytest.raises(error, match=match):
+        call(p, g, s)
+    for a, b in zip([p, g, s], before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_list_call_errors_touch_nothing():
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(4).astype(np.float32), rng.standard_normal(3).astype(np.float32)]
+    grads = [np.ones(4, np.float32), np.ones(3, np.float32)]
+    m = [np.zeros(4, np.float32), np.zeros(3, np.float32)]
+    v_bad = [np.zeros(4, np.float32), np.zeros(3, np.float64)]
+    before = _snapshot(params + m)
+    with pytest.raises(TypeError, match=r"exp_avg_sq\[1\]"):
+        F.adam_(params, grads, m, v_bad, step=1)
+    with pytest.raises(ValueError, match="grad has 1 arrays"):
+        F.adam_(params, grads[:1], m, m, step=1)
+    with pytest.raises(TypeError, match=r"param\[1\]"):
+        F.adam_([params[0], params[1].astype(np.float64)], grads, m, m, step=1)
+    for a, b in zip(params + m, before):
+        np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ clipping
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
+def test_clip_grad_norm_matches_reference(norm_type, dtype):
+    rng = np.random.default_rng(5)
+    grads = [rng.standard_normal(s).astype(dtype) for s in [(100, 3), (7,), (50_001,), (0,)]]
+    ref = [g.copy() for g in grads]
+    total = F.clip_grad_norm_(grads, 1.5, norm_type=norm_type)
+    ref_total = R.clip_grad_norm(ref, 1.5, norm_type=norm_type)
+    assert total == pytest.approx(ref_total, rel=1e-10)
+    for g, r in zip(grads, ref):
+        assert_close(g, r, dtype)
+
+
+def test_clip_grad_norm_does_not_scale_up_and_returns_norm():
+    g = np.array([3.0, 4.0])
+    assert F.clip_grad_norm_([g], 10.0) == pytest.approx(5.0)
+    assert_close(g, [3.0, 4.0], rtol=1e-6)
+    assert F.clip_grad_norm_(g, 1.0) == pytest.approx(5.0)
+    assert_close(g, [0.6, 0.8], rtol=1e-6)
+
+
+def test_clip_grad_norm_is_deterministic_across_threads():
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal(2_000_003).astype(np.float32)
+    norms = []
+    for n_threads in (1, 2, 3):
+        norms.append(F.grad_norm([data], n_threads=n_threads))
+    assert norms[0] == norms[1] == norms[2]
+    assert norms[0] == pytest.approx(np.linalg.norm(data.astype(np.float64)), rel=1e-12)
+
+
+def test_clip_grad_norm_nonfinite():
+    g = np.array([1.0, np.nan, 2.0], np.float32)
+    before = g.copy()
+    with pytest.raises(RuntimeError, match="non-finite"):
+        F.clip_grad_norm_([g], 1.0, error_if_nonfinite=True)
+    np.testing.assert_array_equal(g, before)
+    assert math.isnan(F.grad_norm([g], norm_type=math.inf))
+    assert math.isinf(F.grad_norm([np.array([np.inf, 1.0])]))
+
+
+def test_clip_grad_norm_accepts_parameters_and_skips_missing_grads():
+    a, b = fastnn.Parameter(np.zeros(2)), fastnn.Parameter(np.zeros(3))
+    a.grad = np.array([3.0, 4.0])
+    assert F.clip_grad_norm_([a, b], 1.0) == pytest.approx(5.0)
+    assert_close(a.grad, [0.6, 0.8], rtol=1e-6)
+
+
+def test_clip_grad_value(dtype):
+    g = np.array([-3.0, -0.5, 0.0, 0.5, 3.0, np.nan], dtype)
+    F.clip_grad_value_([g], 1.0)
+    np.testing.assert_array_equal(g[:5], np.array([-1.0, -0.5, 0.0, 0.5, 1.0], dtype))
+    assert np.isnan(g[5])
+    with pytest.raises(ValueError, match="clip_value"):
+        F.clip_grad_value_([g], -1.0)
+    with pytest.raises(ValueError, match="read-only"):
+        ro = np.ones(3)
+        ro.flags.writeable = False
+        F.clip_grad_value_(ro, 1.0)
+
+
+def test_clip_bad_norm_type():
+    with pytest.raises(ValueError, match="norm_type"):
+        F.grad_norm([np.ones(3)], norm_type=0.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        F.clip_grad_norm_([np.ones(3)], -1.0)
+
+
+# ------------------------------------------------------------------ denormals
+
+def test_flush_denormals_option():
+    tiny = np.array([1e-40], np.float32)  # a float32 denormal
+    assert tiny[0] != 0
+    p = tiny.copy()
+    F.sgd_(p, np.zeros(1, np.float32), lr=0.1)
+    assert p[0] == tiny[0]
+    with fastnn.flush_denormals():
+        assert fastnn.get_flush_denormals()
+        p = tiny.copy()
+        F.sgd_(p, np.zeros(1, np.float32), lr=0.1)
+        assert p[0] == 0.0
+    assert not fastnn.get_flush_denormals()
+    # the caller's floating-point mode is restored after the kernel
+    assert np.float32(1e-40) * np.float32(1.0) != 0
+
+
+# ------------------------------------------------------------------ classes
+
+CLASS_SPECS = [
+    (SGD, dict(lr=0.01, momentum=0.9, nesterov=True), "sgd"),
+    (Adagrad, dict(lr=0.05), "adagrad"),
+    (RMSprop, dict(lr=0.01, centered=True, momentum=0.5), "rmsprop"),
+    (Adam, dict(lr=0.01, amsgrad=True), "adam"),
+    (AdamW, dict(lr=0.01), "adamw"),
+    (NAdam, dict(lr=0.01), "nadam"),
+    (RAdam, dict(lr=0.01), "radam"),
+    (Lion, dict(lr=0.001, weight_decay=0.1), "lion"),
+]
+
+
+def _model(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    return [fastnn.Parameter(rng.standard_normal(s).astype(dtype), name=str(s))
+            for s in [(4, 3), (3,), (17,)]]
+
+
+def _train(opt, params, n_steps, seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(n_steps):
+        for p in params:
+            p.grad = rng.standard_normal(p.shape).astype(p.dtype)
+        opt.step()
+
+
+@pytest.mark.parametrize("cls,kwargs,name", CLASS_SPECS, ids=[c[2] for c in CLASS_SPECS])
+def test_class_state_dict_resumes_bitwise(cls, kwargs, name):
+    params = _model()
+    opt = cls(params, **kwargs)
+    _train(opt, params, 5, seed=1)
+    saved_params = [p.data.copy() for p in params]
+    state = opt.state_dict()
+    _train(opt, params, 5, seed=2)
+
+    params2 = _model()
+    for p, s in zip(params2, saved_params):
+        p.data[...] = s
+    opt2 = cls(params2, **kwargs)
+    opt2.load_state_dict(state)
+    _train(opt2, params2, 5, seed=2)
+    for p, p2 in zip(params, params2):
+        np.testing.assert_array_equal(p.data, p2.data)
+
+
+@pytest.mark.parametrize("cls,kwargs,name", CLASS_SPECS, ids=[c[2] for c in CLASS_SPECS])
+def test_class_matches_reference(cls, kwargs, name):
+    params = _model()
+    opt = cls(params, **kwargs)
+    ref_params = [p.data.copy() for p in params]
+    fn, ref, state_names, _ = SPECS[name]
+    opts = dict(kwargs)
+    if "betas" in opts:
+        opts["beta1"], opts["beta2"] = opts.pop("betas")
+    opts.pop("lr_decay", None)
+    ref_states = [[np.zeros_like(p) for p in ref_params] for _ in state_names]
+    rng = np.random.default_rng(4)
+    mu = 1.0
+    for step in range(1, 6):
+        grads = [rng.standard_normal(p.shape) for p in params]
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+        for i, (rp, g) in enumerate(zip(ref_params, grads)):
+            kw = dict(opts)
+            if name not in ("rmsprop", "lion"):
+                kw["step"] = step
+            if name == "nadam":
+                kw["mu_product"] = mu
+            out = ref(rp, g, *[s[i] for s in ref_states], **kw)
+        if name == "nadam":
+            mu = out
+    for p, rp in zip(params, ref_params):
+        assert_close(p.data, rp)
+
+
+def test_plain_arrays_with_grads_passed_to_step():
+    w = np.ones(5)
+    b = np.zeros(2)
+    opt = SGD([w, b], lr=0.5)
+    opt.step([np.ones(5), None])
+    assert_close(w, np.full(5, 0.5))
+    assert_close(b, np.zeros(2))
+    with pytest.raises(ValueError, match="2 parameters"):
+        opt.step([np.ones(5)])
+
+
+def test_param_groups_have_their_own_options():
+    a, b = fastnn.Parameter(np.ones(3)), fastnn.Parameter(np.ones(3))
+    opt = SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
+    a.grad = np.ones(3)
+    b.grad = np.ones(3)
+    opt.step()
+    assert_close(a.data, np.full(3, 0.9))
+    assert_close(b.data, np.zeros(3))
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+    with pytest.raises(ValueError, match="more than one param group"):
+        opt.add_param_group({"params": [a]})
+
+
+def test_optimizer_rejects_bad_params():
+    with pytest.raises(ValueError, match="empty"):
+        Adam([])
+    with pytest.raises(TypeError, match="params"):
+        Adam([np.arange(3)])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        Adam([np.ones((4, 4))[:, 1]])
+    with pytest.raises(ValueError, match="learning rate"):
+        Adam([np.ones(3)], lr=-1)
+
+
+def test_load_state_dict_rejects_mismatch():
+    params = _model()
+    opt = Adam(params)
+    _train(opt, params, 1, seed=0)
+    state = opt.state_dict()
+    other = Adam(_model()[:2])
+    with pytest.raises(ValueError, match="parameters"):
+        other.load_state_dict(state)
+
+
+# ------------------------------------------------------------------ torch cross-check
+
+TORCH_MAP = [
+    ("SGD", dict(lr=0.01, momentum=0.9, dampening=0.1, weight_decay=0.01), SGD),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True), SGD),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, weight_decay=0.01), Adagrad),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.01), RMSprop),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.01), Adam),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1), AdamW),
+    ("NAdam", dict(lr=0.01, weight_decay=0.01, decoupled_weight_decay=True), NAdam),
+    ("RAdam", dict(lr=0.01, weight_decay=0.01), RAdam),
+]
+
+
+@pytest.mark.parametrize("torch_name,kwargs,cls", TORCH_MAP, ids=[t[0] for t in TORCH_MAP])
+def test_matches_torch(torch_name, kwargs, cls):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal(1000)
+    p = fastnn.Parameter(data.copy())
+    t = torch.tensor(data.copy(), requires_grad=False)
+    opt = cls([p], **kwargs)
+    topt = getattr(torch.optim, torch_name)([t], **kwargs)
+    for _ in range(20):
+        g = rng.standard_normal(1000)
+        p.grad = g
+        t.grad = torch.tensor(g)
+        opt.step()
+        topt.step()
+    assert_close(p.data, t.numpy(), rtol=1e-10, atol=1e-12)
