@@ -592,3 +592,22 @@ def test_matches_torch(torch_name, kwargs, cls):
         opt.step()
         topt.step()
     assert_close(p.data, t.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_many_arrays_aliasing_is_detected():
+    """More than 16 arrays take the sorted overlap check."""
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(5) for _ in range(8)]
+    grads = [np.ones(5) for _ in range(8)]
+    m = [np.zeros(5) for _ in range(8)]
+    v = [np.zeros(5) for _ in range(8)]
+    F.adam_(params, grads, m, v, step=1)  # 32 distinct arrays: fine
+    shared = np.zeros(12)
+    v[3] = shared[:5]
+    m[6] = shared[4:9]
+    before = _snapshot(params)
+    with pytest.raises(ValueError, match=r"exp_avg\[6\] and exp_avg_sq\[3\] share memory|"
+                                         r"exp_avg_sq\[3\] and exp_avg\[6\] share memory"):
+        F.adam_(params, grads, m, v, step=2)
+    for a, b in zip(params, before):
+        np.testing.assert_array_equal(a, b)

@@ -146,9 +146,10 @@ INLINE void SPAN(nadam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RE
         T vi = v[i] * beta2 + omb2 * (gi * gi);
         m[i] = mi;
         v[i] = vi;
-        T denom = FNN_M(sqrt)(vi / bc2) + eps;
-        T pi = p[i] * decay - coef_grad * (gi / denom);
-        p[i] = pi - coef_avg * (mi / denom);
+        /* one division instead of two: g and m share the denominator */
+        T inv_denom = (T)1 / (FNN_M(sqrt)(vi / bc2) + eps);
+        T pi = p[i] * decay - coef_grad * (gi * inv_denom);
+        p[i] = pi - coef_avg * (mi * inv_denom);
     }
 }
 #define CALL_nadam_loop(k) SPAN(nadam_loop)(c, n, p, g, s0, s1, k)

@@ -154,30 +154,59 @@ def check_input(str name, object a, cnp.ndarray like):
 
 def check_disjoint(tuple names, tuple arrays):
     """Raise ValueError if any two of ``arrays`` (None entries skipped) share
-    memory: the kernels assume no aliasing between their arguments."""
+    memory: the kernels assume no aliasing between their arguments.
+
+    Compares address ranges ([data, data + nbytes) of each C-contiguous
+    array): pairwise for a few arrays, by sorting for many.
+    """
     cdef Py_ssize_t i, j, n = len(arrays)
-    cdef char *lo_i
-    cdef char *hi_i
-    cdef char *lo_j
-    cdef char *hi_j
+    cdef size_t lo_i, hi_i, lo_j, hi_j
     cdef cnp.ndarray ai, aj
+    if n > 16:
+        _check_disjoint_sorted(names, arrays)
+        return
     for i in range(n):
         if arrays[i] is None:
             continue
         ai = <cnp.ndarray>arrays[i]
-        lo_i = <char *>cnp.PyArray_DATA(ai)
-        hi_i = lo_i + cnp.PyArray_NBYTES(ai)
+        lo_i = <size_t>cnp.PyArray_DATA(ai)
+        hi_i = lo_i + <size_t>cnp.PyArray_NBYTES(ai)
         if hi_i == lo_i:
             continue
         for j in range(i + 1, n):
             if arrays[j] is None:
                 continue
             aj = <cnp.ndarray>arrays[j]
-            lo_j = <char *>cnp.PyArray_DATA(aj)
-            hi_j = lo_j + cnp.PyArray_NBYTES(aj)
+            lo_j = <size_t>cnp.PyArray_DATA(aj)
+            hi_j = lo_j + <size_t>cnp.PyArray_NBYTES(aj)
             if lo_j < hi_i and lo_i < hi_j:
                 raise ValueError(f"{names[i]} and {names[j]} share memory; "
                                  f"pass distinct arrays")
+
+
+cdef _check_disjoint_sorted(tuple names, tuple arrays):
+    cdef list spans = []
+    cdef Py_ssize_t i
+    cdef size_t lo, hi
+    cdef cnp.ndarray a
+    for i in range(len(arrays)):
+        if arrays[i] is None:
+            continue
+        a = <cnp.ndarray>arrays[i]
+        lo = <size_t>cnp.PyArray_DATA(a)
+        hi = lo + <size_t>cnp.PyArray_NBYTES(a)
+        if hi > lo:
+            spans.append((lo, hi, i))
+    spans.sort()
+    cdef size_t reach = 0
+    cdef Py_ssize_t owner = -1
+    for lo, hi, i in spans:
+        if owner >= 0 and lo < reach:
+            raise ValueError(f"{names[owner]} and {names[i]} share memory; "
+                             f"pass distinct arrays")
+        if hi > reach:
+            reach = hi
+            owner = i
 
 
 def check_real(str name, object value, object low=None, bint low_inclusive=True,

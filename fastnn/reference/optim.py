@@ -155,9 +155,9 @@ def nadam(param, grad, exp_avg, exp_avg_sq, *, step, mu_product, lr=2e-3, beta1=
     mu_product = mu_product * mu
     exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
     exp_avg_sq[...] = exp_avg_sq * beta2 + (1 - beta2) * (g * g)
-    denom = np.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps
-    param -= (lr * (1 - mu) / (1 - mu_product)) * (g / denom)
-    param -= (lr * mu_next / (1 - mu_product * mu_next)) * (exp_avg / denom)
+    inv_denom = 1 / (np.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps)
+    param -= (lr * (1 - mu) / (1 - mu_product)) * (g * inv_denom)
+    param -= (lr * mu_next / (1 - mu_product * mu_next)) * (exp_avg * inv_denom)
     return mu_product
 
 
