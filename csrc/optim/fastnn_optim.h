@@ -58,6 +58,17 @@ void fnn_optim_step(int algorithm, int dtype, size_t n_arrays, const size_t *siz
                     void *const *state1, void *const *state2, const fnn_optim_hparams *hp,
                     int n_threads, int flags);
 
+/* Dtype-generic entries of the gradient-clipping kernels below.
+ *   kind  IN  FNN_REDUCE_SUM_SQUARES (Σx²), FNN_REDUCE_SUM_ABS_POW (Σ|x|^p) or
+ *             FNN_REDUCE_MAX_ABS (max |x|, NaN if any x is NaN)
+ * Accumulation is in double, in fixed blocks combined in order. */
+enum { FNN_REDUCE_SUM_SQUARES = 0, FNN_REDUCE_SUM_ABS_POW = 1, FNN_REDUCE_MAX_ABS = 2, FNN_REDUCE_N = 3 };
+double fnn_reduce(int kind, int dtype, const void *x, size_t n, double p, int n_threads, int flags);
+/* x ← x·scale (INOUT x) */
+void fnn_scale(int dtype, void *x, size_t n, double scale, int n_threads, int flags);
+/* x ← clamp(x, lo, hi), NaN kept (INOUT x) */
+void fnn_clamp(int dtype, void *x, size_t n, double lo, double hi, int n_threads, int flags);
+
 /* Typed entry points, one per optimizer and dtype. */
 #define FNN_DECLARE_OPTIMIZERS(T, SFX)                                                            \
     void fnn_sgd_##SFX(size_t n_arrays, const size_t *sizes, T *const *params,                   \

@@ -19,8 +19,6 @@
 #define FNN_MODE_SGD_FIRST 8u   /* SGD: first step, the buffer takes the gradient */
 #define FNN_MODE_SGD_NESTEROV 16u
 
-/* The reductions behind gradient clipping, indexing fnn_optim_table.reduce */
-enum { FNN_REDUCE_SUM_SQUARES = 0, FNN_REDUCE_SUM_ABS_POW = 1, FNN_REDUCE_MAX_ABS = 2, FNN_REDUCE_N = 3 };
 
 #define FNN_TEMPLATE "optim/optim_internal_t.h"
 #include "../core/instantiate_dtypes.h"

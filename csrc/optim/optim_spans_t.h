@@ -27,6 +27,14 @@
     (HAS(FNN_MODE_L1) ? (HAS(FNN_MODE_WD) ? sg * (gi) + wd * (pi) : sg * (gi)) + l1 * SIGN(pi) \
                       : (HAS(FNN_MODE_WD) ? sg * (gi) + wd * (pi) : sg * (gi)))
 
+/* Adam's moment estimates, shared by Adam, NAdam and RAdam:
+ * m ← lerp(m, g, 1 − β₁), v ← β₂·v + (1 − β₂)·g² */
+#define UPDATE_MOMENTS(m, v, i, gi, mi, vi)                \
+    T mi = LERP(m[i], gi, w1);                             \
+    T vi = v[i] * beta2 + omb2 * (gi * gi);                \
+    m[i] = mi;                                             \
+    v[i] = vi
+
 #define PREP_LOCALS                                                       \
     const T sg = c->grad_sign, wd = c->wd, l1 = c->l1, decay = c->decay; \
     (void)wd;                                                             \
@@ -117,10 +125,7 @@ INLINE void SPAN(adam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RES
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
         T gi = PREP_GRAD(g[i], p[i]);
-        T mi = LERP(m[i], gi, w1);
-        T vi = v[i] * beta2 + omb2 * (gi * gi);
-        m[i] = mi;
-        v[i] = vi;
+        UPDATE_MOMENTS(m, v, i, gi, mi, vi);
         if (HAS(FNN_MODE_AMSGRAD)) {
             vi = vmax[i] > vi ? vmax[i] : vi;
             vmax[i] = vi;
@@ -142,10 +147,7 @@ INLINE void SPAN(nadam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RE
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
         T gi = PREP_GRAD(g[i], p[i]);
-        T mi = LERP(m[i], gi, w1);
-        T vi = v[i] * beta2 + omb2 * (gi * gi);
-        m[i] = mi;
-        v[i] = vi;
+        UPDATE_MOMENTS(m, v, i, gi, mi, vi);
         /* one division instead of two: g and m share the denominator */
         T inv_denom = (T)1 / (FNN_M(sqrt)(vi / bc2) + eps);
         T pi = p[i] * decay - coef_grad * (gi * inv_denom);
@@ -164,10 +166,7 @@ INLINE void SPAN(radam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RE
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
         T gi = PREP_GRAD(g[i], p[i]);
-        T mi = LERP(m[i], gi, w1);
-        T vi = v[i] * beta2 + omb2 * (gi * gi);
-        m[i] = mi;
-        v[i] = vi;
+        UPDATE_MOMENTS(m, v, i, gi, mi, vi);
         T m_hat = mi / bc1;
         T d = HAS(FNN_MODE_RECTIFIED) ? m_hat * rect_lr * (bc2_sqrt / (FNN_M(sqrt)(vi) + eps))
                                       : m_hat * lr;
@@ -266,6 +265,7 @@ const FNN_NAME(fnn_optim_table) FNN_ISA_NAME(fnn_optim_table) = {
 #undef LERP
 #undef PREP_GRAD
 #undef PREP_LOCALS
+#undef UPDATE_MOMENTS
 #undef DEFINE_SPAN
 #undef CALL_sgd_loop
 #undef CALL_adagrad_loop

@@ -41,13 +41,11 @@ cdef extern from "fastnn.h" nogil:
                         void *const *state1, void *const *state2, const fnn_optim_hparams *hp,
                         int n_threads, int flags)
 
-    double fnn_sum_squares_f32(const float *x, size_t n, int n_threads, int flags)
-    double fnn_sum_squares_f64(const double *x, size_t n, int n_threads, int flags)
-    double fnn_sum_abs_pow_f32(const float *x, size_t n, double p, int n_threads, int flags)
-    double fnn_sum_abs_pow_f64(const double *x, size_t n, double p, int n_threads, int flags)
-    double fnn_max_abs_f32(const float *x, size_t n, int n_threads, int flags)
-    double fnn_max_abs_f64(const double *x, size_t n, int n_threads, int flags)
-    void fnn_scale_f32(float *x, size_t n, double scale, int n_threads, int flags)
-    void fnn_scale_f64(double *x, size_t n, double scale, int n_threads, int flags)
-    void fnn_clamp_f32(float *x, size_t n, double lo, double hi, int n_threads, int flags)
-    void fnn_clamp_f64(double *x, size_t n, double lo, double hi, int n_threads, int flags)
+    enum:
+        FNN_REDUCE_SUM_SQUARES
+        FNN_REDUCE_SUM_ABS_POW
+        FNN_REDUCE_MAX_ABS
+    double fnn_reduce(int kind, int dtype, const void *x, size_t n, double p, int n_threads,
+                      int flags)
+    void fnn_scale(int dtype, void *x, size_t n, double scale, int n_threads, int flags)
+    void fnn_clamp(int dtype, void *x, size_t n, double lo, double hi, int n_threads, int flags)

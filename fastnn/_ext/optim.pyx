@@ -26,6 +26,10 @@ OPT_CENTERED = FNN_OPT_CENTERED
 OPT_EPS_INSIDE_SQRT = FNN_OPT_EPS_INSIDE_SQRT
 OPT_EMA_MOMENTUM = FNN_OPT_EMA_MOMENTUM
 
+REDUCE_SUM_SQUARES = FNN_REDUCE_SUM_SQUARES
+REDUCE_SUM_ABS_POW = FNN_REDUCE_SUM_ABS_POW
+REDUCE_MAX_ABS = FNN_REDUCE_MAX_ABS
+
 DEF STACK_ARRAYS = 16
 
 
@@ -100,57 +104,32 @@ def step(int algorithm, list params, list grads, object state0, object state1, o
             free(ptrs)
 
 
-def sum_squares(cnp.ndarray x, int n_threads, int flags):
+cdef inline int _dtype(cnp.ndarray x):
+    return FNN_DTYPE_FLOAT32 if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32 else FNN_DTYPE_FLOAT64
+
+
+def reduce(int kind, cnp.ndarray x, double p_norm, int n_threads, int flags):
+    """Σx², Σ|x|^p or max|x| (``kind``: REDUCE_*) of a validated array."""
+    cdef int dtype = _dtype(x)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
+    cdef const void *data = cnp.PyArray_DATA(x)
     cdef double r
     with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            r = fnn_sum_squares_f32(<const float *>p, n, n_threads, flags)
-        else:
-            r = fnn_sum_squares_f64(<const double *>p, n, n_threads, flags)
-    return r
-
-
-def sum_abs_pow(cnp.ndarray x, double p_norm, int n_threads, int flags):
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
-    cdef double r
-    with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            r = fnn_sum_abs_pow_f32(<const float *>p, n, p_norm, n_threads, flags)
-        else:
-            r = fnn_sum_abs_pow_f64(<const double *>p, n, p_norm, n_threads, flags)
-    return r
-
-
-def max_abs(cnp.ndarray x, int n_threads, int flags):
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
-    cdef double r
-    with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            r = fnn_max_abs_f32(<const float *>p, n, n_threads, flags)
-        else:
-            r = fnn_max_abs_f64(<const double *>p, n, n_threads, flags)
+        r = fnn_reduce(kind, dtype, data, n, p_norm, n_threads, flags)
     return r
 
 
 def scale_(cnp.ndarray x, double scale, int n_threads, int flags):
+    cdef int dtype = _dtype(x)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
+    cdef void *data = cnp.PyArray_DATA(x)
     with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            fnn_scale_f32(<float *>p, n, scale, n_threads, flags)
-        else:
-            fnn_scale_f64(<double *>p, n, scale, n_threads, flags)
+        fnn_scale(dtype, data, n, scale, n_threads, flags)
 
 
 def clamp_(cnp.ndarray x, double lo, double hi, int n_threads, int flags):
+    cdef int dtype = _dtype(x)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
+    cdef void *data = cnp.PyArray_DATA(x)
     with nogil:
-        if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
-            fnn_clamp_f32(<float *>p, n, lo, hi, n_threads, flags)
-        else:
-            fnn_clamp_f64(<double *>p, n, lo, hi, n_threads, flags)
+        fnn_clamp(dtype, data, n, lo, hi, n_threads, flags)

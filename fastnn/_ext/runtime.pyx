@@ -94,6 +94,28 @@ cdef _not_array(str name, object a):
                      f"got {type(a).__name__}")
 
 
+cdef _check_writable(str name, cnp.ndarray arr):
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError(f"{name} must be C-contiguous: it is updated in place and fastnn "
+                         f"never writes to a copy")
+    if not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} is read-only but is updated in place")
+
+
+cdef cnp.ndarray _check_like(str name, object a, cnp.ndarray like):
+    """``a`` as an ndarray of the dtype and shape of ``like``, or raise."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(like):
+        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {like.dtype}: "
+                        f"one dtype per call")
+    if not _same_shape(arr, like):
+        raise ValueError(f"{name} has shape {(<object>arr).shape}, "
+                         f"expected {(<object>like).shape}")
+    return arr
+
+
 def check_param(str name, object a):
     """Check an array the kernel writes in place and that sets the dtype.
 
@@ -106,30 +128,15 @@ def check_param(str name, object a):
     cdef cnp.ndarray arr = <cnp.ndarray>a
     if not _is_real(arr):
         raise TypeError(f"{name} has dtype {arr.dtype}; fastnn kernels take float32 or float64")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
-        raise ValueError(f"{name} must be C-contiguous: it is updated in place and fastnn "
-                         f"never writes to a copy")
-    if not cnp.PyArray_ISWRITEABLE(arr):
-        raise ValueError(f"{name} is read-only but is updated in place")
+    _check_writable(name, arr)
     return arr
 
 
 def check_inout(str name, object a, cnp.ndarray like):
     """Check an array written in place against ``like``: same dtype and shape,
     C-contiguous and writable."""
-    if not isinstance(a, cnp.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(like):
-        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {like.dtype}: "
-                        f"one dtype per call")
-    if not _same_shape(arr, like):
-        raise ValueError(f"{name} has shape {(<object>arr).shape}, expected {(<object>like).shape}")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
-        raise ValueError(f"{name} must be C-contiguous: it is updated in place and fastnn "
-                         f"never writes to a copy")
-    if not cnp.PyArray_ISWRITEABLE(arr):
-        raise ValueError(f"{name} is read-only but is updated in place")
+    cdef cnp.ndarray arr = _check_like(name, a, like)
+    _check_writable(name, arr)
     return arr
 
 
@@ -139,14 +146,7 @@ def check_input(str name, object a, cnp.ndarray like):
     Returns a C-contiguous array: a non-contiguous input is copied, which is
     safe because it is never written.
     """
-    if not isinstance(a, cnp.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(like):
-        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {like.dtype}: "
-                        f"one dtype per call")
-    if not _same_shape(arr, like):
-        raise ValueError(f"{name} has shape {(<object>arr).shape}, expected {(<object>like).shape}")
+    cdef cnp.ndarray arr = _check_like(name, a, like)
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         arr = np.ascontiguousarray(arr)
     return arr

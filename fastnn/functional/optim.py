@@ -384,15 +384,16 @@ def grad_norm(grads, norm_type=2.0, n_threads=None):
     if norm_type == math.inf:
         total = 0.0
         for a in arrays:
-            m = _k.max_abs(a, nt, flags)
+            m = _k.reduce(_k.REDUCE_MAX_ABS, a, 0.0, nt, flags)
             if m != m:
                 return math.nan
             total = max(total, m)
         return total
     if norm_type == 2.0:
-        total = math.fsum(_k.sum_squares(a, nt, flags) for a in arrays)
+        total = math.fsum(_k.reduce(_k.REDUCE_SUM_SQUARES, a, 2.0, nt, flags) for a in arrays)
         return math.sqrt(total)
-    total = math.fsum(_k.sum_abs_pow(a, norm_type, nt, flags) for a in arrays)
+    total = math.fsum(_k.reduce(_k.REDUCE_SUM_ABS_POW, a, norm_type, nt, flags)
+                      for a in arrays)
     return total ** (1.0 / norm_type)
 
 
