@@ -27,8 +27,11 @@ void fnn_philox_words(uint32_t *out, size_t n, uint64_t seed, uint64_t offset, i
  *   float32: one word w per element, u = (w >> 8)·2⁻²⁴
  *   float64: two words a, b per element, u = ((a >> 5)·2²⁶ + (b >> 6))·2⁻⁵³
  * Normals: Box-Muller on pairs of uniforms, z = √(−2 ln(1 − u₁))·(cos, sin)(2π u₂).
- * Dropout uses one word per element for both dtypes: element i is dropped
- * when w < threshold(p) = round(p·2³²). The stored mask is bit-packed,
+ * Dropout uses 16 bits per element for both dtypes: element i is dropped
+ * when half-word i (the low half of word i/2 for even i, the high half for
+ * odd i) is below round(p·2¹⁶), at most 2¹⁶ − 1 for p < 1. Channel dropout
+ * uses word r for row r and the threshold round(p·2³²). The stored mask is
+ * bit-packed,
  * element i in bit i%8 of byte i/8 (numpy.packbits bitorder="little"). */
 #define FNN_DECLARE_RANDOM(T, SFX)                                                              \
     /* out ← low + (high − low)·u                       out OUT n values */                    \

@@ -29,7 +29,8 @@ typedef struct {
     const uint8_t *mask_in;
     T a, b;
     int mode;
-    uint32_t thr;
+    uint32_t thr;   /* elementwise: 16-bit threshold */
+    uint32_t thr32; /* channels: 32-bit threshold */
     int zero; /* p = 1: every element dropped */
     size_t row_len;
     double p;
@@ -94,7 +95,8 @@ static void FNN_NAME(dropout_setup)(FNN_NAME(random_run) *run, double p)
 {
     run->tab = FNN_NAME(random_table)();
     run->zero = !(p < 1.0);
-    run->thr = fnn_dropout_threshold(p);
+    run->thr = fnn_dropout_threshold16(p);
+    run->thr32 = fnn_dropout_threshold32(p);
     run->a = run->zero ? (T)0 : (T)(1.0 / (1.0 - p));
 }
 
@@ -161,7 +163,7 @@ static void FNN_NAME(channel_range)(const void *vctx, size_t begin, size_t end)
         const size_t row = i / r->row_len;
         const size_t row_end = (row + 1) * r->row_len < end ? (row + 1) * r->row_len : end;
         T scale = (T)0;
-        if (!r->zero && fnn_stream_word(&r->s, row) >= r->thr) scale = r->a;
+        if (!r->zero && fnn_stream_word(&r->s, row) >= r->thr32) scale = r->a;
         r->tab->scale(r->x + i, r->y + i, row_end - i, scale);
         i = row_end;
     }

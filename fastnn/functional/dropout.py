@@ -11,7 +11,10 @@ Dropout is inverted dropout (PyTorch semantics): with ``p`` the probability
 of dropping, survivors are scaled by ``1/(1 − p)`` in training and
 evaluation mode is the identity. ``p = 0`` returns the input values,
 ``p = 1`` gives zeros (and zero gradients) without dividing by zero.
-Element ``i`` is dropped when its 32-bit word is below ``round(p·2**32)``.
+Element ``i`` is dropped when its 16-bit draw (half of a 32-bit Philox word)
+is below ``round(p·2**16)``: p is resolved to 2**-16, far below the binomial
+noise of any layer, and half-words halve the generator's work, the
+dominant cost of dropout.
 
 Masks are bit-packed: element ``i`` of the flattened array is bit ``i % 8``
 of byte ``i // 8`` (``numpy.packbits(keep, bitorder="little")``), so a mask

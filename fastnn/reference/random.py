@@ -103,15 +103,22 @@ def normal_ref(shape, dtype, mean=0.0, std=1.0, *, seed, offset=0):
     return (mean + std * z).astype(dtype).reshape(shape)
 
 
-def _threshold(p):
-    return min(int(np.floor(p * 2.0**32 + 0.5)), 2**32 - 1)
-
-
 def _keep(n, p, seed, offset):
-    """keep[i] = word i ≥ round(p·2**32) (all False when p = 1)."""
+    """Elementwise keep: half-word h[i] ≥ min(round(p·2**16), 2**16 − 1), where
+    h[2j] is the low and h[2j+1] the high 16 bits of word j (all False when
+    p = 1)."""
     if p >= 1:
         return np.zeros(n, dtype=bool)
-    return philox_words_ref(n, seed, offset) >= _threshold(p)
+    w = philox_words_ref((n + 1) // 2, seed, offset)
+    halves = np.stack([w & 0xFFFF, w >> 16], axis=-1).reshape(-1)[:n]
+    return halves >= min(int(np.floor(p * 2.0**16 + 0.5)), 2**16 - 1)
+
+
+def _keep_rows(n, p, seed, offset):
+    """Channel keep: word r ≥ min(round(p·2**32), 2**32 − 1)."""
+    if p >= 1:
+        return np.zeros(n, dtype=bool)
+    return philox_words_ref(n, seed, offset) >= min(int(np.floor(p * 2.0**32 + 0.5)), 2**32 - 1)
 
 
 def dropout_ref(x, p, *, seed, offset=0):
@@ -136,12 +143,13 @@ def dropout_mask_ref(n, p, *, seed, offset=0):
 
 def channel_dropout_ref(x, p, *, seed, offset=0):
     """Channel dropout on (N, C, ...): channel (n, c) is kept when word
-    n·C + c of the stream is ≥ round(p·2**32); y = x·keep/(1 − p)."""
+    n·C + c of the stream is ≥ round(p·2**32) (a channel decision is
+    rare, so it gets full resolution); y = x·keep/(1 − p)."""
     x = np.asarray(x)
     rows = x.shape[0] * x.shape[1]
     if x.size == 0:
         return x.copy()
-    keep = _keep(rows, p, seed, offset)
+    keep = _keep_rows(rows, p, seed, offset)
     if p >= 1:
         return np.zeros_like(x)
     scale = np.where(keep, x.dtype.type(1.0 / (1.0 - p)), x.dtype.type(0)).astype(x.dtype)
