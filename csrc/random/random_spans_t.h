@@ -69,6 +69,35 @@ static inline void fnn_philox_tile(const fnn_stream *s, uint64_t block0, size_t 
         k1 += FNN_PHILOX_W1;
     }
     size_t j = 0;
+    /* two independent groups of 8 blocks per iteration: each round is a
+     * multiply-shift-xor chain, and interleaving two chains hides its latency */
+    for (; j + 16 <= n_blocks; j += 16) {
+        const __m512i b = _mm512_add_epi64(_mm512_set1_epi64((long long)(block0 + j)), lane);
+        const __m512i bb = _mm512_add_epi64(b, _mm512_set1_epi64(8));
+        __m512i x0 = _mm512_and_si512(b, mask), x1 = _mm512_srli_epi64(b, 32);
+        __m512i y0 = _mm512_and_si512(bb, mask), y1 = _mm512_srli_epi64(bb, 32);
+        __m512i x2 = x2i, x3 = x3i, y2 = x2i, y3 = x3i;
+        for (int r = 0; r < 10; ++r) {
+            const __m512i p0 = _mm512_mul_epu32(x0, m0), p1 = _mm512_mul_epu32(x2, m1);
+            const __m512i q0 = _mm512_mul_epu32(y0, m0), q1 = _mm512_mul_epu32(y2, m1);
+            x0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x1, ka[r], 0x96);
+            x2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x3, kb[r], 0x96);
+            y0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q1, 32), y1, ka[r], 0x96);
+            y2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q0, 32), y3, kb[r], 0x96);
+            x1 = p1;
+            x3 = p0;
+            y1 = q1;
+            y3 = q0;
+        }
+        __m512i a = _mm512_mask_blend_epi32(0xAAAA, x0, _mm512_slli_epi64(x1, 32));
+        __m512i c = _mm512_mask_blend_epi32(0xAAAA, x2, _mm512_slli_epi64(x3, 32));
+        _mm512_storeu_si512((void *)(w + 4 * j), _mm512_permutex2var_epi64(a, lo_idx, c));
+        _mm512_storeu_si512((void *)(w + 4 * j + 16), _mm512_permutex2var_epi64(a, hi_idx, c));
+        a = _mm512_mask_blend_epi32(0xAAAA, y0, _mm512_slli_epi64(y1, 32));
+        c = _mm512_mask_blend_epi32(0xAAAA, y2, _mm512_slli_epi64(y3, 32));
+        _mm512_storeu_si512((void *)(w + 4 * j + 32), _mm512_permutex2var_epi64(a, lo_idx, c));
+        _mm512_storeu_si512((void *)(w + 4 * j + 48), _mm512_permutex2var_epi64(a, hi_idx, c));
+    }
     for (; j + 8 <= n_blocks; j += 8) {
         const __m512i b = _mm512_add_epi64(_mm512_set1_epi64((long long)(block0 + j)), lane);
         __m512i x0 = _mm512_and_si512(b, mask), x1 = _mm512_srli_epi64(b, 32);
@@ -352,22 +381,22 @@ static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *m
     }
 }
 
+/* 32 mask bits at a time: a variable shift of one broadcast word per
+ * element vectorizes, where per-byte bit extraction does not. */
 static void SPAN(dropout_mask_span)(const uint8_t *mask, const T *gy, T *gx, size_t begin,
                                     size_t end, T scale)
 {
-    const size_t full_end = begin + (end - begin) / 8 * 8;
-    const uint8_t *RESTRICT m = mask + begin / 8;
-    const T *RESTRICT g = gy + begin;
-    T *RESTRICT o = gx + begin;
-    const size_t n_bytes = (full_end - begin) / 8;
+    size_t i = begin;
+    for (; i + 32 <= end; i += 32) {
+        const uint8_t *mb = mask + i / 8;
+        const uint32_t bits = (uint32_t)mb[0] | (uint32_t)mb[1] << 8 | (uint32_t)mb[2] << 16 |
+                              (uint32_t)mb[3] << 24;
+        const T *RESTRICT g = gy + i;
+        T *RESTRICT o = gx + i;
 #pragma omp simd
-    for (size_t j = 0; j < n_bytes; ++j) {
-        const unsigned byte = m[j];
-        for (unsigned k = 0; k < 8; ++k)
-            o[8 * j + k] = g[8 * j + k] * (((byte >> k) & 1u) ? scale : (T)0);
+        for (uint32_t k = 0; k < 32; ++k) o[k] = g[k] * (((bits >> k) & 1u) ? scale : (T)0);
     }
-    for (size_t i = full_end; i < end; ++i)
-        gx[i] = gy[i] * (((mask[i / 8] >> (i % 8)) & 1u) ? scale : (T)0);
+    for (; i < end; ++i) gx[i] = gy[i] * (((mask[i / 8] >> (i % 8)) & 1u) ? scale : (T)0);
 }
 
 static void SPAN(scale_span)(const T *x, T *y, size_t n, T scale)
