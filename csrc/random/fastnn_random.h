@@ -26,7 +26,9 @@ void fnn_philox_words(uint32_t *out, size_t n, uint64_t seed, uint64_t offset, i
 /* Typed entry points. Element mappings (u ∈ [0, 1), exact):
  *   float32: one word w per element, u = (w >> 8)·2⁻²⁴
  *   float64: two words a, b per element, u = ((a >> 5)·2²⁶ + (b >> 6))·2⁻⁵³
- * Normals: Box-Muller on pairs of uniforms, z = √(−2 ln(1 − u₁))·(cos, sin)(2π u₂).
+ * Normals: Box-Muller on consecutive pairs, (z₀, z₁) = √(−2 ln u₁)·(cos, sin)(2π u₂),
+ *   float32: u₁ = ((w[2p] >> 8) + 1)·2⁻²⁴ ∈ (0, 1], u₂ from w[2p + 1];
+ *   float64: u₁ (plus 2⁻⁵³) from words 4p, 4p + 1 and u₂ from 4p + 2, 4p + 3.
  * Dropout uses 16 bits per element for both dtypes: element i is dropped
  * when half-word i (the low half of word i/2 for even i, the high half for
  * odd i) is below round(p·2¹⁶), at most 2¹⁶ − 1 for p < 1. Channel dropout
