@@ -1,0 +1,34 @@
+/* Normalization drivers for float and double. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/dispatch.h"
+#include "../core/parallel.h"
+#include "norm_internal.h"
+
+/* Channels handled together by the s = 1 (column) layout: their rows are
+ * re-read by the later passes, so a block's n rows should stay in L2. */
+#define NORM_COL_BLOCK_MAX 512
+#define NORM_COL_BLOCK_BYTES ((size_t)256 * 1024)
+/* Row blocks of LayerNorm's backward: a function of the row count only, so
+ * the dgamma / dbeta partial sums never depend on the thread count. */
+#define NORM_ROW_BLOCKS 32
+
+/* The lanes of a reduction, added in lane order. */
+static double norm_lanes_total(const double *a)
+{
+    double t = 0.0;
+    for (int j = 0; j < FNN_NORM_LANES; ++j) t += a[j];
+    return t;
+}
+
+static size_t norm_grain(size_t work_per_item)
+{
+    if (work_per_item == 0) work_per_item = 1;
+    size_t g = (FNN_GRAIN_ELEMENTWISE + work_per_item - 1) / work_per_item;
+    return g ? g : 1;
+}
+
+#define FNN_TEMPLATE "norm/norm_driver_t.h"
+#include "../core/instantiate_dtypes.h"
