@@ -6,3 +6,5 @@ baseline of its speedups.
 """
 from fastnn.reference import optim  # noqa: F401
 from fastnn.reference.optim import *  # noqa: F401,F403
+from fastnn.reference import norm  # noqa: F401,E402
+from fastnn.reference.norm import *  # noqa: F401,F403,E402
