@@ -82,12 +82,14 @@
                                 double *mean, /* OUT (c) */                                      \
                                 double *m2,   /* OUT (c) Σ (x − mean)² */                       \
                                 int n_threads, int flags);                                       \
-    /* y = x·scale[ch] + shift[ch] (scale and shift rounded to T), then max(·, 0) if relu. */  \
+    /* y = (x − center[ch])·scale[ch] + shift[ch], then max(·, 0) if relu. The centre is */    \
+    /* split into two T values (hi + lo), so x − center stays exact against a large mean.  */    \
     int fnn_channel_affine_##SFX(const T *x, /* IN (n, c, s) */                                 \
                                  T *y,       /* OUT (n, c, s); may be x itself */                \
                                  size_t n, size_t c, size_t s,                                   \
-                                 const double *scale, /* IN (c) */                               \
-                                 const double *shift, /* IN (c) */                               \
+                                 const double *center, /* IN (c) or NULL (0) */                  \
+                                 const double *scale,  /* IN (c) */                              \
+                                 const double *shift,  /* IN (c) */                              \
                                  int relu, int n_threads, int flags);                            \
     /* LayerNorm over the last d elements of each of m rows:                               */      \
     /* y = (x − mean)·rstd·gamma + beta, rstd = 1/sqrt(biased var + eps).                  */      \

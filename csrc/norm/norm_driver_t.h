@@ -172,14 +172,14 @@ typedef struct {
     const T *x;
     T *y;
     size_t n, c, s;
-    const T *sc, *sh;
+    const T *mh, *ml, *sc, *sh; /* mh, ml NULL: folded x·sc + sh */
     unsigned mode;
 } F(affine_ctx);
 
 static void F(affine_rows)(const void *vctx, size_t r0, size_t r1)
 {
     const F(affine_ctx) *r = (const F(affine_ctx) *)vctx;
-    CST cst = {NULL, NULL, r->sc, r->sh, NULL, NULL, NULL};
+    CST cst = {r->mh, r->ml, r->sc, r->sh, NULL, NULL, NULL};
     for (size_t i = r0; i < r1; ++i)
         r->t->apply(r->x + i * r->c, r->y + i * r->c, r->c, &cst, r->mode | FNN_NM_COLS);
 }
@@ -189,17 +189,20 @@ static void F(affine_planes)(const void *vctx, size_t p0, size_t p1)
     const F(affine_ctx) *r = (const F(affine_ctx) *)vctx;
     for (size_t p = p0; p < p1; ++p) {
         const size_t ch = p % r->c;
-        CST cst = {NULL, NULL, r->sc + ch, r->sh + ch, NULL, NULL, NULL};
+        CST cst = {r->mh ? r->mh + ch : NULL, r->ml ? r->ml + ch : NULL, r->sc + ch, r->sh + ch,
+                   NULL, NULL, NULL};
         r->t->apply(r->x + p * r->s, r->y + p * r->s, r->s, &cst, r->mode);
     }
 }
 
-/* y = x·sc[ch] + sh[ch] over (n, c, s), split over rows or planes. */
-static void F(affine_run)(const T *x, T *y, size_t n, size_t c, size_t s, const T *sc,
-                          const T *sh, int relu, int n_threads, int flags)
+/* y = ((x − mh[ch]) − ml[ch])·sc[ch] + sh[ch] over (n, c, s), or x·sc[ch] + sh[ch]
+ * when mh is NULL, split over rows or planes. */
+static void F(affine_run)(const T *x, T *y, size_t n, size_t c, size_t s, const T *mh,
+                          const T *ml, const T *sc, const T *sh, int relu, int n_threads,
+                          int flags)
 {
-    F(affine_ctx) run = {F(norm_table)(), x, y, n, c, s, sc, sh,
-                         FNN_NM_FOLDED | (relu ? FNN_NM_RELU : 0u)};
+    F(affine_ctx) run = {F(norm_table)(), x, y, n, c, s, mh, ml, sc, sh,
+                         (mh ? 0u : FNN_NM_FOLDED) | (relu ? FNN_NM_RELU : 0u)};
     if (s == 1)
         fnn_parallel_ranges(n, norm_grain(c), 1, n_threads, flags, F(affine_rows), &run);
     else
@@ -223,22 +226,28 @@ int F(fnn_batch_norm_infer)(const T *x, size_t n, size_t c, size_t s, const T *g
         T mh, ml;
         F(bn_consts)(mean, invstd, gamma, beta, ch, 1, &mh, &ml, &sc[ch], &sh[ch]);
     }
-    if (n != 0 && s != 0) F(affine_run)(x, y, n, c, s, sc, sh, relu, n_threads, flags);
+    if (n != 0 && s != 0) F(affine_run)(x, y, n, c, s, NULL, NULL, sc, sh, relu, n_threads, flags);
     free(buf);
     return 0;
 }
 
-int F(fnn_channel_affine)(const T *x, T *y, size_t n, size_t c, size_t s, const double *scale,
-                          const double *shift, int relu, int n_threads, int flags)
+int F(fnn_channel_affine)(const T *x, T *y, size_t n, size_t c, size_t s, const double *center,
+                          const double *scale, const double *shift, int relu, int n_threads,
+                          int flags)
 {
     if (c == 0 || n == 0 || s == 0) return 0;
-    T *buf = (T *)malloc(2 * c * sizeof(T));
+    T *buf = (T *)malloc(4 * c * sizeof(T));
     if (buf == NULL) return FNN_NORM_ENOMEM;
+    T *mh = buf, *ml = buf + c, *sc = buf + 2 * c, *sh = buf + 3 * c;
     for (size_t ch = 0; ch < c; ++ch) {
-        buf[ch] = (T)scale[ch];
-        buf[c + ch] = (T)shift[ch];
+        const double m = center ? center[ch] : 0.0;
+        mh[ch] = (T)m;
+        ml[ch] = (T)(m - (double)mh[ch]);
+        sc[ch] = (T)scale[ch];
+        sh[ch] = (T)shift[ch];
     }
-    F(affine_run)(x, y, n, c, s, buf, buf + c, relu, n_threads, flags);
+    F(affine_run)(x, y, n, c, s, center ? mh : NULL, center ? ml : NULL, sc, sh, relu,
+                  n_threads, flags);
     free(buf);
     return 0;
 }

@@ -36,10 +36,10 @@ cdef extern from "fastnn.h" nogil:
     int fnn_channel_stats_f64(const double *x, size_t n, size_t c, size_t s, double *mean,
                               double *m2, int n_threads, int flags)
     int fnn_channel_affine_f32(const float *x, float *y, size_t n, size_t c, size_t s,
-                               const double *scale, const double *shift, int relu,
+                               const double *center, const double *scale, const double *shift, int relu,
                                int n_threads, int flags)
     int fnn_channel_affine_f64(const double *x, double *y, size_t n, size_t c, size_t s,
-                               const double *scale, const double *shift, int relu,
+                               const double *center, const double *scale, const double *shift, int relu,
                                int n_threads, int flags)
     int fnn_layer_norm_f32(const float *x, size_t m, size_t d, const float *gamma,
                            const float *beta, double eps, float *y, double *mean, double *rstd,

@@ -128,19 +128,20 @@ def channel_stats(cnp.ndarray x, size_t n, size_t c, size_t s, cnp.ndarray mean,
 
 
 def channel_affine(cnp.ndarray x, cnp.ndarray y, size_t n, size_t c, size_t s,
-                   cnp.ndarray scale, cnp.ndarray shift, bint relu, int n_threads, int flags):
+                   object center, cnp.ndarray scale, cnp.ndarray shift, bint relu, int n_threads, int flags):
     cdef void *px = _p(x)
     cdef void *py = _p(y)
+    cdef const double *pce = <const double *>_p(center)
     cdef const double *psc = <const double *>_p(scale)
     cdef const double *psh = <const double *>_p(shift)
     cdef bint f32 = _f32(x)
     cdef int rc
     with nogil:
         if f32:
-            rc = fnn_channel_affine_f32(<const float *>px, <float *>py, n, c, s, psc, psh, relu,
+            rc = fnn_channel_affine_f32(<const float *>px, <float *>py, n, c, s, pce, psc, psh, relu,
                                         n_threads, flags)
         else:
-            rc = fnn_channel_affine_f64(<const double *>px, <double *>py, n, c, s, psc, psh,
+            rc = fnn_channel_affine_f64(<const double *>px, <double *>py, n, c, s, pce, psc, psh,
                                         relu, n_threads, flags)
     _check(rc)
 
