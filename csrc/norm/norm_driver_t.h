@@ -119,7 +119,7 @@ static void F(bn_train_planes)(const void *vctx, size_t c0, size_t c1)
         const double invstd = F(bn_finish)(r, ch, mean, m2);
         T mh, ml, sc, sh;
         F(bn_consts)(mean, invstd, r->gamma, r->beta, ch, 0, &mh, &ml, &sc, &sh);
-        CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL};
+        CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL, NULL};
         for (size_t i = 0; i < n; ++i) {
             const size_t off = (i * c + ch) * s;
             t->apply(r->x + off, r->y + off, s, &cst, r->relu ? FNN_NM_RELU : 0u);
@@ -143,7 +143,7 @@ static void F(bn_train_cols)(const void *vctx, size_t c0, size_t c1)
             F(bn_consts)(mean[j], invstd, r->gamma, r->beta, b0 + j, 0, &mh[j], &ml[j], &sc[j],
                          &sh[j]);
         }
-        CST cst = {mh, ml, sc, sh, NULL, NULL, NULL};
+        CST cst = {mh, ml, sc, sh, NULL, NULL, NULL, NULL};
         const unsigned mode = FNN_NM_COLS | (r->relu ? FNN_NM_RELU : 0u);
         for (size_t i = 0; i < n; ++i) t->apply(r->x + i * c + b0, r->y + i * c + b0, w, &cst, mode);
     }
@@ -179,7 +179,7 @@ typedef struct {
 static void F(affine_rows)(const void *vctx, size_t r0, size_t r1)
 {
     const F(affine_ctx) *r = (const F(affine_ctx) *)vctx;
-    CST cst = {r->mh, r->ml, r->sc, r->sh, NULL, NULL, NULL};
+    CST cst = {r->mh, r->ml, r->sc, r->sh, NULL, NULL, NULL, NULL};
     for (size_t i = r0; i < r1; ++i)
         r->t->apply(r->x + i * r->c, r->y + i * r->c, r->c, &cst, r->mode | FNN_NM_COLS);
 }
@@ -190,7 +190,7 @@ static void F(affine_planes)(const void *vctx, size_t p0, size_t p1)
     for (size_t p = p0; p < p1; ++p) {
         const size_t ch = p % r->c;
         CST cst = {r->mh ? r->mh + ch : NULL, r->ml ? r->ml + ch : NULL, r->sc + ch, r->sh + ch,
-                   NULL, NULL, NULL};
+                   NULL, NULL, NULL, NULL};
         r->t->apply(r->x + p * r->s, r->y + p * r->s, r->s, &cst, r->mode);
     }
 }
@@ -307,7 +307,7 @@ static void F(bn_dx_consts)(const F(bn_bwd_ctx) * r, size_t ch, double sdy, doub
     *k1 = (T)(g * is);
     if (r->training) {
         *k2 = (T)(g * is * is * is * (sdyx / count));
-        *c0 = (T)(g * is * (sdy / count));
+        *c0 = (T)(sdy / count);
     } else {
         *k2 = (T)0;
         *c0 = (T)0;
@@ -324,9 +324,10 @@ static void F(bn_bwd_planes)(const void *vctx, size_t c0, size_t c1)
     for (size_t ch = c0; ch < c1; ++ch) {
         const double mean = r->mean[ch];
         T mh, ml, sc, sh, k1, k2, cc;
+        const T one = (T)1;
         F(bn_consts)(mean, r->invstd[ch], r->gamma, r->beta, ch, !r->training, &mh, &ml, &sc,
                      &sh);
-        CST cst = {&mh, &ml, &sc, &sh, &k1, &k2, &cc};
+        CST cst = {&mh, &ml, &sc, &sh, &one, &k1, &k2, &cc};
         double sdy = 0.0, sdyx = 0.0;
         if (need_sums) {
             double a[L], b[L];
@@ -364,16 +365,17 @@ static void F(bn_bwd_cols)(const void *vctx, size_t c0, size_t c1)
     const int need_sums = r->training || r->dgamma || r->dbeta;
     double mean[NORM_COL_BLOCK_MAX], a[NORM_COL_BLOCK_MAX], b[NORM_COL_BLOCK_MAX];
     T mh[NORM_COL_BLOCK_MAX], ml[NORM_COL_BLOCK_MAX], sc[NORM_COL_BLOCK_MAX],
-        sh[NORM_COL_BLOCK_MAX], k1[NORM_COL_BLOCK_MAX], k2[NORM_COL_BLOCK_MAX],
-        cc[NORM_COL_BLOCK_MAX];
+        sh[NORM_COL_BLOCK_MAX], k0[NORM_COL_BLOCK_MAX], k1[NORM_COL_BLOCK_MAX],
+        k2[NORM_COL_BLOCK_MAX], cc[NORM_COL_BLOCK_MAX];
     for (size_t b0 = c0; b0 < c1; b0 += bw) {
         const size_t w = c1 - b0 < bw ? c1 - b0 : bw;
         for (size_t j = 0; j < w; ++j) {
+            k0[j] = (T)1;
             mean[j] = r->mean[b0 + j];
             F(bn_consts)(mean[j], r->invstd[b0 + j], r->gamma, r->beta, b0 + j, !r->training,
                          &mh[j], &ml[j], &sc[j], &sh[j]);
         }
-        CST cst = {mh, ml, sc, sh, k1, k2, cc};
+        CST cst = {mh, ml, sc, sh, k0, k1, k2, cc};
         memset(a, 0, w * sizeof(double));
         memset(b, 0, w * sizeof(double));
         if (need_sums) {
@@ -482,8 +484,8 @@ static void F(ln_bwd_blocks)(const void *vctx, size_t b0, size_t b1)
             const double sa = norm_lanes_total(a), sb = norm_lanes_total(b);
             const T mh = (T)mean;
             t->ln_dx(dy, x, r->dx + row * d, d, mh, (T)(mean - (double)mh), (T)rstd,
-                     (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(rstd * (sa / (double)d)),
-                     r->gamma, mode);
+                     (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(sa / (double)d), r->gamma,
+                     mode);
         }
     }
 }
@@ -569,7 +571,7 @@ static void F(gn_fwd_rows)(const void *vctx, size_t r0, size_t r1)
         for (size_t k = 0; k < cpg; ++k) {
             T mh, ml, sc, sh;
             F(bn_consts)(mean, rstd, r->gamma, r->beta, ch0 + k, 0, &mh, &ml, &sc, &sh);
-            CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL};
+            CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL, NULL};
             t->apply(x + k * s, r->y + row * len + k * s, s, &cst, 0u);
         }
     }
@@ -613,11 +615,10 @@ static void F(gn_bwd_rows)(const void *vctx, size_t r0, size_t r1)
         }
         const T mh = (T)mean, ml = (T)(mean - (double)mh);
         const T k2 = (T)(rstd * rstd * rstd * (sb / (double)len));
-        const T c0 = (T)(rstd * (sa / (double)len));
+        const T c0 = (T)(sa / (double)len), k1 = (T)rstd;
         for (size_t k = 0; k < cpg; ++k) {
-            const double g = r->gamma ? (double)r->gamma[ch0 + k] : 1.0;
-            const T k1 = (T)(g * rstd);
-            CST cst = {&mh, &ml, NULL, NULL, &k1, &k2, &c0};
+            const T k0 = r->gamma ? r->gamma[ch0 + k] : (T)1;
+            CST cst = {&mh, &ml, NULL, NULL, &k0, &k1, &k2, &c0};
             t->dx(r->dy + off + k * s, r->x + off + k * s, r->y + off + k * s, s, &cst, 0u);
         }
     }

@@ -8,7 +8,9 @@
 typedef struct {
     const FNN_REAL *m_hi, *m_lo;   /* training: centred pre-activation */
     const FNN_REAL *scale, *shift; /* pre-activation z = centred·scale + shift */
-    const FNN_REAL *k1, *k2, *c0;  /* backward: dx = dy·k1 − centred·k2 − c0 */
+    /* backward: dx = (dy·k0 − c0)·k1 − centred·k2; subtracting the mean gradient c0
+     * before scaling keeps dx exactly 0 where the two cancel */
+    const FNN_REAL *k0, *k1, *k2, *c0;
 } FNN_NAME(fnn_norm_cst);
 
 typedef struct {

@@ -176,6 +176,7 @@ INLINE void SPAN(dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTRICT
     LOAD_CST(m_lo, (mask && !HAS(FNN_NM_FOLDED)) || centred);
     LOAD_CST(scale, mask);
     LOAD_CST(shift, mask);
+    LOAD_CST(k0, centred);
     LOAD_CST(k1, 1);
     LOAD_CST(k2, centred);
     LOAD_CST(c0, centred);
@@ -187,7 +188,7 @@ INLINE void SPAN(dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTRICT
             dx[i] = g * K(k1, i);
         } else {
             T d = (x[i] - K(m_hi, i)) - K(m_lo, i);
-            dx[i] = (g * K(k1, i) - d * K(k2, i)) - K(c0, i);
+            dx[i] = (g * K(k0, i) - K(c0, i)) * K(k1, i) - d * K(k2, i);
         }
     }
 }
@@ -277,7 +278,7 @@ INLINE void SPAN(ln_dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTR
     for (size_t i = 0; i < n; ++i) {
         T h = HAS(FNN_LN_WEIGHT) ? dy[i] * gamma[i] : dy[i];
         T d = (x[i] - m_hi) - m_lo;
-        dx[i] = (h * rstd - d * k2) - c0;
+        dx[i] = (h - c0) * rstd - d * k2;
     }
 }
 #define CALL_ln_dx_loop(k) SPAN(ln_dx_loop)(dy, x, dx, n, m_hi, m_lo, rstd, k2, c0, gamma, k)
