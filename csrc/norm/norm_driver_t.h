@@ -45,13 +45,27 @@ static void F(bn_consts)(double mean, double invstd, const T *gamma, const T *be
     }
 }
 
+/* A channel's planes are c·s elements apart, usually on different pages,
+ * where the hardware prefetcher starts cold: the first pass over a channel
+ * fetches the head of the next plane while it works on the current one. */
+#define NORM_PREFETCH_BYTES 4096
+static inline void F(prefetch_plane)(const T *p, size_t s)
+{
+    size_t bytes = s * sizeof(T);
+    if (bytes > NORM_PREFETCH_BYTES) bytes = NORM_PREFETCH_BYTES;
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch((const char *)p + off, 0, 3);
+}
+
 /* Two passes over one channel of an (n, c, s) array, s > 1. */
 static void F(plane_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t s, size_t ch,
                            double *mean, double *m2)
 {
     double acc[L];
     memset(acc, 0, sizeof(acc));
-    for (size_t i = 0; i < n; ++i) t->sum(x + (i * c + ch) * s, s, acc);
+    for (size_t i = 0; i < n; ++i) {
+        if (i + 1 < n) F(prefetch_plane)(x + ((i + 1) * c + ch) * s, s);
+        t->sum(x + (i * c + ch) * s, s, acc);
+    }
     const double mu = norm_lanes_total(acc) / ((double)n * (double)s);
     memset(acc, 0, sizeof(acc));
     for (size_t i = 0; i < n; ++i) t->sqdev(x + (i * c + ch) * s, s, mu, acc);
@@ -70,11 +84,14 @@ static void F(col_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t 
     for (size_t i = 0; i < n; ++i) t->col_sqdev(x + i * c + ch0, w, mean, m2);
 }
 
+/* Columns per block: as many as keep the block's n rows in L2 for the later
+ * passes. When even 64 columns overflow L2 those passes stream from L3 or
+ * memory anyway, and wide rows amortise the per-row call better. */
 static size_t F(col_block)(size_t n)
 {
     size_t w = NORM_COL_BLOCK_BYTES / ((n ? n : 1) * sizeof(T));
     w = w / 16 * 16;
-    if (w < 16) w = 16;
+    if (w < 64) w = NORM_COL_BLOCK_MAX;
     if (w > NORM_COL_BLOCK_MAX) w = NORM_COL_BLOCK_MAX;
     return w;
 }
@@ -335,6 +352,10 @@ static void F(bn_bwd_planes)(const void *vctx, size_t c0, size_t c1)
             memset(b, 0, sizeof(b));
             for (size_t i = 0; i < n; ++i) {
                 const size_t off = (i * c + ch) * s;
+                if (i + 1 < n) {
+                    F(prefetch_plane)(r->dy + off + c * s, s);
+                    F(prefetch_plane)(r->x + off + c * s, s);
+                }
                 t->bwd_sums(r->dy + off, r->x + off, s, mean, &cst, a, b, mode);
             }
             sdy = norm_lanes_total(a);
