@@ -45,32 +45,38 @@ static void F(bn_consts)(double mean, double invstd, const T *gamma, const T *be
     }
 }
 
-/* A channel's planes are c·s elements apart, usually on different pages,
- * where the hardware prefetcher starts cold: the first pass over a channel
- * fetches the head of the next plane while it works on the current one. */
-#define NORM_PREFETCH_BYTES 4096
-static inline void F(prefetch_plane)(const T *p, size_t s)
+/* Statistics of channels [c0, c1) of an (n, c, s) array in one streaming pass:
+ * the thread walks its channels' contiguous run of every sample in memory
+ * order (what the hardware prefetcher wants), takes each plane's mean and
+ * squared deviations with two passes while the plane is in L1/L2, and
+ * merges the planes of a channel in sample order with Chan et al.'s update
+ *     δ = mean_b − mean_a,  mean += δ·n_b/n,  M2 += M2_b + δ²·n_a·n_b/n,
+ * which stays exact however large the mean is against the spread. */
+static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t s, size_t c0,
+                            size_t c1, double *mean, double *m2)
 {
-    size_t bytes = s * sizeof(T);
-    if (bytes > NORM_PREFETCH_BYTES) bytes = NORM_PREFETCH_BYTES;
-    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch((const char *)p + off, 0, 3);
-}
-
-/* Two passes over one channel of an (n, c, s) array, s > 1. */
-static void F(plane_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t s, size_t ch,
-                           double *mean, double *m2)
-{
-    double acc[L];
-    memset(acc, 0, sizeof(acc));
+    const double sd = (double)s;
     for (size_t i = 0; i < n; ++i) {
-        if (i + 1 < n) F(prefetch_plane)(x + ((i + 1) * c + ch) * s, s);
-        t->sum(x + (i * c + ch) * s, s, acc);
+        const double na = (double)i * sd, nt = na + sd;
+        for (size_t ch = c0; ch < c1; ++ch) {
+            const T *p = x + (i * c + ch) * s;
+            double acc[L];
+            memset(acc, 0, sizeof(acc));
+            t->sum(p, s, acc);
+            const double pm = norm_lanes_total(acc) / sd;
+            memset(acc, 0, sizeof(acc));
+            t->sqdev(p, s, pm, acc);
+            const double pm2 = norm_lanes_total(acc);
+            if (i == 0) {
+                mean[ch] = pm;
+                m2[ch] = pm2;
+            } else {
+                const double delta = pm - mean[ch];
+                mean[ch] += delta * (sd / nt);
+                m2[ch] += pm2 + delta * delta * (na * sd / nt);
+            }
+        }
     }
-    const double mu = norm_lanes_total(acc) / ((double)n * (double)s);
-    memset(acc, 0, sizeof(acc));
-    for (size_t i = 0; i < n; ++i) t->sqdev(x + (i * c + ch) * s, s, mu, acc);
-    *mean = mu;
-    *m2 = norm_lanes_total(acc);
 }
 
 /* The same for w channels starting at ch0 of an (n, c) array. */
@@ -130,14 +136,15 @@ static void F(bn_train_planes)(const void *vctx, size_t c0, size_t c1)
     const F(bn_train_ctx) *r = (const F(bn_train_ctx) *)vctx;
     const TABLE *t = r->t;
     const size_t n = r->n, c = r->c, s = r->s;
-    for (size_t ch = c0; ch < c1; ++ch) {
-        double mean, m2;
-        F(plane_stats)(t, r->x, n, c, s, ch, &mean, &m2);
-        const double invstd = F(bn_finish)(r, ch, mean, m2);
-        T mh, ml, sc, sh;
-        F(bn_consts)(mean, invstd, r->gamma, r->beta, ch, 0, &mh, &ml, &sc, &sh);
-        CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL, NULL};
-        for (size_t i = 0; i < n; ++i) {
+    /* save_invstd holds M2 until each channel is finished */
+    F(planes_stats)(t, r->x, n, c, s, c0, c1, r->mean, r->invstd);
+    for (size_t ch = c0; ch < c1; ++ch) F(bn_finish)(r, ch, r->mean[ch], r->invstd[ch]);
+    for (size_t i = 0; i < n; ++i) {
+        for (size_t ch = c0; ch < c1; ++ch) {
+            T mh, ml, sc, sh;
+            F(bn_consts)(r->mean[ch], r->invstd[ch], r->gamma, r->beta, ch, 0, &mh, &ml, &sc,
+                         &sh);
+            CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL, NULL};
             const size_t off = (i * c + ch) * s;
             t->apply(r->x + off, r->y + off, s, &cst, r->relu ? FNN_NM_RELU : 0u);
         }
@@ -288,8 +295,7 @@ static void F(stats_range)(const void *vctx, size_t c0, size_t c1)
             F(col_stats)(r->t, r->x, r->n, r->c, b0, w, r->mean + b0, r->m2 + b0);
         }
     } else {
-        for (size_t ch = c0; ch < c1; ++ch)
-            F(plane_stats)(r->t, r->x, r->n, r->c, r->s, ch, r->mean + ch, r->m2 + ch);
+        F(planes_stats)(r->t, r->x, r->n, r->c, r->s, c0, c1, r->mean, r->m2);
     }
 }
 
@@ -313,6 +319,7 @@ typedef struct {
     const double *mean, *invstd;
     int training, relu;
     T *dx, *dgamma, *dbeta;
+    double *scratch; /* 2·c: per-channel sums of the planes layout */
 } F(bn_bwd_ctx);
 
 /* dx constants of one channel from its sums Σdy', Σdy'·(x − mean). */
@@ -331,6 +338,9 @@ static void F(bn_dx_consts)(const F(bn_bwd_ctx) * r, size_t ch, double sdy, doub
     }
 }
 
+/* Streams the thread's channels sample by sample, as planes_stats does:
+ * pass 1 adds each plane's Σdy', Σdy'·(x − mean) to its channel in sample
+ * order, pass 2 writes dx. */
 static void F(bn_bwd_planes)(const void *vctx, size_t c0, size_t c1)
 {
     const F(bn_bwd_ctx) *r = (const F(bn_bwd_ctx) *)vctx;
@@ -338,39 +348,43 @@ static void F(bn_bwd_planes)(const void *vctx, size_t c0, size_t c1)
     const size_t n = r->n, c = r->c, s = r->s;
     const unsigned mode = (r->relu ? FNN_NM_RELU : 0u) | (r->training ? 0u : FNN_NM_FOLDED);
     const int need_sums = r->training || r->dgamma || r->dbeta;
-    for (size_t ch = c0; ch < c1; ++ch) {
-        const double mean = r->mean[ch];
-        T mh, ml, sc, sh, k1, k2, cc;
-        const T one = (T)1;
-        F(bn_consts)(mean, r->invstd[ch], r->gamma, r->beta, ch, !r->training, &mh, &ml, &sc,
-                     &sh);
-        CST cst = {&mh, &ml, &sc, &sh, &one, &k1, &k2, &cc};
-        double sdy = 0.0, sdyx = 0.0;
-        if (need_sums) {
-            double a[L], b[L];
-            memset(a, 0, sizeof(a));
-            memset(b, 0, sizeof(b));
-            for (size_t i = 0; i < n; ++i) {
-                const size_t off = (i * c + ch) * s;
-                if (i + 1 < n) {
-                    F(prefetch_plane)(r->dy + off + c * s, s);
-                    F(prefetch_plane)(r->x + off + c * s, s);
-                }
-                t->bwd_sums(r->dy + off, r->x + off, s, mean, &cst, a, b, mode);
-            }
-            sdy = norm_lanes_total(a);
-            sdyx = norm_lanes_total(b);
-            if (r->dgamma) r->dgamma[ch] = (T)(sdyx * r->invstd[ch]);
-            if (r->dbeta) r->dbeta[ch] = (T)sdy;
-        }
-        F(bn_dx_consts)(r, ch, sdy, sdyx, &k1, &k2, &cc);
-        if (!r->training) {
-            /* d = x − mean is not used: keep NaN-free constants anyway */
-            mh = (T)0;
-            ml = (T)0;
-        }
-        const unsigned dmode = mode | (r->training ? 0u : FNN_NM_INFER);
+    double *sdy = r->scratch, *sdyx = r->scratch + c;
+    const T one = (T)1;
+    for (size_t ch = c0; ch < c1; ++ch) sdy[ch] = sdyx[ch] = 0.0;
+    if (need_sums) {
         for (size_t i = 0; i < n; ++i) {
+            for (size_t ch = c0; ch < c1; ++ch) {
+                T mh, ml, sc, sh;
+                F(bn_consts)(r->mean[ch], r->invstd[ch], r->gamma, r->beta, ch, !r->training, &mh,
+                             &ml, &sc, &sh);
+                CST cst = {&mh, &ml, &sc, &sh, NULL, NULL, NULL, NULL};
+                double a[L], b[L];
+                memset(a, 0, sizeof(a));
+                memset(b, 0, sizeof(b));
+                const size_t off = (i * c + ch) * s;
+                t->bwd_sums(r->dy + off, r->x + off, s, r->mean[ch], &cst, a, b, mode);
+                sdy[ch] += norm_lanes_total(a);
+                sdyx[ch] += norm_lanes_total(b);
+            }
+        }
+        for (size_t ch = c0; ch < c1; ++ch) {
+            if (r->dgamma) r->dgamma[ch] = (T)(sdyx[ch] * r->invstd[ch]);
+            if (r->dbeta) r->dbeta[ch] = (T)sdy[ch];
+        }
+    }
+    const unsigned dmode = mode | (r->training ? 0u : FNN_NM_INFER);
+    for (size_t i = 0; i < n; ++i) {
+        for (size_t ch = c0; ch < c1; ++ch) {
+            T mh, ml, sc, sh, k1, k2, cc;
+            F(bn_consts)(r->mean[ch], r->invstd[ch], r->gamma, r->beta, ch, !r->training, &mh,
+                         &ml, &sc, &sh);
+            F(bn_dx_consts)(r, ch, sdy[ch], sdyx[ch], &k1, &k2, &cc);
+            if (!r->training) {
+                /* x − mean is not used in inference */
+                mh = (T)0;
+                ml = (T)0;
+            }
+            CST cst = {&mh, &ml, &sc, &sh, &one, &k1, &k2, &cc};
             const size_t off = (i * c + ch) * s;
             t->dx(r->dy + off, r->x + off, r->dx + off, s, &cst, dmode);
         }
@@ -420,12 +434,18 @@ int F(fnn_batch_norm_backward)(const T *dy, const T *x, size_t n, size_t c, size
                                T *dgamma, T *dbeta, int n_threads, int flags)
 {
     if (n == 0 || c == 0 || s == 0) return 0;
+    double *scratch = NULL;
+    if (s != 1) {
+        scratch = (double *)malloc(2 * c * sizeof(double));
+        if (scratch == NULL) return FNN_NORM_ENOMEM;
+    }
     F(bn_bwd_ctx) run = {F(norm_table)(), dy, x, n, c, s, gamma, beta, save_mean, save_invstd,
-                         training, relu, dx, dgamma, dbeta};
+                         training, relu, dx, dgamma, dbeta, scratch};
     if (s == 1)
         fnn_parallel_ranges(c, norm_grain(2 * n), 16, n_threads, flags, F(bn_bwd_cols), &run);
     else
         fnn_parallel_ranges(c, norm_grain(2 * n * s), 1, n_threads, flags, F(bn_bwd_planes), &run);
+    free(scratch);
     return 0;
 }
 
