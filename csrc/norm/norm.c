@@ -7,10 +7,6 @@
 #include "../core/parallel.h"
 #include "norm_internal.h"
 
-/* Channels handled together by the s = 1 (column) layout: their rows are
- * re-read by the later passes, so a block's n rows should stay in L2. */
-#define NORM_COL_BLOCK_MAX 512
-#define NORM_COL_BLOCK_BYTES ((size_t)256 * 1024)
 /* Row blocks of LayerNorm's backward: a function of the row count only, so
  * the dgamma / dbeta partial sums never depend on the thread count. */
 #define NORM_ROW_BLOCKS 32

@@ -79,27 +79,38 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
     }
 }
 
-/* The same for w channels starting at ch0 of an (n, c) array. */
-static void F(col_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t ch0, size_t w,
-                         double *mean, double *m2)
-{
-    memset(m2, 0, w * sizeof(double));
-    for (size_t i = 0; i < n; ++i) t->col_sum(x + i * c + ch0, w, m2);
-    for (size_t j = 0; j < w; ++j) mean[j] = m2[j] / (double)n;
-    memset(m2, 0, w * sizeof(double));
-    for (size_t i = 0; i < n; ++i) t->col_sqdev(x + i * c + ch0, w, mean, m2);
-}
+/* Rows of the s = 1 layout merged per block: a function of nothing but the
+ * data's shape, so the statistics never depend on the thread count. */
+#define NORM_ROW_BLOCK 32
 
-/* Columns per block: as many as keep the block's n rows in L2 for the later
- * passes. When even 64 columns overflow L2 those passes stream from L3 or
- * memory anyway, and wide rows amortise the per-row call better. */
-static size_t F(col_block)(size_t n)
+/* The same for channels [c0, c1) of an (n, c) array: the thread streams
+ * its part of each row in memory order; every block of NORM_ROW_BLOCK rows
+ * gets exact two-pass statistics while it sits in L1/L2, merged into the
+ * channel's totals in row order (Chan). bmean and bm2 are scratch; all
+ * arrays are indexed by channel. */
+static void F(cols_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t c0, size_t c1,
+                          double *mean, double *m2, double *bmean, double *bm2)
 {
-    size_t w = NORM_COL_BLOCK_BYTES / ((n ? n : 1) * sizeof(T));
-    w = w / 16 * 16;
-    if (w < 64) w = NORM_COL_BLOCK_MAX;
-    if (w > NORM_COL_BLOCK_MAX) w = NORM_COL_BLOCK_MAX;
-    return w;
+    const size_t w = c1 - c0;
+    for (size_t i0 = 0; i0 < n; i0 += NORM_ROW_BLOCK) {
+        const size_t i1 = n - i0 < NORM_ROW_BLOCK ? n : i0 + NORM_ROW_BLOCK;
+        const double nb = (double)(i1 - i0), na = (double)i0, nt = na + nb;
+        memset(bmean + c0, 0, w * sizeof(double));
+        memset(bm2 + c0, 0, w * sizeof(double));
+        for (size_t i = i0; i < i1; ++i) t->col_sum(x + i * c + c0, w, bmean + c0);
+        for (size_t j = c0; j < c1; ++j) bmean[j] /= nb;
+        for (size_t i = i0; i < i1; ++i) t->col_sqdev(x + i * c + c0, w, bmean + c0, bm2 + c0);
+        if (i0 == 0) {
+            memcpy(mean + c0, bmean + c0, w * sizeof(double));
+            memcpy(m2 + c0, bm2 + c0, w * sizeof(double));
+        } else {
+            for (size_t j = c0; j < c1; ++j) {
+                const double delta = bmean[j] - mean[j];
+                mean[j] += delta * (nb / nt);
+                m2[j] += bm2[j] + delta * delta * (na * nb / nt);
+            }
+        }
+    }
 }
 
 /* ------------------------------------------------------ BatchNorm training */
@@ -114,6 +125,8 @@ typedef struct {
     int relu;
     T *y;
     double *mean, *invstd;
+    double *dscr; /* 2·c scratch of the s = 1 layout */
+    T *tscr;      /* 4·c */
 } F(bn_train_ctx);
 
 /* Saves one channel's statistics and updates its running statistics. */
@@ -155,22 +168,19 @@ static void F(bn_train_cols)(const void *vctx, size_t c0, size_t c1)
 {
     const F(bn_train_ctx) *r = (const F(bn_train_ctx) *)vctx;
     const TABLE *t = r->t;
-    const size_t n = r->n, c = r->c, bw = F(col_block)(n);
-    double mean[NORM_COL_BLOCK_MAX], m2[NORM_COL_BLOCK_MAX];
-    T mh[NORM_COL_BLOCK_MAX], ml[NORM_COL_BLOCK_MAX], sc[NORM_COL_BLOCK_MAX],
-        sh[NORM_COL_BLOCK_MAX];
-    for (size_t b0 = c0; b0 < c1; b0 += bw) {
-        const size_t w = c1 - b0 < bw ? c1 - b0 : bw;
-        F(col_stats)(t, r->x, n, c, b0, w, mean, m2);
-        for (size_t j = 0; j < w; ++j) {
-            const double invstd = F(bn_finish)(r, b0 + j, mean[j], m2[j]);
-            F(bn_consts)(mean[j], invstd, r->gamma, r->beta, b0 + j, 0, &mh[j], &ml[j], &sc[j],
-                         &sh[j]);
-        }
-        CST cst = {mh, ml, sc, sh, NULL, NULL, NULL, NULL};
-        const unsigned mode = FNN_NM_COLS | (r->relu ? FNN_NM_RELU : 0u);
-        for (size_t i = 0; i < n; ++i) t->apply(r->x + i * c + b0, r->y + i * c + b0, w, &cst, mode);
+    const size_t n = r->n, c = r->c;
+    T *mh = r->tscr, *ml = mh + c, *sc = ml + c, *sh = sc + c;
+    /* save_invstd holds M2 until each channel is finished */
+    F(cols_stats)(t, r->x, n, c, c0, c1, r->mean, r->invstd, r->dscr, r->dscr + c);
+    for (size_t ch = c0; ch < c1; ++ch) {
+        const double invstd = F(bn_finish)(r, ch, r->mean[ch], r->invstd[ch]);
+        F(bn_consts)(r->mean[ch], invstd, r->gamma, r->beta, ch, 0, &mh[ch], &ml[ch], &sc[ch],
+                     &sh[ch]);
     }
+    CST cst = {mh + c0, ml + c0, sc + c0, sh + c0, NULL, NULL, NULL, NULL};
+    const unsigned mode = FNN_NM_COLS | (r->relu ? FNN_NM_RELU : 0u);
+    for (size_t i = 0; i < n; ++i)
+        t->apply(r->x + i * c + c0, r->y + i * c + c0, c1 - c0, &cst, mode);
 }
 
 int F(fnn_batch_norm_train)(const T *x, size_t n, size_t c, size_t s, const T *gamma,
@@ -179,13 +189,20 @@ int F(fnn_batch_norm_train)(const T *x, size_t n, size_t c, size_t s, const T *g
                             int n_threads, int flags)
 {
     if (n == 0 || c == 0 || s == 0) return 0;
+    void *scratch = NULL;
+    if (s == 1) {
+        scratch = malloc(2 * c * sizeof(double) + 4 * c * sizeof(T));
+        if (scratch == NULL) return FNN_NORM_ENOMEM;
+    }
     F(bn_train_ctx) run = {F(norm_table)(), x, n, c, s, gamma, beta,
                            running_var ? running_mean : NULL, running_mean ? running_var : NULL,
-                           momentum, eps, relu, y, save_mean, save_invstd};
+                           momentum, eps, relu, y, save_mean, save_invstd, (double *)scratch,
+                           scratch ? (T *)((double *)scratch + 2 * c) : NULL};
     if (s == 1)
         fnn_parallel_ranges(c, norm_grain(n), 16, n_threads, flags, F(bn_train_cols), &run);
     else
         fnn_parallel_ranges(c, norm_grain(n * s), 1, n_threads, flags, F(bn_train_planes), &run);
+    free(scratch);
     return 0;
 }
 
@@ -283,29 +300,32 @@ typedef struct {
     const T *x;
     size_t n, c, s;
     double *mean, *m2;
+    double *scratch;
 } F(stats_ctx);
 
 static void F(stats_range)(const void *vctx, size_t c0, size_t c1)
 {
     const F(stats_ctx) *r = (const F(stats_ctx) *)vctx;
-    if (r->s == 1) {
-        const size_t bw = F(col_block)(r->n);
-        for (size_t b0 = c0; b0 < c1; b0 += bw) {
-            const size_t w = c1 - b0 < bw ? c1 - b0 : bw;
-            F(col_stats)(r->t, r->x, r->n, r->c, b0, w, r->mean + b0, r->m2 + b0);
-        }
-    } else {
+    if (r->s == 1)
+        F(cols_stats)(r->t, r->x, r->n, r->c, c0, c1, r->mean, r->m2, r->scratch,
+                      r->scratch + r->c);
+    else
         F(planes_stats)(r->t, r->x, r->n, r->c, r->s, c0, c1, r->mean, r->m2);
-    }
 }
 
 int F(fnn_channel_stats)(const T *x, size_t n, size_t c, size_t s, double *mean, double *m2,
                          int n_threads, int flags)
 {
     if (n == 0 || c == 0 || s == 0) return 0;
-    F(stats_ctx) run = {F(norm_table)(), x, n, c, s, mean, m2};
+    double *scratch = NULL;
+    if (s == 1) {
+        scratch = (double *)malloc(2 * c * sizeof(double));
+        if (scratch == NULL) return FNN_NORM_ENOMEM;
+    }
+    F(stats_ctx) run = {F(norm_table)(), x, n, c, s, mean, m2, scratch};
     fnn_parallel_ranges(c, norm_grain(n * s), s == 1 ? 16 : 1, n_threads, flags,
                         F(stats_range), &run);
+    free(scratch);
     return 0;
 }
 
@@ -319,7 +339,8 @@ typedef struct {
     const double *mean, *invstd;
     int training, relu;
     T *dx, *dgamma, *dbeta;
-    double *scratch; /* 2·c: per-channel sums of the planes layout */
+    double *scratch; /* 2·c: per-channel sums */
+    T *tscr;         /* 8·c: per-channel constants of the s = 1 layout */
 } F(bn_bwd_ctx);
 
 /* dx constants of one channel from its sums Σdy', Σdy'·(x − mean). */
@@ -391,41 +412,37 @@ static void F(bn_bwd_planes)(const void *vctx, size_t c0, size_t c1)
     }
 }
 
+/* The s = 1 layout: both passes stream the thread's part of each row. */
 static void F(bn_bwd_cols)(const void *vctx, size_t c0, size_t c1)
 {
     const F(bn_bwd_ctx) *r = (const F(bn_bwd_ctx) *)vctx;
     const TABLE *t = r->t;
-    const size_t n = r->n, c = r->c, bw = F(col_block)(n);
+    const size_t n = r->n, c = r->c, w = c1 - c0;
     const unsigned mode = (r->relu ? FNN_NM_RELU : 0u) | (r->training ? 0u : FNN_NM_FOLDED);
     const int need_sums = r->training || r->dgamma || r->dbeta;
-    double mean[NORM_COL_BLOCK_MAX], a[NORM_COL_BLOCK_MAX], b[NORM_COL_BLOCK_MAX];
-    T mh[NORM_COL_BLOCK_MAX], ml[NORM_COL_BLOCK_MAX], sc[NORM_COL_BLOCK_MAX],
-        sh[NORM_COL_BLOCK_MAX], k0[NORM_COL_BLOCK_MAX], k1[NORM_COL_BLOCK_MAX],
-        k2[NORM_COL_BLOCK_MAX], cc[NORM_COL_BLOCK_MAX];
-    for (size_t b0 = c0; b0 < c1; b0 += bw) {
-        const size_t w = c1 - b0 < bw ? c1 - b0 : bw;
-        for (size_t j = 0; j < w; ++j) {
-            k0[j] = (T)1;
-            mean[j] = r->mean[b0 + j];
-            F(bn_consts)(mean[j], r->invstd[b0 + j], r->gamma, r->beta, b0 + j, !r->training,
-                         &mh[j], &ml[j], &sc[j], &sh[j]);
-        }
-        CST cst = {mh, ml, sc, sh, k0, k1, k2, cc};
-        memset(a, 0, w * sizeof(double));
-        memset(b, 0, w * sizeof(double));
-        if (need_sums) {
-            for (size_t i = 0; i < n; ++i)
-                t->col_bwd_sums(r->dy + i * c + b0, r->x + i * c + b0, w, mean, &cst, a, b, mode);
-            for (size_t j = 0; j < w; ++j) {
-                if (r->dgamma) r->dgamma[b0 + j] = (T)(b[j] * r->invstd[b0 + j]);
-                if (r->dbeta) r->dbeta[b0 + j] = (T)a[j];
-            }
-        }
-        for (size_t j = 0; j < w; ++j) F(bn_dx_consts)(r, b0 + j, a[j], b[j], &k1[j], &k2[j], &cc[j]);
-        const unsigned dmode = mode | FNN_NM_COLS | (r->training ? 0u : FNN_NM_INFER);
-        for (size_t i = 0; i < n; ++i)
-            t->dx(r->dy + i * c + b0, r->x + i * c + b0, r->dx + i * c + b0, w, &cst, dmode);
+    double *a = r->scratch, *b = r->scratch + c;
+    T *mh = r->tscr, *ml = mh + c, *sc = ml + c, *sh = sc + c, *k0 = sh + c, *k1 = k0 + c,
+      *k2 = k1 + c, *cc = k2 + c;
+    for (size_t ch = c0; ch < c1; ++ch) {
+        k0[ch] = (T)1;
+        a[ch] = b[ch] = 0.0;
+        F(bn_consts)(r->mean[ch], r->invstd[ch], r->gamma, r->beta, ch, !r->training, &mh[ch],
+                     &ml[ch], &sc[ch], &sh[ch]);
     }
+    CST cst = {mh + c0, ml + c0, sc + c0, sh + c0, k0 + c0, k1 + c0, k2 + c0, cc + c0};
+    if (need_sums) {
+        for (size_t i = 0; i < n; ++i)
+            t->col_bwd_sums(r->dy + i * c + c0, r->x + i * c + c0, w, r->mean + c0, &cst, a + c0,
+                            b + c0, mode);
+        for (size_t ch = c0; ch < c1; ++ch) {
+            if (r->dgamma) r->dgamma[ch] = (T)(b[ch] * r->invstd[ch]);
+            if (r->dbeta) r->dbeta[ch] = (T)a[ch];
+        }
+    }
+    for (size_t ch = c0; ch < c1; ++ch) F(bn_dx_consts)(r, ch, a[ch], b[ch], &k1[ch], &k2[ch], &cc[ch]);
+    const unsigned dmode = mode | FNN_NM_COLS | (r->training ? 0u : FNN_NM_INFER);
+    for (size_t i = 0; i < n; ++i)
+        t->dx(r->dy + i * c + c0, r->x + i * c + c0, r->dx + i * c + c0, w, &cst, dmode);
 }
 
 int F(fnn_batch_norm_backward)(const T *dy, const T *x, size_t n, size_t c, size_t s,
@@ -434,13 +451,11 @@ int F(fnn_batch_norm_backward)(const T *dy, const T *x, size_t n, size_t c, size
                                T *dgamma, T *dbeta, int n_threads, int flags)
 {
     if (n == 0 || c == 0 || s == 0) return 0;
-    double *scratch = NULL;
-    if (s != 1) {
-        scratch = (double *)malloc(2 * c * sizeof(double));
-        if (scratch == NULL) return FNN_NORM_ENOMEM;
-    }
+    double *scratch = (double *)malloc(2 * c * sizeof(double) + (s == 1 ? 8 * c * sizeof(T) : 0));
+    if (scratch == NULL) return FNN_NORM_ENOMEM;
     F(bn_bwd_ctx) run = {F(norm_table)(), dy, x, n, c, s, gamma, beta, save_mean, save_invstd,
-                         training, relu, dx, dgamma, dbeta, scratch};
+                         training, relu, dx, dgamma, dbeta, scratch,
+                         s == 1 ? (T *)(scratch + 2 * c) : NULL};
     if (s == 1)
         fnn_parallel_ranges(c, norm_grain(2 * n), 16, n_threads, flags, F(bn_bwd_cols), &run);
     else
