@@ -7,9 +7,13 @@
  * channels-last (N, ..., C) input is (n·spatial, c, 1)). LayerNorm sees x
  * as (m, d): m rows normalized over their d trailing elements.
  *
- * Statistics are accumulated in double with a two-pass scheme (mean, then
- * the sum of squared deviations), so a mean large against the spread costs
- * no accuracy. The saved statistics that backward needs (mean and inverse
+ * Statistics are accumulated in double. Each plane (BatchNorm over
+ * (n, c, s > 1)), block of 32 rows (BatchNorm over (n, c)) or row / group
+ * (LayerNorm, GroupNorm) gets two-pass statistics (mean, then the sum of
+ * squared deviations) while it sits in cache; BatchNorm merges its planes or
+ * row blocks with Chan et al.'s pairwise update. Memory is streamed in
+ * order, and a mean large against the spread costs no accuracy. The saved
+ * statistics that backward needs (mean and inverse
  * standard deviation) are always double, whatever the data's dtype: keeping
  * them exact lets backward rebuild the forward's pre-activation bitwise
  * (the fused ReLU mask) and centre x without cancellation.

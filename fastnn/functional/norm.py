@@ -74,15 +74,14 @@ def _check_x(name, x, min_ndim=1):
 
 
 def _check_read(name, a, shape, dtype):
-    """An optional read-only array of the given shape and dtype."""
+    """An optional read-only array of the given shape and dtype (saved
+    statistics are float64 whatever the data's dtype)."""
     if a is None:
         return None
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype != dtype:
-        raise TypeError(f"{name} has dtype {a.dtype}, expected {dtype}"
-                        + ("" if dtype == _F64 and name in ("mean", "rstd")
-                           else ": one dtype per call"))
+        raise TypeError(f"{name} has dtype {a.dtype}, expected {dtype}")
     if a.shape != tuple(shape):
         raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)}")
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
@@ -93,11 +92,7 @@ def _check_write(name, a, shape, dtype):
     C-contiguous, writable."""
     if a is None:
         return None
-    return check_inout(name, a, np.empty(shape, dtype) if not _same(a, shape, dtype) else a)
-
-
-def _same(a, shape, dtype):
-    return isinstance(a, np.ndarray) and a.dtype == dtype and a.shape == tuple(shape)
+    return check_inout(name, a, np.empty(shape, dtype))
 
 
 def _out(out, like, name="out"):
