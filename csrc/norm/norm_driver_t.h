@@ -97,9 +97,9 @@ static void F(cols_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t
         const double nb = (double)(i1 - i0), na = (double)i0, nt = na + nb;
         memset(bmean + c0, 0, w * sizeof(double));
         memset(bm2 + c0, 0, w * sizeof(double));
-        for (size_t i = i0; i < i1; ++i) t->col_sum(x + i * c + c0, w, bmean + c0);
+        t->col_sum(x + i0 * c + c0, i1 - i0, w, c, bmean + c0);
         for (size_t j = c0; j < c1; ++j) bmean[j] /= nb;
-        for (size_t i = i0; i < i1; ++i) t->col_sqdev(x + i * c + c0, w, bmean + c0, bm2 + c0);
+        t->col_sqdev(x + i0 * c + c0, i1 - i0, w, c, bmean + c0, bm2 + c0);
         if (i0 == 0) {
             memcpy(mean + c0, bmean + c0, w * sizeof(double));
             memcpy(m2 + c0, bm2 + c0, w * sizeof(double));

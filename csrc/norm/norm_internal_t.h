@@ -17,9 +17,10 @@ typedef struct {
     /* acc[j] += x[i] over lanes (see FNN_NORM_LANES) */
     void (*sum)(const FNN_REAL *x, size_t n, double *acc);
     void (*sqdev)(const FNN_REAL *x, size_t n, double mean, double *acc);
-    /* acc[i] += x[i]: one accumulator per column (s = 1 layout) */
-    void (*col_sum)(const FNN_REAL *x, size_t n, double *acc);
-    void (*col_sqdev)(const FNN_REAL *x, size_t n, const double *mean, double *acc);
+    /* acc[j] += x[i·ld + j] over rows i in order: one accumulator per column (s = 1) */
+    void (*col_sum)(const FNN_REAL *x, size_t rows, size_t w, size_t ld, double *acc);
+    void (*col_sqdev)(const FNN_REAL *x, size_t rows, size_t w, size_t ld, const double *mean,
+                      double *acc);
     /* y = z or max(z, 0) */
     void (*apply)(const FNN_REAL *x, FNN_REAL *y, size_t n, const FNN_NAME(fnn_norm_cst) *c,
                   unsigned mode);

@@ -64,19 +64,60 @@ static void SPAN(sqdev_span)(const T *RESTRICT x, size_t n, double mean, double 
     for (size_t j = 0; j < L; ++j) acc[j] = a[j];
 }
 
-static void SPAN(col_sum_span)(const T *RESTRICT x, size_t n, double *RESTRICT acc)
+/* Column sums over `rows` rows `ld` apart, four rows per sweep: acc[j] is
+ * loaded and stored once per four additions, which still come in row
+ * order, so the result is the plain sequential per-column sum. */
+static void SPAN(col_sum_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
+                               double *RESTRICT acc)
 {
+    size_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
 #pragma omp simd
-    for (size_t i = 0; i < n; ++i) acc[i] += (double)x[i];
+        for (size_t j = 0; j < w; ++j) {
+            double a = acc[j];
+            a += (double)x0[j];
+            a += (double)x1[j];
+            a += (double)x2[j];
+            a += (double)x3[j];
+            acc[j] = a;
+        }
+    }
+    for (; i < rows; ++i) {
+        const T *x0 = x + i * ld;
+#pragma omp simd
+        for (size_t j = 0; j < w; ++j) acc[j] += (double)x0[j];
+    }
 }
 
-static void SPAN(col_sqdev_span)(const T *RESTRICT x, size_t n, const double *RESTRICT mean,
-                                 double *RESTRICT acc)
+static void SPAN(col_sqdev_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
+                                 const double *RESTRICT mean, double *RESTRICT acc)
 {
+    size_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
 #pragma omp simd
-    for (size_t i = 0; i < n; ++i) {
-        double d = (double)x[i] - mean[i];
-        acc[i] += d * d;
+        for (size_t j = 0; j < w; ++j) {
+            const double m = mean[j];
+            double a = acc[j], d;
+            d = (double)x0[j] - m;
+            a += d * d;
+            d = (double)x1[j] - m;
+            a += d * d;
+            d = (double)x2[j] - m;
+            a += d * d;
+            d = (double)x3[j] - m;
+            a += d * d;
+            acc[j] = a;
+        }
+    }
+    for (; i < rows; ++i) {
+        const T *x0 = x + i * ld;
+#pragma omp simd
+        for (size_t j = 0; j < w; ++j) {
+            double d = (double)x0[j] - mean[j];
+            acc[j] += d * d;
+        }
     }
 }
 

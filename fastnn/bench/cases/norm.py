@@ -222,12 +222,12 @@ def cases(full=False, with_torch=False):
                  with_torch=with_torch),
         _ln_case((4096, 768), f32, targets=[Target(">=6x NumPy", lambda r: r["speedup"] >= 6)],
                  with_torch=with_torch),
-        _bn_case("batch_norm2d+relu train fwd+bwd", (32, 64, 28, 28), f32, backward=True,
+        _bn_case("batch_norm2d+relu train fwd+bwd", (16, 64, 28, 28), f32, backward=True,
                  relu=True, with_torch=with_torch),
         _bn_case("batch_norm2d infer fwd", (32, 64, 28, 28), f32, backward=False,
                  training=False, with_torch=with_torch),
-        _gn_case((16, 64, 28, 28), 32, f32, with_torch=with_torch),
-        _standardizer_case((100_000, 64), f32),
+        _gn_case((8, 64, 28, 28), 32, f32, with_torch=with_torch),
+        _standardizer_case((50_000, 64), f32),
     ]
     if full:
         out += [
