@@ -524,24 +524,30 @@ static void F(ln_bwd_blocks)(const void *vctx, size_t b0, size_t b1)
     const F(ln_bwd_ctx) *r = (const F(ln_bwd_ctx) *)vctx;
     const TABLE *t = r->t;
     const size_t d = r->d, m = r->m, nb = r->n_blocks;
-    const unsigned mode = (r->gamma ? FNN_LN_WEIGHT : 0u) | (r->part ? FNN_LN_PARTIAL : 0u);
+    const unsigned mode = r->gamma ? FNN_LN_WEIGHT : 0u;
     for (size_t blk = b0; blk < b1; ++blk) {
         double *pg = r->part ? r->part + 2 * blk * d : NULL;
         double *pb = pg ? pg + d : NULL;
         if (pg) memset(pg, 0, 2 * d * sizeof(double));
         const size_t row0 = m * blk / nb, row1 = m * (blk + 1) / nb;
-        for (size_t row = row0; row < row1; ++row) {
-            const T *x = r->x + row * d, *dy = r->dy + row * d;
-            const double mean = r->mean[row], rstd = r->rstd[row];
-            double a[L], b[L];
-            memset(a, 0, sizeof(a));
-            memset(b, 0, sizeof(b));
-            t->ln_bwd_sums(dy, x, d, mean, rstd, r->gamma, a, b, pg, pb, mode);
-            const double sa = norm_lanes_total(a), sb = norm_lanes_total(b);
-            const T mh = (T)mean;
-            t->ln_dx(dy, x, r->dx + row * d, d, mh, (T)(mean - (double)mh), (T)rstd,
-                     (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(sa / (double)d), r->gamma,
-                     mode);
+        for (size_t q = row0; q < row1; q += 4) {
+            const size_t q1 = row1 - q < 4 ? row1 : q + 4;
+            for (size_t row = q; row < q1; ++row) {
+                const T *x = r->x + row * d, *dy = r->dy + row * d;
+                const double mean = r->mean[row], rstd = r->rstd[row];
+                double a[L], b[L];
+                memset(a, 0, sizeof(a));
+                memset(b, 0, sizeof(b));
+                t->ln_bwd_sums(dy, x, d, mean, rstd, r->gamma, a, b, NULL, NULL, mode);
+                const double sa = norm_lanes_total(a), sb = norm_lanes_total(b);
+                const T mh = (T)mean;
+                t->ln_dx(dy, x, r->dx + row * d, d, mh, (T)(mean - (double)mh), (T)rstd,
+                         (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(sa / (double)d),
+                         r->gamma, mode);
+            }
+            if (pg)
+                t->ln_partials(r->dy + q * d, r->x + q * d, q1 - q, d, d, r->mean + q,
+                               r->rstd + q, pg, pb);
         }
     }
 }

@@ -39,6 +39,8 @@ typedef struct {
     void (*ln_bwd_sums)(const FNN_REAL *dy, const FNN_REAL *x, size_t n, double mean,
                         double rstd, const FNN_REAL *gamma, double *acc_a, double *acc_b,
                         double *part_g, double *part_b, unsigned mode);
+    void (*ln_partials)(const FNN_REAL *dy, const FNN_REAL *x, size_t rows, size_t n, size_t ld,
+                        const double *mean, const double *rstd, double *part_g, double *part_b);
     void (*ln_dx)(const FNN_REAL *dy, const FNN_REAL *x, FNN_REAL *dx, size_t n, FNN_REAL m_hi,
                   FNN_REAL m_lo, FNN_REAL rstd, FNN_REAL k2, FNN_REAL c0, const FNN_REAL *gamma,
                   unsigned mode);

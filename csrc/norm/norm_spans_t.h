@@ -311,6 +311,47 @@ static void SPAN(ln_bwd_sums_span)(const T *dy, const T *x, size_t n, double mea
     }
 }
 
+/* dgamma / dbeta partial sums of up to four rows `ld` apart (rows still
+ * in L1 from the row's own passes): one load and store of each partial per
+ * four rows, the additions still in row order. */
+static void SPAN(ln_partials_span)(const T *RESTRICT dy, const T *RESTRICT x, size_t rows,
+                                   size_t n, size_t ld, const double *RESTRICT mean,
+                                   const double *RESTRICT rstd, double *RESTRICT part_g,
+                                   double *RESTRICT part_b)
+{
+    if (rows == 4) {
+        const double m0 = mean[0], m1 = mean[1], m2 = mean[2], m3 = mean[3];
+        const double r0 = rstd[0], r1 = rstd[1], r2 = rstd[2], r3 = rstd[3];
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) {
+            const double g0 = (double)dy[i], g1 = (double)dy[ld + i], g2 = (double)dy[2 * ld + i],
+                         g3 = (double)dy[3 * ld + i];
+            double pg = part_g[i], pb = part_b[i];
+            pg += g0 * (((double)x[i] - m0) * r0);
+            pg += g1 * (((double)x[ld + i] - m1) * r1);
+            pg += g2 * (((double)x[2 * ld + i] - m2) * r2);
+            pg += g3 * (((double)x[3 * ld + i] - m3) * r3);
+            pb += g0;
+            pb += g1;
+            pb += g2;
+            pb += g3;
+            part_g[i] = pg;
+            part_b[i] = pb;
+        }
+        return;
+    }
+    for (size_t k = 0; k < rows; ++k) {
+        const T *dyk = dy + k * ld, *xk = x + k * ld;
+        const double m = mean[k], r = rstd[k];
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) {
+            const double g = (double)dyk[i];
+            part_g[i] += g * (((double)xk[i] - m) * r);
+            part_b[i] += g;
+        }
+    }
+}
+
 INLINE void SPAN(ln_dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTRICT dx, size_t n,
                              T m_hi, T m_lo, T rstd, T k2, T c0, const T *RESTRICT gamma,
                              const unsigned mode)
@@ -336,7 +377,7 @@ const FNN_NAME(fnn_norm_table) FNN_ISA_NAME(fnn_norm_table) = {
     SPAN(sum_span),      SPAN(sqdev_span),        SPAN(col_sum_span),
     SPAN(col_sqdev_span), SPAN(apply_span),       SPAN(bwd_sums_span),
     SPAN(col_bwd_sums_span), SPAN(dx_span),       SPAN(ln_apply_span),
-    SPAN(ln_bwd_sums_span), SPAN(ln_dx_span),
+    SPAN(ln_bwd_sums_span), SPAN(ln_partials_span), SPAN(ln_dx_span),
 };
 
 #undef T
