@@ -25,8 +25,8 @@ def _assert(actual, expected, dtype):
 def _bn_data(shape, dtype, seed=0):
     rng = np.random.default_rng(seed)
     c = shape[1]
-    x = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
-    dy = rng.standard_normal(shape).astype(dtype)
+    x = rng.standard_normal(shape, dtype=dtype) * 2 + 0.5
+    dy = rng.standard_normal(shape, dtype=dtype)
     g = (1 + 0.1 * rng.standard_normal(c)).astype(dtype)
     b = (0.1 * rng.standard_normal(c)).astype(dtype)
     return x, dy, g, b
@@ -96,8 +96,8 @@ def _bn_case(kernel, shape, dtype, *, backward, training=True, relu=False, targe
 def _ln_case(shape, dtype, targets=(), with_torch=False):
     rng = np.random.default_rng(1)
     d = shape[-1]
-    x = rng.standard_normal(shape).astype(dtype)
-    dy = rng.standard_normal(shape).astype(dtype)
+    x = rng.standard_normal(shape, dtype=dtype)
+    dy = rng.standard_normal(shape, dtype=dtype)
     w = (1 + 0.1 * rng.standard_normal(d)).astype(dtype)
     b = (0.1 * rng.standard_normal(d)).astype(dtype)
     y = np.empty_like(x)
@@ -141,8 +141,8 @@ def _ln_case(shape, dtype, targets=(), with_torch=False):
 def _gn_case(shape, groups, dtype, with_torch=False):
     rng = np.random.default_rng(2)
     c = shape[1]
-    x = rng.standard_normal(shape).astype(dtype)
-    dy = rng.standard_normal(shape).astype(dtype)
+    x = rng.standard_normal(shape, dtype=dtype)
+    dy = rng.standard_normal(shape, dtype=dtype)
     w = (1 + 0.1 * rng.standard_normal(c)).astype(dtype)
     b = (0.1 * rng.standard_normal(c)).astype(dtype)
     y = np.empty_like(x)
@@ -199,9 +199,10 @@ def _standardizer_case(shape, dtype):
         return ((x - mean) / std).astype(dtype)
 
     def check():
-        mean, std = R.standardize_stats(x)
-        np.testing.assert_allclose(s.fit(x).mean_, mean, rtol=1e-9)
-        _assert(s.transform(x), (x - mean) / std, dtype)
+        xs = x[:5000]
+        mean, std = R.standardize_stats(xs)
+        np.testing.assert_allclose(s.fit(xs).mean_, mean, rtol=1e-9)
+        _assert(s.transform(xs), (xs - mean) / std, dtype)
 
     return Case(kernel="standardizer fit+transform", size="x".join(map(str, shape)),
                 dtype=np.dtype(dtype).name, fastnn=run_fastnn, numpy=run_numpy, check=check,
