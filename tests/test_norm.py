@@ -547,3 +547,33 @@ def test_non_contiguous_inputs_are_read_correctly(rng, dtype):
     _close(o.out, R.batch_norm(x)[0], dtype)
     xl = rng.standard_normal((5, 20)).astype(dtype)[:, ::2]
     _close(F.layer_norm(xl, 10).out, R.layer_norm(xl, 10)[0], dtype)
+
+
+def _ln_gn_bad_calls():
+    x = np.random.default_rng(1).standard_normal((4, 6, 3)).astype(np.float32)
+    w6 = np.ones(6, np.float32)
+    w3 = np.ones(3, np.float32)
+    return [
+        (lambda out: F.layer_norm(x, 3, w3, w3, out=out.astype(np.float64)), TypeError),
+        (lambda out: F.layer_norm(x, 3, w3.astype(np.float64), w3, out=out), TypeError),
+        (lambda out: F.layer_norm(x, 3, w3, np.ones(4, np.float32), out=out), ValueError),
+        (lambda out: F.layer_norm(x, 3, eps=-1.0, out=out), ValueError),
+        (lambda out: F.layer_norm(x, (6, 4), out=out), ValueError),
+        (lambda out: F.layer_norm(x, 3, out=out[:, :, :2]), ValueError),
+        (lambda out: F.group_norm(x, 4, out=out), ValueError),
+        (lambda out: F.group_norm(x, 3, w6, np.ones(6, np.float64), out=out), TypeError),
+        (lambda out: F.group_norm(x, 3, np.ones((6, 1), np.float32), out=out), ValueError),
+        (lambda out: F.group_norm(x, 3, eps=0.0, out=out), ValueError),
+        (lambda out: F.group_norm(x, 0, out=out), ValueError),
+        (lambda out: F.group_norm(x.astype(np.int32), 3, out=out), TypeError),
+        (lambda out: F.group_norm(x, 3, out=out.T), ValueError),
+    ]
+
+
+@pytest.mark.parametrize("index", range(13))
+def test_layer_and_group_norm_bad_input_leave_out_untouched(index):
+    call, exc = _ln_gn_bad_calls()[index]
+    out = np.full((4, 6, 3), 7.0, np.float32)
+    with pytest.raises(exc):
+        call(out)
+    assert (out == 7.0).all()
