@@ -36,6 +36,7 @@ extern "C" {
 #include "runtime/fastnn_runtime.h"
 #include "optim/fastnn_optim.h"
 #include "random/fastnn_random.h"
+#include "norm/fastnn_norm.h"
 
 /* Library information */
 int fnn_api_version(void);

@@ -1,0 +1,12 @@
+/* The normalization element loops compiled for the avx512 instruction set. */
+#include <math.h>
+
+#include "norm_internal.h"
+
+#define FNN_ISA avx512
+#include "../core/isa_begin.h"
+#ifndef FNN_ISA_SKIP
+#define FNN_TEMPLATE "norm/norm_spans_t.h"
+#include "../core/instantiate_dtypes.h"
+#endif
+#include "../core/isa_end.h"

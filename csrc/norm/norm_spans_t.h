@@ -1,0 +1,399 @@
+/* Template (see core/instantiate_dtypes.h), compiled once per ISA by
+ * norm_isa_*.c: the element loops of the normalization kernels over one
+ * contiguous piece of a channel, row or group. The drivers in
+ * norm_driver_t.h derive the constants and split the work.
+ *
+ * Reductions never use `omp simd reduction`, whose summation order depends
+ * on the vector width: they keep FNN_NORM_LANES explicit accumulators, so
+ * every ISA adds the same numbers in the same order. Options arrive as a
+ * compile-time `mode` of an always-inline loop (see core/common.h). */
+
+#define T FNN_REAL
+#define CST FNN_NAME(fnn_norm_cst)
+#define SPAN(name) FNN_ISA_NAME(name)
+#define INLINE static inline __attribute__((always_inline))
+#define RESTRICT FNN_RESTRICT
+#define HAS(bit) ((mode & (bit)) != 0)
+#define L FNN_NORM_LANES
+
+/* A constant of the current loop: per element with FNN_NM_COLS, else the
+ * value loaded once before the loop (a load inside it would be redone at
+ * every iteration, since y might alias the constants as far as C knows). */
+#define K(name, i) (HAS(FNN_NM_COLS) ? name##_p[i] : name##_0)
+#define LOAD_CST(name, need)                                          \
+    const T *name##_p = c->name;                                      \
+    const T name##_0 = (!HAS(FNN_NM_COLS) && (need)) ? c->name[0] : (T)0; \
+    (void)name##_p;                                                   \
+    (void)name##_0
+
+/* The pre-activation, the same expression in forward and backward so the
+ * backward's ReLU mask is the forward's bitwise. */
+#define PRE(xi, i)                                                 \
+    (HAS(FNN_NM_FOLDED) ? (xi) * K(scale, i) + K(shift, i)         \
+                        : (((xi) - K(m_hi, i)) - K(m_lo, i)) * K(scale, i) + K(shift, i))
+
+static void SPAN(sum_span)(const T *RESTRICT x, size_t n, double *RESTRICT acc)
+{
+    double a[L];
+    for (size_t j = 0; j < L; ++j) a[j] = acc[j];
+    size_t i = 0;
+    for (; i + L <= n; i += L) {
+#pragma omp simd
+        for (size_t j = 0; j < L; ++j) a[j] += (double)x[i + j];
+    }
+    for (size_t j = 0; i + j < n; ++j) a[j] += (double)x[i + j];
+    for (size_t j = 0; j < L; ++j) acc[j] = a[j];
+}
+
+static void SPAN(sqdev_span)(const T *RESTRICT x, size_t n, double mean, double *RESTRICT acc)
+{
+    double a[L];
+    for (size_t j = 0; j < L; ++j) a[j] = acc[j];
+    size_t i = 0;
+    for (; i + L <= n; i += L) {
+#pragma omp simd
+        for (size_t j = 0; j < L; ++j) {
+            double d = (double)x[i + j] - mean;
+            a[j] += d * d;
+        }
+    }
+    for (size_t j = 0; i + j < n; ++j) {
+        double d = (double)x[i + j] - mean;
+        a[j] += d * d;
+    }
+    for (size_t j = 0; j < L; ++j) acc[j] = a[j];
+}
+
+/* Column sums over `rows` rows `ld` apart, four rows per sweep: acc[j] is
+ * loaded and stored once per four additions, which still come in row
+ * order, so the result is the plain sequential per-column sum. */
+static void SPAN(col_sum_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
+                               double *RESTRICT acc)
+{
+    size_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+#pragma omp simd
+        for (size_t j = 0; j < w; ++j) {
+            double a = acc[j];
+            a += (double)x0[j];
+            a += (double)x1[j];
+            a += (double)x2[j];
+            a += (double)x3[j];
+            acc[j] = a;
+        }
+    }
+    for (; i < rows; ++i) {
+        const T *x0 = x + i * ld;
+#pragma omp simd
+        for (size_t j = 0; j < w; ++j) acc[j] += (double)x0[j];
+    }
+}
+
+static void SPAN(col_sqdev_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
+                                 const double *RESTRICT mean, double *RESTRICT acc)
+{
+    size_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+#pragma omp simd
+        for (size_t j = 0; j < w; ++j) {
+            const double m = mean[j];
+            double a = acc[j], d;
+            d = (double)x0[j] - m;
+            a += d * d;
+            d = (double)x1[j] - m;
+            a += d * d;
+            d = (double)x2[j] - m;
+            a += d * d;
+            d = (double)x3[j] - m;
+            a += d * d;
+            acc[j] = a;
+        }
+    }
+    for (; i < rows; ++i) {
+        const T *x0 = x + i * ld;
+#pragma omp simd
+        for (size_t j = 0; j < w; ++j) {
+            double d = (double)x0[j] - mean[j];
+            acc[j] += d * d;
+        }
+    }
+}
+
+/* x and y may be the same array (in-place inference): each element is read
+ * before it is written, and omp simd vectorizes without alias checks. */
+INLINE void SPAN(apply_loop)(const T *x, T *y, size_t n, const CST *c, const unsigned mode)
+{
+    LOAD_CST(m_hi, !HAS(FNN_NM_FOLDED));
+    LOAD_CST(m_lo, !HAS(FNN_NM_FOLDED));
+    LOAD_CST(scale, 1);
+    LOAD_CST(shift, 1);
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        T z = PRE(x[i], i);
+        /* z < 0 keeps NaN as NaN, as IEEE max with a NaN operand in torch.relu */
+        y[i] = HAS(FNN_NM_RELU) ? (z < (T)0 ? (T)0 : z) : z;
+    }
+}
+#define CALL_apply_loop(k) SPAN(apply_loop)(x, y, n, c, k)
+static void SPAN(apply_span)(const T *x, T *y, size_t n, const CST *c, unsigned mode)
+{
+    FNN_SWITCH8(mode, CALL_apply_loop)
+}
+
+INLINE void SPAN(bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, size_t n, double mean,
+                                const CST *c, double *RESTRICT acc_dy, double *RESTRICT acc_dyx,
+                                const unsigned mode)
+{
+    LOAD_CST(m_hi, HAS(FNN_NM_RELU) && !HAS(FNN_NM_FOLDED));
+    LOAD_CST(m_lo, HAS(FNN_NM_RELU) && !HAS(FNN_NM_FOLDED));
+    LOAD_CST(scale, HAS(FNN_NM_RELU));
+    LOAD_CST(shift, HAS(FNN_NM_RELU));
+    double a[L], b[L];
+    for (size_t j = 0; j < L; ++j) {
+        a[j] = acc_dy[j];
+        b[j] = acc_dyx[j];
+    }
+#define BWD_SUMS_BODY(idx, lane)                                         \
+    {                                                                    \
+        T g = dy[idx];                                                   \
+        if (HAS(FNN_NM_RELU)) g = PRE(x[idx], idx) > (T)0 ? g : (T)0;    \
+        a[lane] += (double)g;                                            \
+        b[lane] += (double)g * ((double)x[idx] - mean);                  \
+    }
+    size_t i = 0;
+    for (; i + L <= n; i += L) {
+#pragma omp simd
+        for (size_t j = 0; j < L; ++j) BWD_SUMS_BODY(i + j, j)
+    }
+    for (size_t j = 0; i + j < n; ++j) BWD_SUMS_BODY(i + j, j)
+#undef BWD_SUMS_BODY
+    for (size_t j = 0; j < L; ++j) {
+        acc_dy[j] = a[j];
+        acc_dyx[j] = b[j];
+    }
+}
+#define CALL_bwd_sums_loop(k) SPAN(bwd_sums_loop)(dy, x, n, mean, c, acc_dy, acc_dyx, k)
+static void SPAN(bwd_sums_span)(const T *dy, const T *x, size_t n, double mean, const CST *c,
+                                double *acc_dy, double *acc_dyx, unsigned mode)
+{
+    /* planes: constants are scalars */
+    mode &= ~FNN_NM_COLS;
+    FNN_SWITCH4(mode, CALL_bwd_sums_loop)
+}
+
+INLINE void SPAN(col_bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, size_t n,
+                                    const double *RESTRICT mean, const CST *c,
+                                    double *RESTRICT acc_dy, double *RESTRICT acc_dyx,
+                                    const unsigned mode)
+{
+    LOAD_CST(m_hi, 0);
+    LOAD_CST(m_lo, 0);
+    LOAD_CST(scale, 0);
+    LOAD_CST(shift, 0);
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        T g = dy[i];
+        if (HAS(FNN_NM_RELU)) g = PRE(x[i], i) > (T)0 ? g : (T)0;
+        acc_dy[i] += (double)g;
+        acc_dyx[i] += (double)g * ((double)x[i] - mean[i]);
+    }
+}
+#define CALL_col_bwd_sums_loop(k) \
+    SPAN(col_bwd_sums_loop)(dy, x, n, mean, c, acc_dy, acc_dyx, (k) | FNN_NM_COLS)
+static void SPAN(col_bwd_sums_span)(const T *dy, const T *x, size_t n, const double *mean,
+                                    const CST *c, double *acc_dy, double *acc_dyx, unsigned mode)
+{
+    FNN_SWITCH4(mode, CALL_col_bwd_sums_loop)
+}
+
+INLINE void SPAN(dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTRICT dx, size_t n,
+                          const CST *c, const unsigned mode)
+{
+    const int mask = HAS(FNN_NM_RELU);
+    const int centred = !HAS(FNN_NM_INFER);
+    LOAD_CST(m_hi, (mask && !HAS(FNN_NM_FOLDED)) || centred);
+    LOAD_CST(m_lo, (mask && !HAS(FNN_NM_FOLDED)) || centred);
+    LOAD_CST(scale, mask);
+    LOAD_CST(shift, mask);
+    LOAD_CST(k0, centred);
+    LOAD_CST(k1, 1);
+    LOAD_CST(k2, centred);
+    LOAD_CST(c0, centred);
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        T g = dy[i];
+        if (HAS(FNN_NM_RELU)) g = PRE(x[i], i) > (T)0 ? g : (T)0;
+        if (HAS(FNN_NM_INFER)) {
+            dx[i] = g * K(k1, i);
+        } else {
+            T d = (x[i] - K(m_hi, i)) - K(m_lo, i);
+            dx[i] = (g * K(k0, i) - K(c0, i)) * K(k1, i) - d * K(k2, i);
+        }
+    }
+}
+#define CALL_dx_loop(k) SPAN(dx_loop)(dy, x, dx, n, c, k)
+static void SPAN(dx_span)(const T *dy, const T *x, T *dx, size_t n, const CST *c, unsigned mode)
+{
+    FNN_SWITCH16(mode, CALL_dx_loop)
+}
+
+/* ---- LayerNorm rows: per-row scalars, per-element weight and bias ---- */
+
+INLINE void SPAN(ln_apply_loop)(const T *RESTRICT x, T *RESTRICT y, size_t n, T m_hi, T m_lo,
+                                T rstd, const T *RESTRICT gamma, const T *RESTRICT beta,
+                                const unsigned mode)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        T v = ((x[i] - m_hi) - m_lo) * rstd;
+        if (HAS(FNN_LN_WEIGHT)) v = v * gamma[i];
+        if (HAS(FNN_LN_BIAS)) v = v + beta[i];
+        y[i] = v;
+    }
+}
+#define CALL_ln_apply_loop(k) SPAN(ln_apply_loop)(x, y, n, m_hi, m_lo, rstd, gamma, beta, k)
+static void SPAN(ln_apply_span)(const T *x, T *y, size_t n, T m_hi, T m_lo, T rstd,
+                                const T *gamma, const T *beta, unsigned mode)
+{
+    FNN_SWITCH4(mode, CALL_ln_apply_loop)
+}
+
+INLINE void SPAN(ln_bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, size_t n,
+                                   double mean, double rstd, const T *RESTRICT gamma,
+                                   double *RESTRICT acc_a, double *RESTRICT acc_b,
+                                   double *RESTRICT part_g, double *RESTRICT part_b,
+                                   const unsigned mode)
+{
+    double a[L], b[L];
+    for (size_t j = 0; j < L; ++j) {
+        a[j] = acc_a[j];
+        b[j] = acc_b[j];
+    }
+#define LN_SUMS_BODY(idx, lane)                                                        \
+    {                                                                                  \
+        double g = (double)dy[idx];                                                    \
+        double d = (double)x[idx] - mean;                                              \
+        double h = HAS(FNN_LN_WEIGHT) ? g * (double)gamma[idx] : g;                    \
+        a[lane] += h;                                                                  \
+        b[lane] += h * d;                                                              \
+        if (HAS(FNN_LN_PARTIAL)) {                                                     \
+            part_g[idx] += g * (d * rstd);                                             \
+            part_b[idx] += g;                                                          \
+        }                                                                              \
+    }
+    size_t i = 0;
+    for (; i + L <= n; i += L) {
+#pragma omp simd
+        for (size_t j = 0; j < L; ++j) LN_SUMS_BODY(i + j, j)
+    }
+    for (size_t j = 0; i + j < n; ++j) LN_SUMS_BODY(i + j, j)
+#undef LN_SUMS_BODY
+    for (size_t j = 0; j < L; ++j) {
+        acc_a[j] = a[j];
+        acc_b[j] = b[j];
+    }
+}
+#define CALL_ln_bwd_sums_loop(k) \
+    SPAN(ln_bwd_sums_loop)(dy, x, n, mean, rstd, gamma, acc_a, acc_b, part_g, part_b, (k) << 0)
+static void SPAN(ln_bwd_sums_span)(const T *dy, const T *x, size_t n, double mean, double rstd,
+                                   const T *gamma, double *acc_a, double *acc_b, double *part_g,
+                                   double *part_b, unsigned mode)
+{
+    /* the bias bit plays no part here */
+    mode = (mode & FNN_LN_WEIGHT) | ((mode & FNN_LN_PARTIAL) ? FNN_LN_PARTIAL : 0u);
+    switch (mode) {
+    case 0: CALL_ln_bwd_sums_loop(0); break;
+    case FNN_LN_WEIGHT: CALL_ln_bwd_sums_loop(FNN_LN_WEIGHT); break;
+    case FNN_LN_PARTIAL: CALL_ln_bwd_sums_loop(FNN_LN_PARTIAL); break;
+    default: CALL_ln_bwd_sums_loop(FNN_LN_WEIGHT | FNN_LN_PARTIAL); break;
+    }
+}
+
+/* dgamma / dbeta partial sums of up to four rows `ld` apart (rows still
+ * in L1 from the row's own passes): one load and store of each partial per
+ * four rows, the additions still in row order. */
+static void SPAN(ln_partials_span)(const T *RESTRICT dy, const T *RESTRICT x, size_t rows,
+                                   size_t n, size_t ld, const double *RESTRICT mean,
+                                   const double *RESTRICT rstd, double *RESTRICT part_g,
+                                   double *RESTRICT part_b)
+{
+    if (rows == 4) {
+        const double m0 = mean[0], m1 = mean[1], m2 = mean[2], m3 = mean[3];
+        const double r0 = rstd[0], r1 = rstd[1], r2 = rstd[2], r3 = rstd[3];
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) {
+            const double g0 = (double)dy[i], g1 = (double)dy[ld + i], g2 = (double)dy[2 * ld + i],
+                         g3 = (double)dy[3 * ld + i];
+            double pg = part_g[i], pb = part_b[i];
+            pg += g0 * (((double)x[i] - m0) * r0);
+            pg += g1 * (((double)x[ld + i] - m1) * r1);
+            pg += g2 * (((double)x[2 * ld + i] - m2) * r2);
+            pg += g3 * (((double)x[3 * ld + i] - m3) * r3);
+            pb += g0;
+            pb += g1;
+            pb += g2;
+            pb += g3;
+            part_g[i] = pg;
+            part_b[i] = pb;
+        }
+        return;
+    }
+    for (size_t k = 0; k < rows; ++k) {
+        const T *dyk = dy + k * ld, *xk = x + k * ld;
+        const double m = mean[k], r = rstd[k];
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) {
+            const double g = (double)dyk[i];
+            part_g[i] += g * (((double)xk[i] - m) * r);
+            part_b[i] += g;
+        }
+    }
+}
+
+INLINE void SPAN(ln_dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTRICT dx, size_t n,
+                             T m_hi, T m_lo, T rstd, T k2, T c0, const T *RESTRICT gamma,
+                             const unsigned mode)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        T h = HAS(FNN_LN_WEIGHT) ? dy[i] * gamma[i] : dy[i];
+        T d = (x[i] - m_hi) - m_lo;
+        dx[i] = (h - c0) * rstd - d * k2;
+    }
+}
+#define CALL_ln_dx_loop(k) SPAN(ln_dx_loop)(dy, x, dx, n, m_hi, m_lo, rstd, k2, c0, gamma, k)
+static void SPAN(ln_dx_span)(const T *dy, const T *x, T *dx, size_t n, T m_hi, T m_lo, T rstd,
+                             T k2, T c0, const T *gamma, unsigned mode)
+{
+    if (mode & FNN_LN_WEIGHT)
+        CALL_ln_dx_loop(FNN_LN_WEIGHT);
+    else
+        CALL_ln_dx_loop(0);
+}
+
+const FNN_NAME(fnn_norm_table) FNN_ISA_NAME(fnn_norm_table) = {
+    SPAN(sum_span),      SPAN(sqdev_span),        SPAN(col_sum_span),
+    SPAN(col_sqdev_span), SPAN(apply_span),       SPAN(bwd_sums_span),
+    SPAN(col_bwd_sums_span), SPAN(dx_span),       SPAN(ln_apply_span),
+    SPAN(ln_bwd_sums_span), SPAN(ln_partials_span), SPAN(ln_dx_span),
+};
+
+#undef T
+#undef CST
+#undef SPAN
+#undef INLINE
+#undef RESTRICT
+#undef HAS
+#undef L
+#undef K
+#undef LOAD_CST
+#undef PRE
+#undef CALL_apply_loop
+#undef CALL_bwd_sums_loop
+#undef CALL_col_bwd_sums_loop
+#undef CALL_dx_loop
+#undef CALL_ln_apply_loop
+#undef CALL_ln_bwd_sums_loop
+#undef CALL_ln_dx_loop
