@@ -37,6 +37,7 @@ extern "C" {
 #include "optim/fastnn_optim.h"
 #include "random/fastnn_random.h"
 #include "norm/fastnn_norm.h"
+#include "augment/fastnn_augment.h"
 
 /* Library information */
 int fnn_api_version(void);
