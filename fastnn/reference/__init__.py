@@ -6,3 +6,5 @@ baseline of its speedups.
 """
 from fastnn.reference import optim  # noqa: F401
 from fastnn.reference.optim import *  # noqa: F401,F403
+from fastnn.reference import losses  # noqa: F401
+from fastnn.reference.losses import *  # noqa: F401,F403
