@@ -36,6 +36,7 @@ extern "C" {
 #include "runtime/fastnn_runtime.h"
 #include "optim/fastnn_optim.h"
 #include "losses/fastnn_losses.h"
+#include "random/fastnn_random.h"
 
 /* Library information */
 int fnn_api_version(void);

@@ -1,0 +1,23 @@
+/* Template (see core/instantiate_dtypes.h): the per-ISA table of random
+ * loops. Every span works on elements [begin, end) of arrays given by
+ * their base pointers, with begin a multiple of FNN_RANDOM_ALIGN. */
+
+typedef struct {
+    void (*words)(const fnn_stream *s, uint32_t *out, size_t begin, size_t end);
+    void (*uniform)(const fnn_stream *s, FNN_REAL *out, size_t begin, size_t end, FNN_REAL low,
+                    FNN_REAL range);
+    /* mode FNN_NOISE_*: out ← a + b·z, x + b·z or x·(1 + b·z) */
+    void (*normal)(const fnn_stream *s, const FNN_REAL *x, FNN_REAL *out, size_t begin,
+                   size_t end, FNN_REAL a, FNN_REAL b, int mode);
+    void (*dropout)(const fnn_stream *s, const FNN_REAL *x, FNN_REAL *y, uint8_t *mask,
+                    size_t begin, size_t end, uint32_t threshold, FNN_REAL scale);
+    void (*dropout_mask)(const uint8_t *mask, const FNN_REAL *gy, FNN_REAL *gx, size_t begin,
+                         size_t end, FNN_REAL scale);
+    void (*scale)(const FNN_REAL *x, FNN_REAL *y, size_t n, FNN_REAL scale);
+} FNN_NAME(fnn_random_table);
+
+extern const FNN_NAME(fnn_random_table) FNN_CAT3(fnn_random_table, FNN_SFX, baseline);
+#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
+extern const FNN_NAME(fnn_random_table) FNN_CAT3(fnn_random_table, FNN_SFX, avx2);
+extern const FNN_NAME(fnn_random_table) FNN_CAT3(fnn_random_table, FNN_SFX, avx512);
+#endif

@@ -1,0 +1,13 @@
+/* The random loops compiled for the avx2 instruction set. */
+#include <math.h>
+#include <string.h>
+
+#include "random_internal.h"
+
+#define FNN_ISA avx2
+#include "../core/isa_begin.h"
+#ifndef FNN_ISA_SKIP
+#define FNN_TEMPLATE "random/random_spans_t.h"
+#include "../core/instantiate_dtypes.h"
+#endif
+#include "../core/isa_end.h"

@@ -1,0 +1,292 @@
+/* Template (see core/instantiate_dtypes.h), compiled once per ISA by
+ * random_isa_*.c: Philox blocks and the loops that turn their words into
+ * uniforms, normals and dropout masks.
+ *
+ * Work goes tile by tile: a vectorized loop computes the Philox words of
+ * FNN_RANDOM_TILE elements into a stack buffer, and a second vectorized
+ * loop consumes them with the data. Box-Muller uses its own polynomial
+ * log, sin and cos in plain arithmetic: libm's scalar calls would stop the
+ * vectorizer, and vector math libraries round differently per ISA, which
+ * would break the bitwise agreement of the SIMD levels. */
+
+#define T FNN_REAL
+#define SPAN(name) FNN_ISA_NAME(name)
+#define INLINE static inline __attribute__((always_inline))
+#define RESTRICT FNN_RESTRICT
+#define TILE FNN_RANDOM_TILE
+
+#if FNN_IS_F32
+#define WPE 1 /* Philox words per uniform */
+#else
+#define WPE 2
+#endif
+
+#ifndef FNN_RANDOM_SPANS_ONCE
+#define FNN_RANDOM_SPANS_ONCE
+/* Words of blocks block0 .. block0 + n_blocks − 1, block-major. */
+#define FNN_PHILOX_TILE(s, block0, n_blocks, w)                                  \
+    do {                                                                         \
+        const uint32_t k0 = (s)->k0, k1 = (s)->k1, o0 = (s)->o0, o1 = (s)->o1; \
+        const uint64_t b0_ = (block0);                                           \
+        _Pragma("omp simd") for (size_t j = 0; j < (n_blocks); ++j)              \
+        {                                                                        \
+            uint64_t b = b0_ + j;                                                \
+            uint32_t c0 = (uint32_t)b, c1 = (uint32_t)(b >> 32), c2 = o0, c3 = o1; \
+            FNN_PHILOX_10(c0, c1, c2, c3, k0, k1);                               \
+            (w)[4 * j] = c0;                                                     \
+            (w)[4 * j + 1] = c1;                                                 \
+            (w)[4 * j + 2] = c2;                                                 \
+            (w)[4 * j + 3] = c3;                                                 \
+        }                                                                        \
+    } while (0)
+#endif
+
+/* u ∈ [0, 1) from the words of element i (see fastnn_random.h). */
+#if FNN_IS_F32
+#define U01(w, i) ((T)(int32_t)((w)[i] >> 8) * 0x1p-24f)
+#else
+#define U01(w, i) \
+    (((T)(int32_t)((w)[2 * (i)] >> 5) * 67108864.0 + (T)(int32_t)((w)[2 * (i) + 1] >> 6)) * 0x1p-53)
+#endif
+
+/* ln(u) for normal u > 0: u = 2^e·m with m ∈ [√½, √2), ln m = 2·atanh(s),
+ * s = (m − 1)/(m + 1), |s| ≤ 0.172, the series cut where its tail is below
+ * half an ulp. ln 2 is split so that e·ln2_hi is exact. */
+INLINE T SPAN(log_pos)(T u)
+{
+#if FNN_IS_F32
+    uint32_t bits, mb;
+    memcpy(&bits, &u, sizeof bits);
+    int32_t e = (int32_t)(bits >> 23) - 127;
+    mb = (bits & 0x007fffffu) | 0x3f800000u;
+#else
+    uint64_t bits, mb;
+    memcpy(&bits, &u, sizeof bits);
+    int32_t e = (int32_t)(bits >> 52) - 1023;
+    mb = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+#endif
+    T m;
+    memcpy(&m, &mb, sizeof m);
+    const int big = m > (T)1.4142135623730951;
+    m = big ? m * (T)0.5 : m;
+    e += big;
+    const T s = (m - (T)1) / (m + (T)1);
+    const T s2 = s * s;
+#if FNN_IS_F32
+    T poly = (T)(1.0 / 9.0);
+    poly = (T)(1.0 / 7.0) + s2 * poly;
+#else
+    T poly = (T)(1.0 / 21.0);
+    poly = (T)(1.0 / 19.0) + s2 * poly;
+    poly = (T)(1.0 / 17.0) + s2 * poly;
+    poly = (T)(1.0 / 15.0) + s2 * poly;
+    poly = (T)(1.0 / 13.0) + s2 * poly;
+    poly = (T)(1.0 / 11.0) + s2 * poly;
+    poly = (T)(1.0 / 9.0) + s2 * poly;
+    poly = (T)(1.0 / 7.0) + s2 * poly;
+#endif
+    poly = (T)(1.0 / 5.0) + s2 * poly;
+    poly = (T)(1.0 / 3.0) + s2 * poly;
+    const T lnm = (s + s) + (s + s) * (s2 * poly);
+    const T fe = (T)e;
+#if FNN_IS_F32
+    return fe * 0.693145751953125f + (lnm + fe * 1.428606765330187e-06f);
+#else
+    return fe * 6.93147180369123816490e-01 + (lnm + fe * 1.90821492927058770002e-10);
+#endif
+}
+
+/* sin a and cos a for |a| ≤ π/4 (Taylor, tail below half an ulp). */
+INLINE void SPAN(sincos_small)(T a, T *sn, T *cs)
+{
+    const T a2 = a * a;
+#if FNN_IS_F32
+    T ps = (T)(1.0 / 362880.0);
+    T pc = (T)(-1.0 / 3628800.0);
+    pc = (T)(1.0 / 40320.0) + a2 * pc;
+#else
+    T ps = (T)(1.0 / 355687428096000.0);         /* 1/17! */
+    ps = (T)(-1.0 / 1307674368000.0) + a2 * ps;  /* 1/15! */
+    ps = (T)(1.0 / 6227020800.0) + a2 * ps;      /* 1/13! */
+    ps = (T)(-1.0 / 39916800.0) + a2 * ps;       /* 1/11! */
+    ps = (T)(1.0 / 362880.0) + a2 * ps;
+    T pc = (T)(-1.0 / 6402373705728000.0);       /* 1/18! */
+    pc = (T)(1.0 / 20922789888000.0) + a2 * pc;  /* 1/16! */
+    pc = (T)(-1.0 / 87178291200.0) + a2 * pc;    /* 1/14! */
+    pc = (T)(1.0 / 479001600.0) + a2 * pc;       /* 1/12! */
+    pc = (T)(-1.0 / 3628800.0) + a2 * pc;
+    pc = (T)(1.0 / 40320.0) + a2 * pc;
+#endif
+    ps = (T)(-1.0 / 5040.0) + a2 * ps;
+    ps = (T)(1.0 / 120.0) + a2 * ps;
+    ps = (T)(-1.0 / 6.0) + a2 * ps;
+    *sn = a + a * (a2 * ps);
+    pc = (T)(-1.0 / 720.0) + a2 * pc;
+    pc = (T)(1.0 / 24.0) + a2 * pc;
+    pc = (T)(-0.5) + a2 * pc;
+    *cs = (T)1 + a2 * pc;
+}
+
+/* Box-Muller pair p of a tile: z0 = r·cos θ, z1 = r·sin θ with
+ * r = √(−2 ln u₁), u₁ ∈ (0, 1] and θ = 2π·u₂, u₂ ∈ [0, 1). The angle is
+ * split on the integer bits into the quadrant q = round(4·u₂) and an exact
+ * remainder t ∈ [−1/8, 1/8], so sin and cos only ever see |2πt| ≤ π/4. */
+INLINE void SPAN(box_muller)(const uint32_t *RESTRICT w, size_t p, T *z0, T *z1)
+{
+#if FNN_IS_F32
+    const uint32_t wr = w[2 * p] >> 8, wa = w[2 * p + 1] >> 8;
+    const T u1 = (T)(int32_t)(wr + 1) * 0x1p-24f;
+    const int32_t q = (int32_t)((wa + (1u << 21)) >> 22);
+    const T t = (T)((int32_t)wa - (q << 22)) * 0x1p-24f;
+#else
+    const uint32_t ra = w[4 * p] >> 5, rb = w[4 * p + 1] >> 6;
+    const uint32_t aa = w[4 * p + 2] >> 5, ab = w[4 * p + 3] >> 6;
+    const T u1 = ((T)(int32_t)ra * 67108864.0 + (T)(int32_t)(rb + 1)) * 0x1p-53;
+    const int32_t q = (int32_t)((aa + (1u << 24)) >> 25);
+    const T t = ((T)((int32_t)aa - (q << 25)) * 67108864.0 + (T)(int32_t)ab) * 0x1p-53;
+#endif
+    const T r = FNN_M(sqrt)((T)-2 * SPAN(log_pos)(u1));
+    T sn, cs;
+    SPAN(sincos_small)(t * (T)6.283185307179586, &sn, &cs);
+    const int swap = q & 1;
+    T c = swap ? sn : cs;
+    T s = swap ? cs : sn;
+    c = ((q + 1) & 2) ? -c : c;
+    s = (q & 2) ? -s : s;
+    *z0 = r * c;
+    *z1 = r * s;
+}
+
+static void SPAN(words_span)(const fnn_stream *s, uint32_t *out, size_t begin, size_t end)
+{
+    uint32_t w[TILE];
+    for (size_t t0 = begin; t0 < end; t0 += TILE) {
+        const size_t n = end - t0 < TILE ? end - t0 : TILE;
+        FNN_PHILOX_TILE(s, t0 / 4, (n + 3) / 4, w);
+        memcpy(out + t0, w, n * sizeof(uint32_t));
+    }
+}
+
+static void SPAN(uniform_span)(const fnn_stream *s, T *out, size_t begin, size_t end, T low,
+                               T range)
+{
+    uint32_t w[TILE * WPE];
+    for (size_t t0 = begin; t0 < end; t0 += TILE) {
+        const size_t n = end - t0 < TILE ? end - t0 : TILE;
+        FNN_PHILOX_TILE(s, t0 * WPE / 4, (n * WPE + 3) / 4, w);
+        T *RESTRICT o = out + t0;
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) o[i] = low + range * U01(w, i);
+    }
+}
+
+INLINE void SPAN(normal_loop)(const fnn_stream *s, const T *x, T *out, size_t begin, size_t end,
+                              T a, T b, const int mode)
+{
+    uint32_t w[TILE * WPE];
+    T z[TILE];
+    for (size_t t0 = begin; t0 < end; t0 += TILE) {
+        const size_t n = end - t0 < TILE ? end - t0 : TILE;
+        const size_t n_pairs = (n + 1) / 2;
+        /* f32: a pair takes 2 words (half a block); f64: 4 words (a block) */
+        FNN_PHILOX_TILE(s, t0 * WPE / 4, (n_pairs * 2 * WPE + 3) / 4, w);
+#pragma omp simd
+        for (size_t p = 0; p < n_pairs; ++p) {
+            T z0, z1;
+            SPAN(box_muller)(w, p, &z0, &z1);
+            z[2 * p] = z0;
+            z[2 * p + 1] = z1;
+        }
+        T *RESTRICT o = out + t0;
+        if (mode == FNN_NOISE_FILL) {
+#pragma omp simd
+            for (size_t i = 0; i < n; ++i) o[i] = a + b * z[i];
+        } else {
+            const T *RESTRICT xi = x + t0;
+            if (mode == FNN_NOISE_ADD) {
+#pragma omp simd
+                for (size_t i = 0; i < n; ++i) o[i] = xi[i] + b * z[i];
+            } else {
+#pragma omp simd
+                for (size_t i = 0; i < n; ++i) o[i] = xi[i] * ((T)1 + b * z[i]);
+            }
+        }
+    }
+}
+
+static void SPAN(normal_span)(const fnn_stream *s, const T *x, T *out, size_t begin, size_t end,
+                              T a, T b, int mode)
+{
+    switch (mode) {
+    case FNN_NOISE_ADD: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_ADD); break;
+    case FNN_NOISE_MUL: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_MUL); break;
+    default: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_FILL); break;
+    }
+}
+
+/* Element i survives when its word is ≥ threshold; the mask bit of a
+ * survivor is 1. Words past n in a partial last byte are generated (they
+ * are a pure function of the index) but their bits are cleared. */
+static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *mask,
+                               size_t begin, size_t end, uint32_t thr, T scale)
+{
+    uint32_t w[TILE];
+    for (size_t t0 = begin; t0 < end; t0 += TILE) {
+        const size_t n = end - t0 < TILE ? end - t0 : TILE;
+        const size_t n_bytes = (n + 7) / 8;
+        FNN_PHILOX_TILE(s, t0 / 4, n_bytes * 2, w);
+        const T *RESTRICT xi = x + t0;
+        T *RESTRICT yi = y + t0;
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) yi[i] = xi[i] * (w[i] >= thr ? scale : (T)0);
+        if (mask) {
+            uint8_t *RESTRICT m = mask + t0 / 8;
+#pragma omp simd
+            for (size_t j = 0; j < n_bytes; ++j) {
+                unsigned byte = 0;
+                for (unsigned k = 0; k < 8; ++k) byte |= (unsigned)(w[8 * j + k] >= thr) << k;
+                m[j] = (uint8_t)byte;
+            }
+            if (n % 8) m[n_bytes - 1] &= (uint8_t)((1u << (n % 8)) - 1u);
+        }
+    }
+}
+
+static void SPAN(dropout_mask_span)(const uint8_t *mask, const T *gy, T *gx, size_t begin,
+                                    size_t end, T scale)
+{
+    const size_t full_end = begin + (end - begin) / 8 * 8;
+    const uint8_t *RESTRICT m = mask + begin / 8;
+    const T *RESTRICT g = gy + begin;
+    T *RESTRICT o = gx + begin;
+    const size_t n_bytes = (full_end - begin) / 8;
+#pragma omp simd
+    for (size_t j = 0; j < n_bytes; ++j) {
+        const unsigned byte = m[j];
+        for (unsigned k = 0; k < 8; ++k)
+            o[8 * j + k] = g[8 * j + k] * (((byte >> k) & 1u) ? scale : (T)0);
+    }
+    for (size_t i = full_end; i < end; ++i)
+        gx[i] = gy[i] * (((mask[i / 8] >> (i % 8)) & 1u) ? scale : (T)0);
+}
+
+static void SPAN(scale_span)(const T *x, T *y, size_t n, T scale)
+{
+    const T *RESTRICT xi = x;
+    T *RESTRICT yi = y;
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) yi[i] = xi[i] * scale;
+}
+
+const FNN_NAME(fnn_random_table) FNN_ISA_NAME(fnn_random_table) = {
+    SPAN(words_span),   SPAN(uniform_span),      SPAN(normal_span),
+    SPAN(dropout_span), SPAN(dropout_mask_span), SPAN(scale_span),
+};
+
+#undef T
+#undef SPAN
+#undef INLINE
+#undef RESTRICT
+#undef TILE
+#undef WPE
+#undef U01
