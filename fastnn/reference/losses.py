@@ -125,7 +125,8 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
     lw = one if pos_weight is None else one + (pos_weight - one) * y
     softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
     loss = (one - y) * x + lw * softplus_neg
-    sigmoid = np.where(x >= 0, one / (one + np.exp(-x)), np.exp(x) / (one + np.exp(x)))
+    e = np.exp(-np.abs(x))
+    sigmoid = np.where(x >= 0, one / (one + e), e / (one + e))
     d = (one - y) - lw * (one - sigmoid)
     if weight is not None:
         loss = weight * loss

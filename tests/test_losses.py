@@ -1,0 +1,545 @@
+"""Losses and regularizers against the NumPy references, finite differences,
+determinism and argument checking."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import reference as R
+from fastnn.functional import losses as L
+from fastnn.functional import regularizers as REG
+
+from conftest import assert_close
+
+ROW_SIZES = [(0, 5), (1, 1), (1, 15), (3, 16), (5, 17), (7, 33), (64, 1000)]
+FLAT_SIZES = [0, 1, 15, 16, 17, 1001, 70000]
+
+
+def _logits(rng, shape, dtype, scale=3.0):
+    return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+def _labels(rng, n, k, ignore=False):
+    y = rng.integers(0, max(k, 1), n)
+    if ignore and n > 2:
+        y[1] = -100
+    return y
+
+
+def _check_pair(actual, expected, dtype, **tol):
+    (la, ga), (le, ge) = actual, expected
+    if isinstance(le, np.ndarray):
+        assert la.dtype == dtype and la.shape == le.shape
+    else:
+        assert type(la) is dtype.type
+    assert ga.dtype == dtype
+    assert_close(la, le, dtype, **tol)
+    assert_close(ga, ge, dtype, **tol)
+
+
+def _numeric_grad(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    flat = x.reshape(-1)
+    gf = g.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        fp = float(f(x))
+        flat[i] = old - h
+        fm = float(f(x))
+        flat[i] = old
+        gf[i] = (fp - fm) / (2 * h)
+    return g
+
+
+# ------------------------------------------------------------ softmax cross-entropy
+
+CE_OPTIONS = [
+    dict(),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(label_smoothing=0.1),
+    dict(label_smoothing=0.2, smoothing="others"),
+    dict(weight=True, label_smoothing=0.05, reduction="mean"),
+]
+
+
+@pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
+@pytest.mark.parametrize("opts", CE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default")
+def test_cross_entropy_labels(dtype, simd_level, rng, shape, opts):
+    n, k = shape
+    opts = dict(opts)
+    if opts.get("smoothing") == "others" and k < 2:
+        pytest.skip("needs 2 classes")
+    if opts.pop("weight", False):
+        opts["weight"] = (rng.random(k) + 0.5).astype(dtype)
+    z = _logits(rng, shape, dtype)
+    y = _labels(rng, n, k, ignore=True)
+    z0 = z.copy()
+    got = L.softmax_cross_entropy(z, y, **opts)
+    np.testing.assert_array_equal(z, z0)
+    if n == 0 and opts.get("reduction", "mean") == "mean":
+        assert np.isnan(got[0]) and got[1].shape == (0, k)
+        return
+    _check_pair(got, R.softmax_cross_entropy(z, y, **opts), dtype)
+
+
+@pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
+@pytest.mark.parametrize("opts", CE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default")
+def test_cross_entropy_probabilities(dtype, rng, shape, opts):
+    n, k = shape
+    opts = dict(opts)
+    if opts.get("smoothing") == "others" and k < 2:
+        pytest.skip("needs 2 classes")
+    if opts.pop("weight", False):
+        opts["weight"] = (rng.random(k) + 0.5).astype(dtype)
+    z = _logits(rng, shape, dtype)
+    q = rng.random(shape).astype(dtype)
+    q /= np.maximum(q.sum(axis=1, keepdims=True), 1e-3)
+    got = L.softmax_cross_entropy(z, q, check_target=True, **opts)
+    if n == 0 and opts.get("reduction", "mean") == "mean":
+        assert np.isnan(got[0])
+        return
+    _check_pair(got, R.softmax_cross_entropy(z, q, **opts), dtype)
+
+
+def test_cross_entropy_one_hot_probabilities_match_labels(dtype, rng):
+    z = _logits(rng, (9, 6), dtype)
+    y = _labels(rng, 9, 6)
+    q = np.eye(6, dtype=dtype)[y]
+    for smoothing in ("uniform", "others"):
+        a = L.softmax_cross_entropy(z, y, label_smoothing=0.3, smoothing=smoothing)
+        b = L.softmax_cross_entropy(z, q, label_smoothing=0.3, smoothing=smoothing)
+        assert_close(a[0], b[0], dtype)
+        assert_close(a[1], b[1], dtype)
+
+
+def test_cross_entropy_others_smoothing_formula(rng):
+    z = _logits(rng, (4, 5), np.float64)
+    y = np.array([0, 1, 2, 4])
+    eps = 0.25
+    q = np.full((4, 5), eps / 4)
+    q[np.arange(4), y] = 1 - eps
+    expected = -(q * R.log_softmax(z)).sum(axis=1)
+    loss, _ = L.softmax_cross_entropy(z, y, label_smoothing=eps, smoothing="others",
+                                      reduction="none")
+    assert_close(loss, expected, np.float64)
+
+
+def test_cross_entropy_extreme_logits_float32(rng):
+    z = _logits(rng, (8, 40), np.float32)
+    z[0, 3] = 1e4
+    z[1, :] = -1e4
+    z[2, ::2] = 1e4
+    z[3, 5] = -1e4
+    z[4, :] = 1e4
+    y = np.array([3, 0, 1, 5, 7, 2, 9, 11])
+    for opts in (dict(), dict(label_smoothing=0.1), dict(reduction="none")):
+        loss, grad = L.softmax_cross_entropy(z, y, **opts)
+        assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+        ref_loss, ref_grad = R.softmax_cross_entropy(z.astype(np.float64), y, **opts)
+        np.testing.assert_allclose(loss, ref_loss, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_ignored_rows(rng):
+    z = _logits(rng, (5, 4), np.float64)
+    y = np.array([1, -100, 2, -100, 0])
+    loss, grad = L.softmax_cross_entropy(z, y, reduction="none")
+    assert loss[1] == 0 and loss[3] == 0
+    assert not grad[1].any() and not grad[3].any()
+    all_ignored = np.full(5, 7)
+    value, grad = L.softmax_cross_entropy(z, all_ignored, ignore_index=7)
+    assert np.isnan(value) and not grad.any()
+
+
+@pytest.mark.parametrize("opts", [dict(), dict(label_smoothing=0.2),
+                                  dict(label_smoothing=0.3, smoothing="others"),
+                                  dict(weight=True, label_smoothing=0.1),
+                                  dict(weight=True, reduction="sum", ignore=True)],
+                         ids=["plain", "smooth", "others", "weighted", "sum-ignore"])
+def test_cross_entropy_gradient_finite_differences(rng, opts):
+    opts = dict(opts)
+    z = _logits(rng, (4, 7), np.float64)
+    y = _labels(rng, 4, 7, ignore=opts.pop("ignore", False))
+    if opts.pop("weight", False):
+        opts["weight"] = rng.random(7) + 0.5
+    _, grad = L.softmax_cross_entropy(z, y, **opts)
+    numeric = _numeric_grad(lambda x: L.softmax_cross_entropy(x, y, **opts)[0], z.copy())
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    q = rng.random((4, 7))
+    _, grad = L.softmax_cross_entropy(z, q, **opts)
+    numeric = _numeric_grad(lambda x: L.softmax_cross_entropy(x, q, **opts)[0], z.copy())
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_cross_entropy_threads_bitwise(dtype, rng):
+    z = _logits(rng, (517, 1000), dtype)
+    y = _labels(rng, 517, 1000, ignore=True)
+    for opts in (dict(), dict(label_smoothing=0.1, reduction="none")):
+        a = L.softmax_cross_entropy(z, y, n_threads=1, **opts)
+        b = L.softmax_cross_entropy(z, y, n_threads=2, **opts)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_cross_entropy_simd_levels_bitwise(dtype, rng):
+    z = _logits(rng, (33, 101), dtype)
+    y = _labels(rng, 33, 101)
+    previous = fastnn.get_simd_level()
+    results = []
+    try:
+        for level in fastnn.available_simd_levels():
+            fastnn.set_simd_level(level)
+            results.append(L.softmax_cross_entropy(z, y, label_smoothing=0.1))
+    finally:
+        fastnn.set_simd_level(previous)
+    for loss, grad in results[1:]:
+        np.testing.assert_array_equal(loss, results[0][0])
+        np.testing.assert_array_equal(grad, results[0][1])
+
+
+def test_cross_entropy_out_buffers(dtype, rng):
+    z = _logits(rng, (6, 5), dtype)
+    y = _labels(rng, 6, 5)
+    out = np.empty_like(z)
+    loss_out = np.empty(6, dtype=dtype)
+    loss, grad = L.softmax_cross_entropy(z, y, reduction="none", out=out, loss_out=loss_out)
+    assert grad is out and loss is loss_out
+    assert L.cross_entropy is L.softmax_cross_entropy
+
+
+# ------------------------------------------------------------ other row losses
+
+@pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss(dtype, simd_level, rng, shape, reduction):
+    n, k = shape
+    x = R.log_softmax(_logits(rng, shape, dtype)) if k else np.zeros(shape, dtype)
+    y = _labels(rng, n, k, ignore=True)
+    w = (rng.random(k) + 0.5).astype(dtype)
+    got = L.nll_loss(x, y, weight=w, reduction=reduction)
+    if n == 0 and reduction == "mean":
+        assert np.isnan(got[0])
+        return
+    _check_pair(got, R.nll_loss(x, y, weight=w, reduction=reduction), dtype)
+
+
+@pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multi_margin_loss(dtype, simd_level, rng, shape, p, weighted):
+    n, k = shape
+    x = _logits(rng, shape, dtype, scale=0.7)
+    y = _labels(rng, n, k)
+    w = (rng.random(k) + 0.5).astype(dtype) if weighted else None
+    for reduction in ("mean", "sum", "none"):
+        got = L.multi_margin_loss(x, y, p=p, margin=0.8, weight=w, reduction=reduction)
+        if n == 0 and reduction == "mean":
+            assert np.isnan(got[0])
+            continue
+        _check_pair(got, R.multi_margin_loss(x, y, p=p, margin=0.8, weight=w,
+                                             reduction=reduction), dtype)
+
+
+@pytest.mark.parametrize("shape", ROW_SIZES[1:], ids=str)
+def test_svm_loss(dtype, simd_level, rng, shape):
+    n, k = shape
+    s = _logits(rng, shape, dtype, scale=0.7)
+    y = _labels(rng, n, k)
+    _check_pair(L.svm_loss(s, y, reduction="none"), R.svm_loss(s, y, reduction="none"), dtype)
+    expected = np.array([sum(max(0.0, float(s[i, j]) - float(s[i, y[i]]) + 1)
+                             for j in range(k) if j != y[i]) for i in range(n)])
+    assert_close(L.svm_loss(s, y, reduction="none")[0], expected, dtype, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
+def test_entropy_penalty(dtype, simd_level, rng, shape):
+    z = _logits(rng, shape, dtype)
+    for reduction in ("mean", "sum", "none"):
+        got = L.entropy_penalty(z, reduction=reduction)
+        if shape[0] == 0 and reduction == "mean":
+            assert np.isnan(got[0])
+            continue
+        _check_pair(got, R.entropy_penalty(z, reduction=reduction), dtype)
+
+
+def test_entropy_penalty_values():
+    uniform = np.zeros((2, 8))
+    value, grad = L.entropy_penalty(uniform, reduction="none")
+    np.testing.assert_allclose(value, -np.log(8))
+    np.testing.assert_allclose(grad, 0, atol=1e-15)
+    confident = np.array([[1e4, 0.0, 0.0]], dtype=np.float32)
+    value, grad = L.entropy_penalty(confident)
+    assert value == 0 and np.all(np.isfinite(grad))
+
+
+def test_row_losses_gradient_finite_differences(rng):
+    x = _logits(rng, (5, 6), np.float64, scale=0.6)
+    y = _labels(rng, 5, 6)
+    w = rng.random(6) + 0.5
+    cases = [
+        lambda a: L.nll_loss(a, y, weight=w),
+        lambda a: L.multi_margin_loss(a, y, p=1, weight=w),
+        lambda a: L.multi_margin_loss(a, y, p=2, margin=0.7, reduction="sum"),
+        lambda a: L.svm_loss(a, y),
+        lambda a: L.entropy_penalty(a, reduction="sum"),
+    ]
+    for f in cases:
+        _, grad = f(x)
+        numeric = _numeric_grad(lambda a: f(a)[0], x.copy())
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_row_losses_threads_bitwise(dtype, rng):
+    x = _logits(rng, (300, 257), dtype)
+    y = _labels(rng, 300, 257)
+    calls = [
+        lambda t: L.nll_loss(x, y, n_threads=t),
+        lambda t: L.multi_margin_loss(x, y, p=2, n_threads=t),
+        lambda t: L.entropy_penalty(x, reduction="none", n_threads=t),
+    ]
+    for f in calls:
+        a, b = f(1), f(2)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+# ------------------------------------------------------------ elementwise losses
+
+@pytest.mark.parametrize("n", FLAT_SIZES)
+@pytest.mark.parametrize("weights", ["none", "weight", "pos_weight", "both"])
+def test_bce_with_logits(dtype, simd_level, rng, n, weights):
+    shape = (n // 7, 7) if n % 7 == 0 and n else (n,)
+    x = _logits(rng, shape, dtype)
+    t = rng.random(shape).astype(dtype)
+    c = shape[-1]
+    kw = {}
+    if weights in ("weight", "both"):
+        kw["weight"] = (rng.random(c) + 0.5).astype(dtype)
+    if weights in ("pos_weight", "both"):
+        kw["pos_weight"] = (rng.random(c) * 3).astype(dtype)
+    for reduction in ("mean", "sum", "none"):
+        got = L.binary_cross_entropy_with_logits(x, t, reduction=reduction, **kw)
+        if n == 0 and reduction == "mean":
+            assert np.isnan(got[0])
+            continue
+        _check_pair(got, R.binary_cross_entropy_with_logits(x, t, reduction=reduction, **kw),
+                    dtype)
+
+
+def test_bce_extreme_logits(dtype):
+    x = np.array([-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4], dtype=dtype)
+    t = np.array([1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 0.0], dtype=dtype)
+    loss, grad = L.binary_cross_entropy_with_logits(x, t, reduction="none")
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+    ref = R.binary_cross_entropy_with_logits(x.astype(np.float64), t.astype(np.float64),
+                                             reduction="none")
+    # below the smallest normal number the kernel gives 0 (e.g. log1p(e^-100) in float32)
+    np.testing.assert_allclose(loss, ref[0], rtol=1e-6, atol=1e-37)
+    np.testing.assert_allclose(grad, ref[1], rtol=1e-6, atol=1e-37)
+
+
+def test_bce_scalar_weight_broadcast(rng):
+    x = _logits(rng, (4, 3), np.float64)
+    t = rng.random((4, 3))
+    a = L.binary_cross_entropy_with_logits(x, t, weight=np.array([2.0]))
+    b = L.binary_cross_entropy_with_logits(x, t, weight=np.full(3, 2.0))
+    np.testing.assert_array_equal(a[1], b[1])
+    assert a[0] == b[0]
+
+
+@pytest.mark.parametrize("n", FLAT_SIZES)
+def test_mse_loss(dtype, simd_level, rng, n):
+    x = _logits(rng, (n,), dtype)
+    t = _logits(rng, (n,), dtype)
+    for reduction in ("mean", "sum", "none"):
+        got = L.mse_loss(x, t, reduction=reduction)
+        if n == 0 and reduction == "mean":
+            assert np.isnan(got[0])
+            continue
+        _check_pair(got, R.mse_loss(x, t, reduction=reduction), dtype)
+
+
+def test_elementwise_gradient_finite_differences(rng):
+    x = _logits(rng, (3, 5), np.float64)
+    t = rng.random((3, 5))
+    w = rng.random(5) + 0.5
+    pw = rng.random(5) * 3
+    cases = [
+        lambda a: L.binary_cross_entropy_with_logits(a, t),
+        lambda a: L.binary_cross_entropy_with_logits(a, t, weight=w, pos_weight=pw,
+                                                     reduction="sum"),
+        lambda a: L.mse_loss(a, t),
+    ]
+    for f in cases:
+        _, grad = f(x)
+        numeric = _numeric_grad(lambda a: f(a)[0], x.copy())
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_elementwise_threads_bitwise(dtype, rng):
+    x = _logits(rng, (250_001,), dtype)
+    t = rng.random(250_001).astype(dtype)
+    for f in (lambda n: L.binary_cross_entropy_with_logits(x, t, n_threads=n),
+              lambda n: L.mse_loss(x, t, reduction="sum", n_threads=n)):
+        a, b = f(1), f(2)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+# ------------------------------------------------------------ regularizers
+
+@pytest.mark.parametrize("n", FLAT_SIZES)
+@pytest.mark.parametrize("coefs", [(0.01, 0.0), (0.0, 0.02), (0.01, 0.02), (0.0, 0.0)])
+def test_l1l2_penalty(dtype, simd_level, rng, n, coefs):
+    l1, l2 = coefs
+    w = _logits(rng, (n,), dtype, scale=1.0)
+    w[::5] = 0
+    g = _logits(rng, (n,), dtype)
+    g_ref = g.copy()
+    value = REG.l1l2_penalty(w, l1, l2, grad=g, scale=0.5)
+    expected = R.l1l2_penalty(w, l1, l2, grad=g_ref, scale=0.5)
+    assert isinstance(value, float)
+    assert_close(value, expected, dtype)
+    assert_close(g, g_ref, dtype)
+    assert_close(REG.l1l2_penalty(w, l1, l2), R.l1l2_penalty(w, l1, l2), dtype)
+
+
+def test_l1l2_gradient_finite_differences(rng):
+    w = rng.standard_normal(20) + np.where(rng.random(20) > 0.5, 1.0, -1.0)
+    g = np.zeros(20)
+    REG.l1l2_penalty(w, 0.3, 0.7, grad=g, scale=2.0)
+    numeric = _numeric_grad(lambda a: REG.l1l2_penalty(a, 0.3, 0.7, scale=2.0), w.copy())
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_l1l2_threads_bitwise(dtype, rng):
+    w = _logits(rng, (300_000,), dtype)
+    g1, g2 = np.ones_like(w), np.ones_like(w)
+    a = REG.l1l2_penalty(w, 0.1, 0.2, grad=g1, n_threads=1)
+    b = REG.l1l2_penalty(w, 0.1, 0.2, grad=g2, n_threads=2)
+    assert a == b
+    np.testing.assert_array_equal(g1, g2)
+
+
+def test_regularizer_classes(rng):
+    w = rng.standard_normal((4, 3))
+    assert REG.L1()(w) == pytest.approx(0.01 * np.abs(w).sum())
+    assert REG.L2(0.5)(w) == pytest.approx(0.5 * (w ** 2).sum())
+    assert REG.L1L2(0.1, 0.2)(w) == pytest.approx(0.1 * np.abs(w).sum() + 0.2 * (w ** 2).sum())
+    g = np.zeros_like(w)
+    REG.L2(0.5).add_grad_(w, g)
+    np.testing.assert_allclose(g, w)
+    assert REG.l1_penalty(w, 0.2) == pytest.approx(0.2 * np.abs(w).sum())
+    assert REG.l2_penalty(w, 0.2) == pytest.approx(0.2 * (w ** 2).sum())
+    assert isinstance(REG.get("l1"), REG.L1) and isinstance(REG.get("l1_l2"), REG.L1L2)
+    r = REG.get({"class_name": "L1L2", "config": {"l1": 0.1, "l2": 0.3}})
+    assert (r.l1, r.l2) == (0.1, 0.3) and r.get_config() == {"l1": 0.1, "l2": 0.3}
+    assert REG.get(None) is None and REG.get(r) is r
+    with pytest.raises(ValueError, match="unknown regularizer"):
+        REG.get("l3")
+    with pytest.raises(TypeError):
+        REG.get(3)
+    with pytest.raises(ValueError, match="l1"):
+        REG.L1(-1.0)
+
+
+def test_activity_regularization(rng):
+    x = rng.standard_normal((8, 5))
+    act = REG.ActivityRegularization(l1=0.1, l2=0.2)
+    assert act.forward(x) is x
+    assert act.penalty == pytest.approx(0.1 * np.abs(x).sum() + 0.2 * (x ** 2).sum())
+    g = np.ones_like(x)
+    assert act.backward(x, g) is g
+    np.testing.assert_allclose(g, 1 + 0.1 * np.sign(x) + 0.4 * x)
+    per_sample = REG.ActivityRegularization("l2", divide_by_batch=True)
+    per_sample(x)
+    assert per_sample.penalty == pytest.approx(0.01 * (x ** 2).sum() / 8)
+
+
+# ------------------------------------------------------------ bad input
+
+def _bad_calls(dtype):
+    rng = np.random.default_rng(7)
+    z = _logits(rng, (4, 5), dtype)
+    y = np.array([0, 1, 2, 3])
+    ro = np.zeros((4, 5), dtype)
+    ro.flags.writeable = False
+    other = np.float64 if dtype == np.float32 else np.float32
+    f = L.softmax_cross_entropy
+    return [
+        (TypeError, "logits", lambda o: f(z.tolist(), y, out=o)),
+        (TypeError, "logits", lambda o: f(z.astype(np.int32), y, out=o)),
+        (ValueError, "logits", lambda o: f(z[0], y, out=o)),
+        (ValueError, r"labels\[2\] = 5", lambda o: f(z, np.array([0, 1, 5, 9]), out=o)),
+        (ValueError, r"labels\[1\] = -1", lambda o: f(z, np.array([0, -1, 5, 9]), out=o)),
+        (ValueError, "labels", lambda o: f(z, y[:3], out=o)),
+        (TypeError, "target", lambda o: f(z, z.astype(other), out=o)),
+        (TypeError, "target", lambda o: f(z, [0, 1, 2, 3], out=o)),
+        (ValueError, "target", lambda o: f(z, z[:, :4].copy(), out=o)),
+        (ValueError, "target row 0", lambda o: f(z, np.full_like(z, 0.5), check_target=True,
+                                                 out=o)),
+        (ValueError, "target row 0 has negative", lambda o: f(z, -np.ones_like(z),
+                                                              check_target=True, out=o)),
+        (ValueError, "label_smoothing", lambda o: f(z, y, label_smoothing=1.0, out=o)),
+        (ValueError, "label_smoothing", lambda o: f(z, y, label_smoothing=-0.1, out=o)),
+        (TypeError, "label_smoothing", lambda o: f(z, y, label_smoothing="0.1", out=o)),
+        (ValueError, "smoothing", lambda o: f(z, y, smoothing="lecture", out=o)),
+        (ValueError, "reduction", lambda o: f(z, y, reduction="avg", out=o)),
+        (TypeError, "reduction", lambda o: f(z, y, reduction=None, out=o)),
+        (TypeError, "weight", lambda o: f(z, y, weight=np.ones(5, other), out=o)),
+        (ValueError, "weight", lambda o: f(z, y, weight=np.ones(4, dtype), out=o)),
+        (TypeError, "ignore_index", lambda o: f(z, y, ignore_index=1.5, out=o)),
+        (ValueError, "out", lambda o: f(z, y, out=ro)),
+        (ValueError, "out", lambda o: f(z, y, out=np.zeros((5, 4), dtype))),
+        (TypeError, "out", lambda o: f(z, y, out=np.zeros((4, 5), other))),
+        (ValueError, "out", lambda o: f(z, y, out=np.zeros((5, 4), dtype).T)),
+        (ValueError, "loss_out", lambda o: f(z, y, out=o, loss_out=np.zeros(4, dtype))),
+        (ValueError, "loss_out", lambda o: f(z, y, reduction="none", out=o,
+                                             loss_out=np.zeros(3, dtype))),
+        (ValueError, "share memory", lambda o: f(o, y, out=o)),
+        (ValueError, r"labels\[0\] = 7", lambda o: L.nll_loss(z, np.array([7, 0, 0, 9]), out=o)),
+        (TypeError, "labels", lambda o: L.nll_loss(z, y.astype(np.float64), out=o)),
+        (ValueError, "p must be 1 or 2", lambda o: L.multi_margin_loss(z, y, p=3, out=o)),
+        (ValueError, r"labels\[3\] = -100", lambda o: L.multi_margin_loss(
+            z, np.array([0, 1, 2, -100]), out=o)),
+        (ValueError, "margin", lambda o: L.svm_loss(z, y, margin=np.nan, out=o)),
+        (ValueError, "scores", lambda o: L.svm_loss(z[0], y, out=o)),
+        (TypeError, "target", lambda o: L.mse_loss(z, z.astype(other), out=o)),
+        (ValueError, "target", lambda o: L.mse_loss(z, z[:2], out=o)),
+        (ValueError, "pos_weight", lambda o: L.binary_cross_entropy_with_logits(
+            z, z, pos_weight=np.ones(4, dtype), out=o)),
+        (ValueError, "logits has 0 classes", lambda o: L.entropy_penalty(
+            np.zeros((3, 0), dtype))),
+        (ValueError, "smoothing='others'", lambda o: f(z[:, :1].copy(), np.zeros(4, int),
+                                                       label_smoothing=0.1,
+                                                       smoothing="others")),
+    ]
+
+
+def test_bad_input_raises_and_leaves_arrays_untouched(dtype):
+    for error, match, call in _bad_calls(dtype):
+        out = np.full((4, 5), 7.0, dtype)
+        with pytest.raises(error, match=match):
+            call(out)
+        assert np.all(out == 7.0), match
+
+
+def test_regularizer_bad_input(dtype):
+    w = np.ones(6, dtype)
+    g = np.full(6, 3.0, dtype)
+    other = np.float64 if dtype == np.float32 else np.float32
+    cases = [
+        (TypeError, "w", lambda: REG.l1l2_penalty(list(w), 0.1, grad=g)),
+        (TypeError, "w", lambda: REG.l1l2_penalty(w.astype(int), 0.1, grad=g)),
+        (ValueError, "l1", lambda: REG.l1l2_penalty(w, -0.1, grad=g)),
+        (ValueError, "l2", lambda: REG.l1l2_penalty(w, 0.1, np.inf, grad=g)),
+        (TypeError, "grad", lambda: REG.l1l2_penalty(w, 0.1, grad=g.astype(other))),
+        (ValueError, "grad", lambda: REG.l1l2_penalty(w, 0.1, grad=np.ones(5, dtype))),
+        (ValueError, "share memory", lambda: REG.l1l2_penalty(g, 0.1, grad=g)),
+        (TypeError, "grad is required", lambda: REG.L1().add_grad_(w, None)),
+    ]
+    for error, match, call in cases:
+        with pytest.raises(error, match=match):
+            call()
+        assert np.all(g == 3.0)
