@@ -1,5 +1,7 @@
 """Losses and regularizers against the NumPy references, finite differences,
 determinism and argument checking."""
+import math
+
 import numpy as np
 import pytest
 
@@ -543,3 +545,209 @@ def test_regularizer_bad_input(dtype):
         with pytest.raises(error, match=match):
             call()
         assert np.all(g == 3.0)
+
+
+# ------------------------------------------------------------ initializers
+
+from fastnn import init  # noqa: E402
+
+INIT_SHAPE = (400, 500)  # 200,000 values: fan_in 500, fan_out 400 (torch layout)
+
+
+def _phi(x):
+    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+def _Phi(x):
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def _trunc_moments(mean, std, a, b):
+    al, be = (a - mean) / std, (b - mean) / std
+    z = _Phi(be) - _Phi(al)
+    m = mean + std * (_phi(al) - _phi(be)) / z
+    v = std ** 2 * (1 + (al * _phi(al) - be * _phi(be)) / z - ((_phi(al) - _phi(be)) / z) ** 2)
+    return m, v
+
+
+def _assert_stats(x, mean, var, lo=None, hi=None):
+    """Sample mean and variance within 6 standard errors of the formulas
+    (standard errors from the sample size and the sample's fourth moment)."""
+    x = x.astype(np.float64).ravel()
+    n = x.size
+    d = x - x.mean()
+    m2, m4 = (d ** 2).mean(), (d ** 4).mean()
+    assert abs(x.mean() - mean) <= 6 * math.sqrt(var / n) + 1e-12, (x.mean(), mean)
+    assert abs(m2 - var) <= 6 * math.sqrt(max(m4 - m2 * m2, 0) / n) + 1e-12, (m2, var)
+    if lo is not None:
+        assert x.min() >= lo
+    if hi is not None:
+        assert x.max() <= hi
+
+
+def _gain(nonlinearity, a=0.0):
+    return {"relu": math.sqrt(2), "leaky_relu": math.sqrt(2 / (1 + a * a)), "tanh": 5 / 3,
+            "linear": 1.0, "selu": 0.75}[nonlinearity]
+
+
+def test_init_uniform_normal(dtype):
+    w = np.empty(INIT_SHAPE, dtype)
+    init.uniform_(w, -0.3, 0.5, seed=1)
+    _assert_stats(w, 0.1, 0.8 ** 2 / 12, -0.3, 0.5)
+    init.normal_(w, 0.2, 0.7, seed=2)
+    _assert_stats(w, 0.2, 0.49)
+
+
+@pytest.mark.parametrize("bounds", [(-2.0, 2.0), (-0.5, 1.5), (0.0, 3.0)])
+def test_init_trunc_normal(dtype, bounds):
+    a, b = bounds
+    w = np.empty(INIT_SHAPE, dtype)
+    init.trunc_normal_(w, 0.3, 1.2, a, b, seed=3, offset=5)
+    m, v = _trunc_moments(0.3, 1.2, a, b)
+    _assert_stats(w, m, v, a, b)
+
+
+@pytest.mark.parametrize("layout", ["torch", "keras"])
+def test_init_xavier(dtype, layout):
+    w = np.empty(INIT_SHAPE, dtype)
+    fan_in, fan_out = (500, 400) if layout == "torch" else (400, 500)
+    assert init.calculate_fan_in_and_fan_out(w, layout) == (fan_in, fan_out)
+    limit = 1.5 * math.sqrt(6 / (fan_in + fan_out))
+    init.xavier_uniform_(w, 1.5, seed=4, layout=layout)
+    _assert_stats(w, 0.0, limit ** 2 / 3, -limit, limit)
+    init.xavier_normal_(w, 1.5, seed=5, layout=layout)
+    _assert_stats(w, 0.0, 1.5 ** 2 * 2 / (fan_in + fan_out))
+
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+@pytest.mark.parametrize("nonlinearity,a", [("relu", 0.0), ("leaky_relu", 0.0),
+                                            ("leaky_relu", 0.2), ("tanh", 0.0)])
+def test_init_kaiming(dtype, mode, nonlinearity, a):
+    w = np.empty((40, 50, 3, 3), dtype)  # fan_in 450, fan_out 360
+    fan = 450 if mode == "fan_in" else 360
+    std = _gain(nonlinearity, a) / math.sqrt(fan)
+    init.kaiming_uniform_(w, a, mode, nonlinearity, seed=6)
+    _assert_stats(w, 0.0, std ** 2, -math.sqrt(3) * std, math.sqrt(3) * std)
+    init.kaiming_normal_(w, a, mode, nonlinearity, seed=7)
+    _assert_stats(w, 0.0, std ** 2)
+
+
+def test_init_lecun_and_variance_scaling(dtype):
+    w = np.empty(INIT_SHAPE, dtype)
+    init.lecun_uniform_(w, seed=8)
+    _assert_stats(w, 0.0, 1 / 500, -math.sqrt(3 / 500), math.sqrt(3 / 500))
+    init.lecun_normal_(w, seed=9)
+    std = math.sqrt(1 / 500) / 0.87962566103423978
+    _assert_stats(w, 0.0, 1 / 500, -2 * std, 2 * std)
+    init.variance_scaling_(w, 3.0, "fan_avg", "untruncated_normal", seed=10)
+    _assert_stats(w, 0.0, 3.0 / 450)
+
+
+@pytest.mark.parametrize("name,var,limit", [
+    ("glorot_uniform", 2 / 900, math.sqrt(6 / 900)),
+    ("glorot_normal", 2 / 900, 2 * math.sqrt(2 / 900) / 0.87962566103423978),
+    ("he_uniform", 2 / 400, math.sqrt(6 / 400)),
+    ("he_normal", 2 / 400, 2 * math.sqrt(2 / 400) / 0.87962566103423978),
+    ("lecun_uniform", 1 / 400, math.sqrt(3 / 400)),
+    ("lecun_normal", 1 / 400, 2 * math.sqrt(1 / 400) / 0.87962566103423978),
+    ("random_uniform", 0.1 ** 2 / 12, 0.05),
+    ("random_normal", 0.05 ** 2, None),
+    ("TruncatedNormal", _trunc_moments(0, 0.05, -0.1, 0.1)[1], 0.1),
+])
+def test_init_keras_names(dtype, name, var, limit):
+    w = np.empty(INIT_SHAPE, dtype)  # Keras layout: fan_in 400, fan_out 500
+    initializer = init.get(name, seed=11)
+    assert initializer(w) is w
+    _assert_stats(w, 0.0, var, -limit if limit else None, limit)
+
+
+def test_init_reproducible_and_thread_independent(dtype):
+    a = np.empty((300, 700), dtype)
+    b = np.empty((300, 700), dtype)
+    for fn in (init.xavier_uniform_, init.kaiming_normal_, init.trunc_normal_,
+               init.lecun_normal_):
+        fn(a, seed=12, offset=3, n_threads=1)
+        fn(b, seed=12, offset=3, n_threads=2)
+        np.testing.assert_array_equal(a, b)
+        fn(b, seed=12, offset=4)
+        assert not np.array_equal(a, b)
+        fn(b, seed=13, offset=3)
+        assert not np.array_equal(a, b)
+    ss = np.random.SeedSequence(5)
+    init.get("he_normal")(a, seed=ss)
+    init.get("he_normal", seed=ss)(b)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_init_constant_fills(dtype):
+    w = np.full((3, 4), 5.0, dtype)
+    assert init.zeros_(w) is w and not w.any()
+    assert np.all(init.ones_(w) == 1)
+    assert np.all(init.constant_(w, 0.25) == dtype.type(0.25))
+    assert np.all(init.get("constant", value=2.0)(w) == 2)
+    assert not init.get("zeros")(w).any()
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (4, 9), (9, 4), (6, 2, 3), (1, 1)])
+def test_init_orthogonal(dtype, shape):
+    w = np.empty(shape, dtype)
+    init.orthogonal_(w, 2.0, seed=14)
+    m = w.reshape(shape[0], -1).astype(np.float64) / 2.0
+    gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(gram, np.eye(gram.shape[0]), atol=tol)
+    w2 = np.empty(shape, dtype)
+    init.orthogonal_(w2, 2.0, seed=14, n_threads=1)
+    np.testing.assert_array_equal(w, w2)
+    assert init.get("orthogonal", gain=2.0, seed=14)(np.empty(shape, dtype)).shape == shape
+
+
+def test_init_calculate_gain():
+    assert init.calculate_gain("linear") == 1 and init.calculate_gain("sigmoid") == 1
+    assert init.calculate_gain("conv2d") == 1
+    assert init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    assert init.calculate_gain("relu") == pytest.approx(math.sqrt(2))
+    assert init.calculate_gain("leaky_relu") == pytest.approx(math.sqrt(2 / (1 + 0.01 ** 2)))
+    assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    assert init.calculate_gain("selu") == 0.75
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
+        init.calculate_gain("gelu")
+    with pytest.raises(ValueError, match="negative_slope"):
+        init.calculate_gain("leaky_relu", "x")
+
+
+def test_init_bad_input(dtype):
+    w = np.full((4, 6), 9.0, dtype)
+    ro = np.full((4, 6), 9.0, dtype)
+    ro.flags.writeable = False
+    vec = np.full(6, 9.0, dtype)
+    cases = [
+        (TypeError, "tensor", lambda: init.xavier_uniform_(w.tolist(), seed=1)),
+        (TypeError, "tensor", lambda: init.normal_(w.astype(np.int64), seed=1)),
+        (ValueError, "C-contiguous", lambda: init.kaiming_normal_(w.T, seed=1)),
+        (ValueError, "read-only", lambda: init.uniform_(ro, seed=1)),
+        (ValueError, "fewer than 2 dimensions", lambda: init.xavier_uniform_(vec, seed=1)),
+        (ValueError, "fewer than 2 dimensions", lambda: init.kaiming_uniform_(vec, seed=1)),
+        (ValueError, "fewer than 2 dimensions", lambda: init.get("he_normal")(vec, seed=1)),
+        (ValueError, "fewer than 2 dimensions", lambda: init.calculate_fan_in_and_fan_out(vec)),
+        (ValueError, "at least 2 dimensions", lambda: init.orthogonal_(vec, seed=1)),
+        (ValueError, "mode", lambda: init.kaiming_normal_(w, mode="fan_avg", seed=1)),
+        (ValueError, "Unsupported", lambda: init.kaiming_normal_(w, nonlinearity="x", seed=1)),
+        (ValueError, "a must be <= b", lambda: init.uniform_(w, 1.0, 0.0, seed=1)),
+        (ValueError, "a must be < b", lambda: init.trunc_normal_(w, a=1.0, b=1.0, seed=1)),
+        (ValueError, "too little", lambda: init.trunc_normal_(w, a=20.0, b=30.0, seed=1)),
+        (ValueError, "std", lambda: init.normal_(w, 0.0, -1.0, seed=1)),
+        (TypeError, "seed", lambda: init.normal_(w, seed=None)),
+        (TypeError, "seed", lambda: init.get("glorot_uniform")(w)),
+        (ValueError, "offset", lambda: init.normal_(w, seed=1, offset=-1)),
+        (ValueError, "layout", lambda: init.xavier_normal_(w, seed=1, layout="tf")),
+        (ValueError, "unknown initializer", lambda: init.get("glorot_uniformly")),
+        (TypeError, "unexpected arguments", lambda: init.get("he_normal", stddev=1.0)),
+        (TypeError, "identifier", lambda: init.get(3)),
+        (ValueError, "distribution", lambda: init.variance_scaling_(w, distribution="x",
+                                                                    seed=1)),
+    ]
+    for error, match, call in cases:
+        with pytest.raises(error, match=match):
+            call()
+        assert np.all(w == 9.0) and np.all(vec == 9.0), match
