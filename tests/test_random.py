@@ -183,3 +183,259 @@ def test_fill_ranges():
     with pytest.raises(ValueError, match="high"):
         uniform_(good, 0.0, float("inf"), seed=1)
     assert not good.any()
+
+
+# ------------------------------------------------------------ dropout
+
+import importlib  # noqa: E402
+
+# the module (fastnn.functional.dropout is also the name of the function)
+D = importlib.import_module("fastnn.functional.dropout")
+
+DROP_SIZES = [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1001, 70_001]
+
+
+@pytest.mark.parametrize("n", DROP_SIZES)
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_dropout_matches_reference(dtype, simd_level, n, p, rng):
+    x = rng.standard_normal(n).astype(dtype)
+    x0 = x.copy()
+    mask = D.empty_mask(x)
+    y = D.dropout(x, p, seed=21, offset=4, mask=mask)
+    np.testing.assert_array_equal(y, R.dropout_ref(x, p, seed=21, offset=4))
+    np.testing.assert_array_equal(mask, R.dropout_mask_ref(n, p, seed=21, offset=4))
+    np.testing.assert_array_equal(x, x0)
+    # both backward modes apply exactly the forward mask and scale
+    g = rng.standard_normal(n).astype(dtype)
+    expected = R.dropout_backward_ref(g, p, seed=21, offset=4)
+    np.testing.assert_array_equal(D.dropout_backward(g, p, seed=21, offset=4), expected)
+    np.testing.assert_array_equal(D.dropout_backward(g, p, mask=mask), expected)
+
+
+def test_dropout_scaling_and_keep_rate(dtype, rng):
+    from scipy import stats
+
+    n = 200_003
+    x = rng.uniform(0.5, 2.0, n).astype(dtype)
+    for p in (0.1, 0.5, 0.8):
+        y = D.dropout(x, p, seed=5, offset=1)
+        kept = y != 0
+        # survivors are exactly x / (1 - p) as the dtype rounds it
+        np.testing.assert_array_equal(y[kept], x[kept] * dtype.type(1 / (1 - p)))
+        # keep rate within binomial bounds (two-sided p-value)
+        assert stats.binomtest(int(kept.sum()), n, 1 - p).pvalue > 1e-4
+
+
+def test_dropout_edge_p(dtype, rng):
+    x = rng.standard_normal((4, 33)).astype(dtype)
+    x[0, 0] = np.inf
+    np.testing.assert_array_equal(D.dropout(x, 0.0, seed=1), x)
+    mask = D.empty_mask(x)
+    zero = D.dropout(x, 1.0, seed=1, mask=mask)
+    assert not zero.any() and not mask.any()
+    g = np.ones_like(x)
+    assert not D.dropout_backward(g, 1.0, seed=1).any()
+    assert not D.dropout_backward(g, 1.0, mask=mask).any()
+    np.testing.assert_array_equal(D.dropout(x, 0.5, False, seed=1), x)
+
+
+def test_dropout_threads_and_offsets(dtype, rng):
+    n = 1_000_003
+    x = rng.standard_normal(n).astype(dtype)
+    m1, m2 = D.empty_mask(x), D.empty_mask(x)
+    one = D.dropout(x, 0.3, seed=77, offset=2, mask=m1, n_threads=1)
+    two = D.dropout(x, 0.3, seed=77, offset=2, mask=m2, n_threads=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(m1, m2)
+    for fn in (lambda t: D.dropout_backward(x, 0.3, seed=77, offset=2, n_threads=t),
+               lambda t: D.dropout_backward(x, 0.3, mask=m1, n_threads=t)):
+        np.testing.assert_array_equal(fn(1), fn(2))
+        np.testing.assert_array_equal(fn(1), one)  # backward of x is the forward of x
+    other = D.dropout(x, 0.3, seed=77, offset=3)
+    assert not np.array_equal(one, other)
+    # same seed given as a SeedSequence twice: same mask
+    ss = np.random.SeedSequence(8)
+    np.testing.assert_array_equal(D.dropout(x[:1000], 0.5, seed=ss),
+                                  D.dropout(x[:1000], 0.5, seed=np.random.SeedSequence(8)))
+
+
+def test_dropout_gradient_finite_differences(rng):
+    x = rng.standard_normal(37)
+    w = rng.standard_normal(37)
+
+    def loss(v):
+        return float(np.dot(w, D.dropout(v, 0.4, seed=3, offset=8)))
+
+    grad = D.dropout_backward(w, 0.4, seed=3, offset=8)
+    eps = 1e-6
+    for i in range(0, 37, 3):
+        e = np.zeros(37)
+        e[i] = eps
+        fd = (loss(x + e) - loss(x - e)) / (2 * eps)
+        assert abs(fd - grad[i]) < 1e-7
+
+
+def test_dropout_non_contiguous_input(dtype, rng):
+    x = rng.standard_normal((20, 30)).astype(dtype)[:, ::3]
+    np.testing.assert_array_equal(D.dropout(x, 0.5, seed=2),
+                                  R.dropout_ref(np.ascontiguousarray(x), 0.5, seed=2))
+
+
+def test_dropout_bad_input(rng):
+    x = rng.standard_normal(100)
+    out = np.zeros(100)
+    mask = np.zeros(13, np.uint8)
+    for p, err in [(-0.1, ValueError), (1.5, ValueError), (float("nan"), ValueError),
+                   ("0.5", TypeError)]:
+        with pytest.raises(err, match="p"):
+            D.dropout(x, p, seed=1, out=out, mask=mask)
+    with pytest.raises(TypeError, match="x"):
+        D.dropout(list(x), seed=1)
+    with pytest.raises(TypeError, match="x"):
+        D.dropout(x.astype(np.int64), seed=1)
+    with pytest.raises(TypeError, match="out"):
+        D.dropout(x, seed=1, out=np.zeros(100, np.float32))
+    with pytest.raises(ValueError, match="out"):
+        D.dropout(x, seed=1, out=np.zeros(101))
+    ro = np.zeros(100)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        D.dropout(x, seed=1, out=ro)
+    with pytest.raises(ValueError, match="share memory"):
+        D.dropout(x, seed=1, out=x)
+    with pytest.raises(TypeError, match="mask"):
+        D.dropout(x, seed=1, out=out, mask=np.zeros(13, np.int8))
+    with pytest.raises(ValueError, match="mask"):
+        D.dropout(x, seed=1, out=out, mask=np.zeros(12, np.uint8))
+    with pytest.raises(ValueError, match="mask"):
+        D.dropout(x, 0.5, False, seed=1, out=out, mask=mask)
+    with pytest.raises(TypeError, match="seed"):
+        D.dropout(x, seed="a", out=out)
+    with pytest.raises(ValueError, match="offset"):
+        D.dropout(x, seed=1, offset=1 << 64, out=out)
+    with pytest.raises(TypeError, match="training"):
+        D.dropout(x, 0.5, "yes", seed=1, out=out)
+    assert not out.any() and not mask.any()
+    with pytest.raises(TypeError, match="exactly one"):
+        D.dropout_backward(x, 0.5, out=out)
+    with pytest.raises(TypeError, match="exactly one"):
+        D.dropout_backward(x, 0.5, seed=1, mask=mask, out=out)
+    with pytest.raises(ValueError, match="mask"):
+        D.dropout_backward(x, 0.5, mask=np.zeros(14, np.uint8), out=out)
+    with pytest.raises(TypeError, match="grad_out"):
+        D.dropout_backward(x.astype(np.float16), 0.5, seed=1)
+    assert not out.any()
+
+
+# ------------------------------------------------------------ channel dropout
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 1, 1), (4, 17, 33), (3, 5), (0, 3, 4),
+                                   (2, 64, 1000)])
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_channel_dropout(dtype, simd_level, shape, p, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    y = D.channel_dropout(x, p, seed=9, offset=2)
+    np.testing.assert_array_equal(y, R.channel_dropout_ref(x, p, seed=9, offset=2))
+    g = rng.standard_normal(shape).astype(dtype)
+    np.testing.assert_array_equal(D.channel_dropout_backward(g, p, seed=9, offset=2),
+                                  R.channel_dropout_ref(g, p, seed=9, offset=2))
+    if x.size and 0 < p < 1:
+        rows = y.reshape(shape[0] * shape[1], -1)
+        kept = (rows != 0).any(axis=1) | (x.reshape(rows.shape) == 0).all(axis=1)
+        assert np.all((rows == 0).all(axis=1) | kept)  # whole channels dropped
+
+
+def test_channel_dropout_threads_and_bad_input(dtype, rng):
+    x = rng.standard_normal((3, 7, 40_001)).astype(dtype)
+    np.testing.assert_array_equal(D.channel_dropout(x, 0.5, seed=4, n_threads=1),
+                                  D.channel_dropout(x, 0.5, seed=4, n_threads=2))
+    with pytest.raises(ValueError, match="shape"):
+        D.channel_dropout(x.ravel(), 0.5, seed=4)
+    with pytest.raises(ValueError, match="p"):
+        D.channel_dropout(x, 2.0, seed=4)
+
+
+def test_channel_dropout_gradient_finite_differences(rng):
+    x = rng.standard_normal((2, 5, 3))
+    w = rng.standard_normal((2, 5, 3))
+    grad = D.channel_dropout_backward(w, 0.5, seed=6)
+    eps = 1e-6
+    for idx in [(0, 0, 0), (0, 3, 2), (1, 1, 1), (1, 4, 0)]:
+        e = np.zeros_like(x)
+        e[idx] = eps
+        fd = (np.sum(w * D.channel_dropout(x + e, 0.5, seed=6))
+              - np.sum(w * D.channel_dropout(x - e, 0.5, seed=6))) / (2 * eps)
+        assert abs(fd - grad[idx]) < 1e-7
+
+
+# ------------------------------------------------------------ DropConnect
+
+def test_dropconnect(dtype, rng):
+    w = rng.standard_normal((64, 33)).astype(dtype)
+    x = rng.standard_normal((8, 33)).astype(dtype)
+    wd = D.dropconnect(w, 0.25, seed=12, offset=5)
+    np.testing.assert_array_equal(wd, R.dropout_ref(w, 0.25, seed=12, offset=5))
+    y = x @ wd.T
+    g_y = rng.standard_normal(y.shape).astype(dtype)
+    g_w = D.dropconnect_backward(g_y.T @ x, 0.25, seed=12, offset=5)
+    np.testing.assert_array_equal(g_w, R.dropout_ref(g_y.T @ x, 0.25, seed=12, offset=5))
+    # a new offset gives a new mask
+    assert not np.array_equal(wd, D.dropconnect(w, 0.25, seed=12, offset=6))
+
+
+# ------------------------------------------------------------ Gaussian noise
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 1001, 70_001])
+@pytest.mark.parametrize("multiplicative", [False, True])
+def test_gaussian_noise(dtype, simd_level, n, multiplicative, rng):
+    x = rng.standard_normal(n).astype(dtype)
+    y = D.gaussian_noise(x, 0.3, multiplicative=multiplicative, seed=8, offset=1)
+    assert_close(y, R.gaussian_noise_ref(x, 0.3, multiplicative=multiplicative, seed=8,
+                                         offset=1), dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    gx = D.gaussian_noise_backward(g, 0.3, multiplicative=multiplicative, seed=8, offset=1)
+    expected = (R.gaussian_noise_ref(g, 0.3, multiplicative=True, seed=8, offset=1)
+                if multiplicative else g)
+    assert_close(gx, expected, dtype)
+
+
+def test_gaussian_noise_gradient_threads_and_bad_input(rng):
+    x = rng.standard_normal(29)
+    w = rng.standard_normal(29)
+    for mult in (False, True):
+        grad = D.gaussian_noise_backward(w, 0.5, multiplicative=mult, seed=2)
+        eps = 1e-6
+        for i in (0, 13, 28):
+            e = np.zeros(29)
+            e[i] = eps
+            fd = (np.dot(w, D.gaussian_noise(x + e, 0.5, multiplicative=mult, seed=2))
+                  - np.dot(w, D.gaussian_noise(x - e, 0.5, multiplicative=mult, seed=2))) / (2 * eps)
+            assert abs(fd - grad[i]) < 1e-7
+    big = rng.standard_normal(300_001).astype(np.float32)
+    np.testing.assert_array_equal(D.gaussian_noise(big, 0.1, seed=3, n_threads=1),
+                                  D.gaussian_noise(big, 0.1, seed=3, n_threads=2))
+    np.testing.assert_array_equal(D.gaussian_noise(big, 0.1, False, seed=3), big)
+    out = np.zeros(29)
+    with pytest.raises(ValueError, match="std"):
+        D.gaussian_noise(x, -1.0, seed=1, out=out)
+    with pytest.raises(TypeError, match="multiplicative"):
+        D.gaussian_noise(x, 1.0, multiplicative=1, seed=1, out=out)
+    assert not out.any()
+
+
+# ------------------------------------------------------------ layer
+
+@pytest.mark.parametrize("mode", ["stored", "regenerate"])
+def test_dropout_layer(dtype, mode, rng):
+    layer = D.Dropout(0.5, seed=np.random.SeedSequence(1), mask=mode)
+    x = rng.standard_normal((16, 9)).astype(dtype)
+    y1 = layer.forward(x)
+    g = layer.backward(np.ones_like(x))
+    np.testing.assert_array_equal(g != 0, y1 != 0)
+    y2 = layer.forward(x)
+    assert not np.array_equal(y1, y2)  # fresh mask per step
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    with pytest.raises(ValueError, match="mask"):
+        D.Dropout(0.5, seed=1, mask="bits")
+    with pytest.raises(RuntimeError):
+        D.Dropout(0.5, seed=1).backward(x)

@@ -1,6 +1,9 @@
 /* The random loops compiled for the avx512 instruction set. */
 #include <math.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "random_internal.h"
 

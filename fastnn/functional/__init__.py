@@ -1,3 +1,4 @@
 """Functional kernels: validated, in-place operations on plain NumPy arrays."""
 from fastnn.functional.optim import *  # noqa: F401,F403
 from fastnn.functional.losses import *  # noqa: F401,F403
+from fastnn.functional.random import *  # noqa: F401,F403,E402

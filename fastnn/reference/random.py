@@ -139,6 +139,8 @@ def channel_dropout_ref(x, p, *, seed, offset=0):
     n·C + c of the stream is ≥ round(p·2**32); y = x·keep/(1 − p)."""
     x = np.asarray(x)
     rows = x.shape[0] * x.shape[1]
+    if x.size == 0:
+        return x.copy()
     keep = _keep(rows, p, seed, offset)
     if p >= 1:
         return np.zeros_like(x)
