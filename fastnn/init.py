@@ -34,7 +34,9 @@ import numbers
 
 import numpy as np
 
+from fastnn import _config
 from fastnn import random as _random
+from fastnn._ext import losses as _losses
 from fastnn._ext.runtime import check_param, check_real
 
 __all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "zeros_", "ones_", "constant_",
@@ -232,7 +234,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, offset=0, n
     _random.normal_(t, mean, std, seed=key, offset=offset, n_threads=n_threads)
     flat = t.reshape(-1)
     lo, hi = t.dtype.type(a), t.dtype.type(b)
-    bad = np.flatnonzero((flat < lo) | (flat > hi))
+    bad = _losses.find_outside(flat, float(lo), float(hi), _config.resolve_threads(n_threads),
+                               _config.kernel_flags())
     r = 0
     while bad.size:
         n_draw = int(bad.size / accept * 1.2) + 64

@@ -751,3 +751,16 @@ def test_init_bad_input(dtype):
         with pytest.raises(error, match=match):
             call()
         assert np.all(w == 9.0) and np.all(vec == 9.0), match
+
+
+@pytest.mark.parametrize("n", FLAT_SIZES)
+def test_find_outside(dtype, simd_level, rng, n):
+    from fastnn._ext import losses as ext
+
+    x = rng.standard_normal(n).astype(dtype)
+    x[::97] = np.nan
+    expected = np.flatnonzero(~((x >= -1.5) & (x <= 2.0)))
+    for threads in (1, 2):
+        got = ext.find_outside(x, -1.5, 2.0, threads, 0)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)

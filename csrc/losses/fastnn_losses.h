@@ -70,7 +70,15 @@ enum fnn_smoothing {
     /* is not NULL, grad ← grad + scale·(l1·sign(w) + 2·l2·w).             */                   \
     /*   w IN n; grad INOUT n or NULL                                      */                   \
     double fnn_l1l2_penalty_##SFX(const T *w, size_t n, double l1, double l2, double scale,       \
-                                  T *grad, int n_threads, int flags);
+                                  T *grad, int n_threads, int flags);                             \
+    /* Rejection sampling (truncated initializers): the number of values   */                   \
+    /* outside [lo, hi] (NaN counts as outside), and their indices in      */                   \
+    /* increasing order.                                                   */                   \
+    /*   x IN n; index OUT as many entries as fnn_count_outside returns    */                   \
+    size_t fnn_count_outside_##SFX(const T *x, size_t n, double lo, double hi, int n_threads,    \
+                                   int flags);                                                    \
+    void fnn_find_outside_##SFX(const T *x, size_t n, double lo, double hi, int64_t *index,      \
+                                int n_threads, int flags);
 
 FNN_DECLARE_LOSSES(float, f32)
 FNN_DECLARE_LOSSES(double, f64)

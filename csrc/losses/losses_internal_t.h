@@ -24,9 +24,13 @@ typedef double (*FNN_NAME(fnn_loss_elem))(const FNN_NAME(fnn_loss_coef) *c, size
                                           const FNN_REAL *x, const FNN_REAL *y, FNN_REAL *loss,
                                           FNN_REAL *g);
 
+/* How many of x[0, n) lie outside [lo, hi] (NaN included). */
+typedef size_t (*FNN_NAME(fnn_count_span))(const FNN_REAL *x, size_t n, FNN_REAL lo, FNN_REAL hi);
+
 typedef struct {
     FNN_NAME(fnn_loss_row) row[FNN_ROW_N];
     FNN_NAME(fnn_loss_elem) elem[FNN_ELEM_N];
+    FNN_NAME(fnn_count_span) count_outside;
 } FNN_NAME(fnn_losses_table);
 
 extern const FNN_NAME(fnn_losses_table) FNN_CAT3(fnn_losses_table, FNN_SFX, baseline);

@@ -391,9 +391,18 @@ static double SPAN(l1l2_block)(const COEF *c, size_t start, size_t n, const T *x
     return 0.0;
 }
 
+static size_t SPAN(count_outside_span)(const T *RESTRICT x, size_t n, T lo, T hi)
+{
+    size_t count = 0;
+#pragma omp simd reduction(+ : count)
+    for (size_t j = 0; j < n; ++j) count += !(x[j] >= lo && x[j] <= hi);
+    return count;
+}
+
 const FNN_NAME(fnn_losses_table) FNN_ISA_NAME(fnn_losses_table) = {
     {SPAN(ce_row), SPAN(nll_row), SPAN(margin_row), SPAN(entropy_row)},
     {SPAN(bce_block), SPAN(mse_block), SPAN(l1l2_block)},
+    SPAN(count_outside_span),
 };
 
 #undef T
