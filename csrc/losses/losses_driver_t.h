@@ -293,78 +293,35 @@ double FNN_NAME(fnn_l1l2_penalty)(const T *w, size_t n, double l1, double l2, do
     return FNN_NAME(run_elems)(&run, n_threads, flags);
 }
 
-/* ---- out-of-range search for rejection sampling ---- */
+/* ---- truncated normal by inversion ---- */
 
 typedef struct {
-    FNN_NAME(fnn_count_span) count;
-    const T *x;
-    size_t n;
-    T lo, hi;
-    size_t first_block;
-    size_t *counts; /* per block of the chunk: count, then the block's first output slot */
-    int64_t *index; /* NULL: count only */
-} FNN_NAME(outside_run);
+    void (*span)(const COEF *c, T *x, size_t n);
+    const COEF *c;
+    T *x;
+} FNN_NAME(icdf_run);
 
-static void FNN_NAME(outside_blocks)(const void *vctx, size_t b0, size_t b1)
+static void FNN_NAME(icdf_range)(const void *vctx, size_t begin, size_t end)
 {
-    const FNN_NAME(outside_run) *r = (const FNN_NAME(outside_run) *)vctx;
-    for (size_t local = b0; local < b1; ++local) {
-        const size_t lo = (r->first_block + local) * FNN_REDUCE_BLOCK;
-        const size_t len = r->n - lo < FNN_REDUCE_BLOCK ? r->n - lo : FNN_REDUCE_BLOCK;
-        if (!r->index) {
-            r->counts[local] = r->count(r->x + lo, len, r->lo, r->hi);
-            continue;
-        }
-        int64_t *out = r->index + r->counts[local];
-        for (size_t j = 0; j < len; ++j) {
-            const T v = r->x[lo + j];
-            if (!(v >= r->lo && v <= r->hi)) *out++ = (int64_t)(lo + j);
-        }
-    }
+    const FNN_NAME(icdf_run) *r = (const FNN_NAME(icdf_run) *)vctx;
+    r->span(r->c, r->x + begin, end - begin);
 }
 
-/* Counts per fixed block in parallel; with `index`, turns the counts into
- * output slots (prefix sums, in block order) and writes each block's
- * indices from its slot, so the indices come out sorted for any n_threads. */
-static size_t FNN_NAME(outside)(const T *x, size_t n, double lo, double hi, int64_t *index,
-                                int n_threads, int flags)
+void FNN_NAME(fnn_normal_icdf)(T *x, size_t n, double p_lo, double p_hi, double mean, double std,
+                               double lo, double hi, int n_threads, int flags)
 {
-    const size_t n_blocks = (n + FNN_REDUCE_BLOCK - 1) / FNN_REDUCE_BLOCK;
-    const size_t grain = (FNN_GRAIN_ELEMENTWISE + FNN_REDUCE_BLOCK - 1) / FNN_REDUCE_BLOCK;
-    size_t counts[FNN_LOSS_CHUNK_BLOCKS];
-    FNN_NAME(outside_run) run = {FNN_NAME(losses_table)()->count_outside, x, n, (T)lo, (T)hi, 0,
-                                 counts, NULL};
-    size_t total = 0;
-    for (size_t b0 = 0; b0 < n_blocks; b0 += FNN_LOSS_CHUNK_BLOCKS) {
-        const size_t count = n_blocks - b0 < FNN_LOSS_CHUNK_BLOCKS ? n_blocks - b0
-                                                                   : FNN_LOSS_CHUNK_BLOCKS;
-        run.first_block = b0;
-        run.index = NULL;
-        fnn_parallel_ranges(count, grain, 1, n_threads, flags, FNN_NAME(outside_blocks), &run);
-        for (size_t b = 0; b < count; ++b) {
-            const size_t c = counts[b];
-            counts[b] = total;
-            total += c;
-        }
-        if (index) {
-            run.index = index;
-            fnn_parallel_ranges(count, grain, 1, n_threads, flags, FNN_NAME(outside_blocks),
-                                &run);
-        }
-    }
-    return total;
-}
-
-size_t FNN_NAME(fnn_count_outside)(const T *x, size_t n, double lo, double hi, int n_threads,
-                                   int flags)
-{
-    return FNN_NAME(outside)(x, n, lo, hi, NULL, n_threads, flags);
-}
-
-void FNN_NAME(fnn_find_outside)(const T *x, size_t n, double lo, double hi, int64_t *index,
-                                int n_threads, int flags)
-{
-    FNN_NAME(outside)(x, n, lo, hi, index, n_threads, flags);
+    COEF c;
+    memset(&c, 0, sizeof c);
+    c.p_lo_d = p_lo;
+    c.p_span_d = p_hi - p_lo;
+    c.mean_d = mean;
+    c.std_d = std;
+    c.lo = (T)lo;
+    c.hi = (T)hi;
+    FNN_NAME(icdf_run) run = {FNN_NAME(losses_table)()->normal_icdf, &c, x};
+    /* the transform costs tens of flops per value: a smaller grain pays */
+    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE / 4, 16, n_threads, flags, FNN_NAME(icdf_range),
+                        &run);
 }
 
 #undef T

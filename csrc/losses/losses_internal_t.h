@@ -12,6 +12,8 @@ typedef struct {
     FNN_REAL sum_weight;        /* Σ_c weight[c] (labels with weights) */
     FNN_REAL margin, div;       /* multi-margin; div = K or 1 */
     FNN_REAL l1, l2;            /* penalty, already multiplied by its scale */
+    double p_lo_d, p_span_d, mean_d, std_d; /* truncated normal by inversion ... */
+    FNN_REAL lo, hi;                        /* ... and its clamp */
     unsigned mode;
 } FNN_NAME(fnn_loss_coef);
 
@@ -24,13 +26,10 @@ typedef double (*FNN_NAME(fnn_loss_elem))(const FNN_NAME(fnn_loss_coef) *c, size
                                           const FNN_REAL *x, const FNN_REAL *y, FNN_REAL *loss,
                                           FNN_REAL *g);
 
-/* How many of x[0, n) lie outside [lo, hi] (NaN included). */
-typedef size_t (*FNN_NAME(fnn_count_span))(const FNN_REAL *x, size_t n, FNN_REAL lo, FNN_REAL hi);
-
 typedef struct {
     FNN_NAME(fnn_loss_row) row[FNN_ROW_N];
     FNN_NAME(fnn_loss_elem) elem[FNN_ELEM_N];
-    FNN_NAME(fnn_count_span) count_outside;
+    void (*normal_icdf)(const FNN_NAME(fnn_loss_coef) *c, FNN_REAL *x, size_t n);
 } FNN_NAME(fnn_losses_table);
 
 extern const FNN_NAME(fnn_losses_table) FNN_CAT3(fnn_losses_table, FNN_SFX, baseline);

@@ -56,11 +56,7 @@ cdef extern from "fastnn.h" nogil:
                                 float *grad, int n_threads, int flags)
     double fnn_l1l2_penalty_f64(const double *w, size_t n, double l1, double l2, double scale,
                                 double *grad, int n_threads, int flags)
-    size_t fnn_count_outside_f32(const float *x, size_t n, double lo, double hi, int n_threads,
-                                 int flags)
-    size_t fnn_count_outside_f64(const double *x, size_t n, double lo, double hi, int n_threads,
-                                 int flags)
-    void fnn_find_outside_f32(const float *x, size_t n, double lo, double hi, int64_t *index,
-                              int n_threads, int flags)
-    void fnn_find_outside_f64(const double *x, size_t n, double lo, double hi, int64_t *index,
-                              int n_threads, int flags)
+    void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean,
+                             double std, double lo, double hi, int n_threads, int flags)
+    void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean,
+                             double std, double lo, double hi, int n_threads, int flags)

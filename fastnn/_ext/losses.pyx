@@ -6,7 +6,6 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t
 
 from fastnn._ext.c_losses cimport *
-import numpy as np
 
 cnp.import_array()
 
@@ -182,24 +181,14 @@ def l1l2_penalty(cnp.ndarray w, double l1, double l2, double scale, object grad,
     return r
 
 
-def find_outside(cnp.ndarray x, double lo, double hi, int n_threads, int flags):
-    """Indices (int64, increasing) of the values of x outside [lo, hi] (NaN included)."""
+def normal_icdf_(cnp.ndarray x, double p_lo, double p_hi, double mean, double std, double lo,
+                 double hi, int n_threads, int flags):
+    """x ← clamp(mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x), lo, hi), in place."""
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
     cdef void *p = cnp.PyArray_DATA(x)
     cdef bint f32 = _is_f32(x)
-    cdef size_t count
     with nogil:
         if f32:
-            count = fnn_count_outside_f32(<const float *>p, n, lo, hi, n_threads, flags)
+            fnn_normal_icdf_f32(<float *>p, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
         else:
-            count = fnn_count_outside_f64(<const double *>p, n, lo, hi, n_threads, flags)
-    index = np.empty(count, dtype=np.int64)
-    if count == 0:
-        return index
-    cdef int64_t *out = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>index)
-    with nogil:
-        if f32:
-            fnn_find_outside_f32(<const float *>p, n, lo, hi, out, n_threads, flags)
-        else:
-            fnn_find_outside_f64(<const double *>p, n, lo, hi, out, n_threads, flags)
-    return index
+            fnn_normal_icdf_f64(<double *>p, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
