@@ -88,8 +88,8 @@ def _loss_cases(full, with_torch):
             lambda z=z, q=q, g=grad: L.softmax_cross_entropy(z, q, out=g),
             lambda z=z, q=q: R.softmax_cross_entropy(z, q), 3 * n * k * item, []))
 
-    # the other losses, one size each, float32
-    n, k = 4096, 1000
+    # the other losses, one size each, float32 (4x larger with --full)
+    n, k = (4096, 1000) if full else (1024, 1000)
     z = (rng.standard_normal((n, k)) * 3).astype(np.float32)
     y = rng.integers(0, k, n)
     logp = R.log_softmax(z)
@@ -106,11 +106,11 @@ def _loss_cases(full, with_torch):
          "multi_margin_loss", [z, y]),
         ("entropy_penalty fwd+grad", f"{n}x{k}", lambda: L.entropy_penalty(z, out=grad),
          lambda: R.entropy_penalty(z), big, None, None),
-        ("bce_with_logits fwd+grad", f"{flat.size // 1000000}M",
+        ("bce_with_logits fwd+grad", f"{flat.size / 1e6:g}M",
          lambda: L.binary_cross_entropy_with_logits(flat, target, out=gflat),
          lambda: R.binary_cross_entropy_with_logits(flat, target), 3 * flat.nbytes,
          "binary_cross_entropy_with_logits", [flat, target]),
-        ("mse_loss fwd+grad", f"{flat.size // 1000000}M",
+        ("mse_loss fwd+grad", f"{flat.size / 1e6:g}M",
          lambda: L.mse_loss(flat, target, out=gflat), lambda: R.mse_loss(flat, target),
          3 * flat.nbytes, "mse_loss", [flat, target]),
     ]
@@ -134,7 +134,7 @@ def _loss_cases(full, with_torch):
         np.testing.assert_allclose(va, vb, rtol=1e-5)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
-    out.append(Case(kernel="l1l2_penalty + grad", size=f"{flat.size // 1000000}M",
+    out.append(Case(kernel="l1l2_penalty + grad", size=f"{flat.size / 1e6:g}M",
                     dtype="float32",
                     fastnn=lambda: REG.l1l2_penalty(flat, 1e-4, 1e-3, grad=g_reg),
                     numpy=lambda: R.l1l2_penalty(flat, 1e-4, 1e-3, grad=g_ref),
@@ -198,9 +198,6 @@ def _init_cases(full, with_torch):
     he_std = math.sqrt(2.0 / fan)
     keras_std = math.sqrt(2.0 / fan) / 0.87962566103423978
     specs = [
-        ("init.uniform_", lambda t: init.uniform_(t, -0.05, 0.05, seed=1),
-         lambda: _numpy_uniform(gen, w_np, -0.05, 0.05), 0.0, 0.1 ** 2 / 12, -0.05, 0.05,
-         lambda t: t.uniform_(-0.05, 0.05)),
         ("init.xavier_uniform_", lambda t: init.xavier_uniform_(t, seed=1),
          lambda: _numpy_uniform(gen, w_np, -xl, xl), 0.0, xl * xl / 3, -xl, xl,
          "xavier_uniform_"),
@@ -210,11 +207,15 @@ def _init_cases(full, with_torch):
         ("init.trunc_normal_", lambda t: init.trunc_normal_(t, 0.0, 1.0, -2.0, 2.0, seed=1),
          lambda: _numpy_trunc_normal(gen, w_np, 1.0, -2.0, 2.0), 0.0, 0.7737413, -2.0, 2.0,
          "trunc_normal_"),
-        ('init.get("he_normal")', lambda t: init.get("he_normal")(t, seed=1),
-         lambda: _numpy_trunc_normal(gen, w_np, keras_std, -2 * keras_std, 2 * keras_std),
-         0.0, 2.0 / fan, -2 * keras_std, 2 * keras_std, None),
     ]
     if full:
+        specs.append(("init.uniform_", lambda t: init.uniform_(t, -0.05, 0.05, seed=1),
+                      lambda: _numpy_uniform(gen, w_np, -0.05, 0.05), 0.0, 0.1 ** 2 / 12,
+                      -0.05, 0.05, lambda t: t.uniform_(-0.05, 0.05)))
+        specs.append(('init.get("he_normal")', lambda t: init.get("he_normal")(t, seed=1),
+                      lambda: _numpy_trunc_normal(gen, w_np, keras_std, -2 * keras_std,
+                                                  2 * keras_std),
+                      0.0, 2.0 / fan, -2 * keras_std, 2 * keras_std, None))
         specs.append(("init.normal_", lambda t: init.normal_(t, 0.0, 0.02, seed=1),
                       lambda: _numpy_normal(gen, w_np, 0.02), 0.0, 0.02 ** 2, None, None,
                       lambda t: t.normal_(0.0, 0.02)))
@@ -237,19 +238,20 @@ def _init_cases(full, with_torch):
                         targets=[Target(">=5x numpy.random", lambda r: r["speedup"] >= 5)]))
 
     # orthogonal: dominated by the QR factorization (LAPACK), no target
-    q = np.empty((1024, 1024), np.float32)
+    side = 1024 if full else 256
+    q = np.empty((side, side), np.float32)
 
     def check_orthogonal():
         init.orthogonal_(q, seed=1)
         m = q.astype(np.float64)
-        np.testing.assert_allclose(m @ m.T, np.eye(1024), atol=1e-4)
+        np.testing.assert_allclose(m @ m.T, np.eye(side), atol=1e-4)
 
     def numpy_orthogonal():
-        a = gen.standard_normal((1024, 1024), dtype=np.float32)
+        a = gen.standard_normal((side, side), dtype=np.float32)
         qq, r = np.linalg.qr(a)
         q[...] = qq * np.sign(np.diag(r))
 
-    out.append(Case(kernel="init.orthogonal_", size="1024x1024", dtype="float32",
+    out.append(Case(kernel="init.orthogonal_", size=f"{side}x{side}", dtype="float32",
                     fastnn=lambda: init.orthogonal_(q, seed=1), numpy=numpy_orthogonal,
                     check=check_orthogonal))
     return out
