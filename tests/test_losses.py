@@ -55,6 +55,10 @@ def _numeric_grad(f, x, h=1e-6):
 
 # ------------------------------------------------------------ softmax cross-entropy
 
+def _option_id(opts):
+    return "-".join(f"{k}={v}" for k, v in opts.items()) or "default"
+
+
 CE_OPTIONS = [
     dict(),
     dict(reduction="sum"),
@@ -66,7 +70,7 @@ CE_OPTIONS = [
 
 
 @pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
-@pytest.mark.parametrize("opts", CE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default")
+@pytest.mark.parametrize("opts", CE_OPTIONS, ids=_option_id)
 def test_cross_entropy_labels(dtype, simd_level, rng, shape, opts):
     n, k = shape
     opts = dict(opts)
@@ -86,7 +90,7 @@ def test_cross_entropy_labels(dtype, simd_level, rng, shape, opts):
 
 
 @pytest.mark.parametrize("shape", ROW_SIZES, ids=str)
-@pytest.mark.parametrize("opts", CE_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "default")
+@pytest.mark.parametrize("opts", CE_OPTIONS, ids=_option_id)
 def test_cross_entropy_probabilities(dtype, rng, shape, opts):
     n, k = shape
     opts = dict(opts)

@@ -315,9 +315,7 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
     red = _check_reduction(reduction)
     w, period_w = _check_bce_weight("weight", weight, x)
     pw, period_pw = _check_bce_weight("pos_weight", pos_weight, x)
-    period = period_w or period_pw
-    if w is not None and pw is not None and period_w != period_pw:  # pragma: no cover
-        raise AssertionError("weight tiling mismatch")
+    period = period_w or period_pw  # equal when both are given: same last axis
     grad, loss = _outputs(x, x.shape, red, x.shape, out, loss_out)
     _disjoint((("logits", x), ("target", y)), grad, loss)
     value = _k.bce_with_logits(x, y, w, pw, period, red, loss, grad, *_run_args(n_threads))
