@@ -26,3 +26,4 @@ def get_include():
     return os.path.join(os.path.dirname(__file__), "include")
 from fastnn import random  # noqa: E402,F401
 from fastnn.preprocessing import Standardizer  # noqa: E402,F401
+from fastnn import init  # noqa: E402,F401

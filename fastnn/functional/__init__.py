@@ -1,4 +1,5 @@
 """Functional kernels: validated, in-place operations on plain NumPy arrays."""
 from fastnn.functional.optim import *  # noqa: F401,F403
+from fastnn.functional.losses import *  # noqa: F401,F403
 from fastnn.functional.random import *  # noqa: F401,F403,E402
 from fastnn.functional.norm import *  # noqa: F401,F403
