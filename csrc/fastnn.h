@@ -35,6 +35,7 @@ extern "C" {
 
 #include "runtime/fastnn_runtime.h"
 #include "optim/fastnn_optim.h"
+#include "dense/fastnn_dense.h"
 
 /* Library information */
 int fnn_api_version(void);
