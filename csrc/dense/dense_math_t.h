@@ -11,8 +11,10 @@
  *                   |r| <= ln2/2, exponent bits built with integer ops,
  *                   results in the subnormal range scaled in two steps)
  *   tanh, sigmoid   <= 3 ulp (from expm1 / exp and one division)
- *   erfc, erf       float32 <= 4 ulp, float64 <= 4 ulp (erf: Taylor series
- *                   for |x| < 0.5; erfc(a) = exp(−a²)·erfcx(a) with a² split
+ *   erf             float32 <= 3 ulp, float64 <= 3 ulp
+ *   erfc            float32 <= 10 ulp, float64 <= 4 ulp (erf: Taylor series
+ *                   for |x| < 1 (float32) or 0.5 (float64), else 1 − erfc;
+ *                   erfc(a) = exp(−a²)·erfcx(a) with a² split
  *                   exactly and erfcx a polynomial in t = 4/(4 + a): one piece
  *                   for float32, 16 pieces looked up by index for float64)
  *   log1p on [0, 1] <= 2 ulp (2·atanh series after a halving step)
@@ -34,6 +36,7 @@
 #define M_EXPM1_LO -20.0f /* expm1 is −1 in float below */
 #define M_ERFC_HI 10.0f   /* erfc underflows above */
 #define M_SPLIT_MASK ((MI)0xfffff000) /* keeps 12 significant bits: hi·hi exact */
+#define M_ERF_SERIES_MAX 1.0f /* float32 erf: series below, 1 − erfc above */
 #else
 #define MI int64_t
 #define MU uint64_t
@@ -47,6 +50,7 @@
 #define M_EXPM1_LO -40.0
 #define M_ERFC_HI 28.0
 #define M_SPLIT_MASK ((MI)0xfffffffff8000000LL) /* 26 significant bits */
+#define M_ERF_SERIES_MAX 0.5
 #endif
 #define M_LOG2E ((T)1.44269504088896340736)
 
@@ -205,25 +209,23 @@ MINLINE T FNN_NAME(m_exp_negsq)(T a)
     return FNN_NAME(m_exp)(-(h * h)) * FNN_NAME(m_exp)(-lo);
 }
 
-/* erf(a) for 0 <= a < 0.5 (odd Taylor series, terms below half an ulp dropped) */
+/* erf(a) for 0 <= a < M_ERF_SERIES_MAX (odd Taylor series, terms below half
+ * an ulp dropped; the series alternates but its terms stay below erf(a)
+ * there, so little cancels) */
 MINLINE T FNN_NAME(m_erf_small)(T a)
 {
     T z = a * a;
 #if FNN_IS_F32
-    T q = (T)1.6462114365889248e-06;
-    q = q * z + (T)-1.492565035840625e-05;
-    q = q * z + (T)0.00012055332981789664;
-    q = q * z + (T)-0.00085483270234508533;
-    q = q * z + (T)0.0052239776254421879;
-    q = q * z + (T)-0.026866170645131252;
-    q = q * z + (T)0.11283791670955126;
-    q = q * z + (T)-0.37612638903183754;
+    T q = (T)1.4807192815879218e-08;
+    q = q * z + (T)-1.6365844691234924e-07;
+    q = q * z + (T)1.6462114365889248e-06;
 #else
     T q = (T)9.4227590646504113e-11;
     q = q * z + (T)-1.2290555301717928e-09;
     q = q * z + (T)1.4807192815879218e-08;
     q = q * z + (T)-1.6365844691234924e-07;
     q = q * z + (T)1.6462114365889248e-06;
+#endif
     q = q * z + (T)-1.492565035840625e-05;
     q = q * z + (T)0.00012055332981789664;
     q = q * z + (T)-0.00085483270234508533;
@@ -231,7 +233,6 @@ MINLINE T FNN_NAME(m_erf_small)(T a)
     q = q * z + (T)-0.026866170645131252;
     q = q * z + (T)0.11283791670955126;
     q = q * z + (T)-0.37612638903183754;
-#endif
     return a * (T)1.1283791670955126 + a * (z * q);
 }
 
@@ -278,7 +279,7 @@ MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
 #else
     const T width = (T)((1.0 - FNN_ERFCX64_T0) / FNN_ERFCX64_PIECES);
     T u = (t - (T)FNN_ERFCX64_T0) / width;
-    u = u < (T)0 ? (T)0 : u; /* also maps NaN to a valid index */
+    u = u >= (T)0 ? u : (T)0; /* NaN too: the index must stay in the table */
     int idx = (int)u; /* int32: converts and gathers on every ISA */
     idx = idx > FNN_ERFCX64_PIECES - 1 ? FNN_ERFCX64_PIECES - 1 : idx;
     T s = (u - (T)idx) * (T)2 - (T)1;
@@ -309,7 +310,7 @@ MINLINE T FNN_NAME(m_erf)(T x)
     T a = FNN_M(fabs)(x);
     T small = FNN_NAME(m_erf_small)(a);
     T big = (T)1 - FNN_NAME(m_erfc_pos)(a, &e2);
-    return FNN_M(copysign)(a < (T)0.5 ? small : big, x);
+    return FNN_M(copysign)(a < M_ERF_SERIES_MAX ? small : big, x);
 }
 
 /* Φ(x) = (1 + erf(x/√2))/2 and the density φ(x), accurate in the lower
@@ -320,7 +321,7 @@ MINLINE T FNN_NAME(m_ncdf)(T x, T *pdf)
     T a = FNN_M(fabs)(x) * (T)0.70710678118654752440;
     T erfs = FNN_NAME(m_erf_small)(a);
     T ec = FNN_NAME(m_erfc_pos)(a, &e2);
-    T upper = a < (T)0.5 ? (T)0.5 + (T)0.5 * erfs : (T)1 - (T)0.5 * ec; /* Φ(|x|) */
+    T upper = a < M_ERF_SERIES_MAX ? (T)0.5 + (T)0.5 * erfs : (T)1 - (T)0.5 * ec; /* Φ(|x|) */
     T lower = a < (T)0.5 ? (T)0.5 - (T)0.5 * erfs : (T)0.5 * ec;        /* Φ(−|x|) */
     *pdf = e2 * (T)0.39894228040143267794;
     return x < (T)0 ? lower : upper;
@@ -340,4 +341,5 @@ MINLINE T FNN_NAME(m_ncdf)(T x, T *pdf)
 #undef M_EXPM1_LO
 #undef M_ERFC_HI
 #undef M_SPLIT_MASK
+#undef M_ERF_SERIES_MAX
 #undef M_LOG2E

@@ -93,8 +93,10 @@ INLINE T SPAN(act_deriv)(const int kind, const int from_output, const COEF *c, T
     case FNN_ACT_TANH:
         if (from_output) return (T)1 - v * v;
         {
-            T t = FNN_NAME(m_tanh)(v);
-            return (T)1 - t * t;
+            /* sech²v = 4w/(1 + w)², w = e^−2|v|: no cancellation where tanh² → 1 */
+            T w = FNN_NAME(m_exp)((T)-2 * FNN_M(fabs)(v));
+            T d = (T)1 + w;
+            return ((T)4 * w) / (d * d);
         }
     case FNN_ACT_SOFTPLUS: {
         T bz = v * c->beta;

@@ -6,3 +6,5 @@ baseline of its speedups.
 """
 from fastnn.reference import optim  # noqa: F401
 from fastnn.reference.optim import *  # noqa: F401,F403
+from fastnn.reference import dense  # noqa: F401
+from fastnn.reference.dense import *  # noqa: F401,F403
