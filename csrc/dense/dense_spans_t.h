@@ -26,7 +26,7 @@ INLINE T SPAN(act_value)(const int kind, const COEF *c, T z, T s)
     case FNN_ACT_LEAKY_RELU: return z > (T)0 ? z : z * c->negative_slope;
     case FNN_ACT_PRELU: return z > (T)0 ? z : z * s;
     case FNN_ACT_ELU: {
-        T e = FNN_NAME(m_expm1_neg)(z < (T)0 ? z : (T)0);
+        T e = FNN_NAME(m_expm1_neg)(z > (T)0 ? (T)0 : z); /* NaN passes */
         return z > (T)0 ? z : c->alpha * e;
     }
     case FNN_ACT_GELU: {
@@ -63,7 +63,7 @@ INLINE T SPAN(act_deriv)(const int kind, const int from_output, const COEF *c, T
     case FNN_ACT_ELU:
         /* for z <= 0, alpha·e^z = y + alpha */
         if (from_output) return v > (T)0 ? (T)1 : v + c->alpha;
-        return v > (T)0 ? (T)1 : c->alpha * FNN_NAME(m_exp)(v < (T)0 ? v : (T)0);
+        return v > (T)0 ? (T)1 : c->alpha * FNN_NAME(m_exp)(v > (T)0 ? (T)0 : v);
     case FNN_ACT_GELU: {
         T pdf;
         T cdf = FNN_NAME(m_ncdf)(v, &pdf);

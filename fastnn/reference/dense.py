@@ -35,7 +35,7 @@ def ref_activation(x, name, negative_slope=0.01, alpha=1.0, approximate="none", 
         if name == "identity":
             return x.copy()
         if name == "relu":
-            return np.where(x > 0, x, dt(0))
+            return np.maximum(x, dt(0))  # NaN stays NaN
         if name == "leaky_relu":
             return np.where(x > 0, x, x * dt(negative_slope))
         if name == "prelu":
@@ -133,11 +133,15 @@ def ref_activation_backward(grad_output, x, name, negative_slope=0.01, alpha=1.0
         return (g * d).astype(x.dtype)
 
 
-def ref_dense_forward(x, weight, bias=None, activation="identity", **params):
+def ref_dense_forward(x, weight, bias=None, activation="identity", prelu_weight=None,
+                      **params):
     """y = act(x @ weightᵀ + bias), weight of shape (out_features, in_features).
 
-    Returns (y, z) with z the pre-activation.
+    Returns (y, z) with z the pre-activation. PReLU slopes (``prelu_weight``)
+    are per output feature.
     """
+    if prelu_weight is not None:
+        params["weight"] = prelu_weight
     z = x @ weight.T
     if bias is not None:
         z = z + bias
@@ -147,12 +151,14 @@ def ref_dense_forward(x, weight, bias=None, activation="identity", **params):
 
 
 def ref_dense_backward(grad_output, x, weight, z, activation="identity", has_bias=True,
-                       **params):
+                       prelu_weight=None, **params):
     """dz = grad_output ⊙ act'(z); grad_x = dz @ weight, grad_weight = dzᵀ @ x,
     grad_bias = Σ_rows dz (and for prelu the slope gradient).
 
     Returns (grad_x, grad_weight, grad_bias or None, grad_prelu_weight or None).
     """
+    if prelu_weight is not None:
+        params["weight"] = prelu_weight
     m = z.shape[-1]
     res = ref_activation_backward(grad_output.reshape(-1, m), z.reshape(-1, m), activation,
                                   **params)
