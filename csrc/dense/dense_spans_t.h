@@ -109,13 +109,16 @@ INLINE T SPAN(act_deriv)(const int kind, const int from_output, const COEF *c, T
 INLINE void SPAN(fwd_loop)(const int kind, const unsigned mode, const COEF *c, size_t n,
                            const T *x, const T *bias, const T *slopev, T slope, T *pre, T *y)
 {
+    /* a local copy: the stores to y could alias *c, which would keep its
+     * loads inside the loop */
+    const COEF cc = *c;
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
         T z = x[i];
         if (HAS(FNN_DMODE_BIAS)) z = z + bias[i];
         if (HAS(FNN_DMODE_PRE)) pre[i] = z;
         T s = HAS(FNN_DMODE_SLOPEV) ? slopev[i] : slope;
-        y[i] = SPAN(act_value)(kind, c, z, s);
+        y[i] = SPAN(act_value)(kind, &cc, z, s);
     }
 }
 
@@ -123,12 +126,13 @@ INLINE void SPAN(bwd_loop)(const int kind, const unsigned mode, const COEF *c, s
                            const T *dy, const T *saved, const T *slopev, T slope, T *dx,
                            T *acc_b, T *acc_s)
 {
+    const COEF cc = *c;
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
         T v = saved[i];
         T g = dy[i];
         T s = HAS(FNN_DMODE_SLOPEV) ? slopev[i] : slope;
-        T dz = g * SPAN(act_deriv)(kind, HAS(FNN_DMODE_FROM_OUTPUT), c, v, s);
+        T dz = g * SPAN(act_deriv)(kind, HAS(FNN_DMODE_FROM_OUTPUT), &cc, v, s);
         dx[i] = dz;
         if (HAS(FNN_DMODE_ACC)) {
             acc_b[i] = acc_b[i] + dz;
