@@ -5,7 +5,8 @@ Dense rows time the fused layer against the NumPy reference
 matmul" / "<= 1.2x two bare matmuls" targets compare the fused layer with
 ``numpy.matmul`` into a preallocated array on the same shapes, measured in
 the same run when the target is evaluated (the measured ratio is appended
-to the target's text). Activation rows time 16M float32 values.
+to the target's text). Activation rows time 16M float32 values with
+``--full`` and 4M in the default sweep (to keep it short).
 """
 import numpy as np
 
@@ -15,7 +16,8 @@ from fastnn.bench.harness import Case, Target, measure
 
 SHAPES = [(4096, 256, 256), (256, 1024, 1024)]  # (N, in_features, out_features)
 FWD_ACTS = ["relu", "gelu", "silu", "elu"]
-ACT_N = 16 * 1024 * 1024
+ACT_N_FULL = 16 * 1024 * 1024  # the size of the targets
+ACT_N_DEFAULT = 4 * 1024 * 1024  # default sweep: same per-element work, quicker NumPy runs
 ACT_NAMES = ["gelu", "silu", "elu", "sigmoid", "tanh"]
 
 
@@ -179,7 +181,8 @@ def _torch_activation(x, g, name, backward):
 def _activation_cases(full, with_torch):
     out = []
     rng = np.random.default_rng(1)
-    n = ACT_N
+    n = ACT_N_FULL if full else ACT_N_DEFAULT
+    size = "16M" if full else "4M"
     x = (4 * rng.standard_normal(n)).astype(np.float32)
     g = rng.standard_normal(n).astype(np.float32)
     y = np.empty_like(x)
@@ -197,7 +200,7 @@ def _activation_cases(full, with_torch):
                 F.activation(x[small], name),
                 R.ref_activation(x[small].astype(np.float64), name), rtol=1e-5, atol=1e-6)
 
-        out.append(Case(kernel=f"activation {name}", size="16M", dtype="float32", fastnn=fwd,
+        out.append(Case(kernel=f"activation {name}", size=size, dtype="float32", fastnn=fwd,
                         numpy=fwd_numpy, check=check_fwd, bytes_moved=8 * n,
                         torch=_torch_activation(x, g, name, False) if with_torch else None,
                         targets=[Target(">=5x NumPy", lambda r: r["speedup"] >= 5)]))
@@ -219,7 +222,7 @@ def _activation_cases(full, with_torch):
                                             x[small].astype(np.float64), name)
             np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
 
-        out.append(Case(kernel=f"activation_backward {name}", size="16M", dtype="float32",
+        out.append(Case(kernel=f"activation_backward {name}", size=size, dtype="float32",
                         fastnn=bwd, numpy=bwd_numpy, check=check_bwd, bytes_moved=12 * n,
                         torch=_torch_activation(x, g, name, True) if with_torch else None,
                         targets=[Target(">=5x NumPy", lambda r: r["speedup"] >= 5)]))
