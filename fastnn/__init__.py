@@ -5,6 +5,8 @@ Submodules
 ----------
 functional : the kernels on plain arrays (``adam_``, ``clip_grad_norm_``, ...)
 optim      : optimizer classes over parameters, with state_dict round trips
+random     : the counter-based Philox4x32-10 generator and its fills
+init       : weight initializers (torch.nn.init and Keras names)
 reference  : plain-NumPy references of every kernel
 bench      : ``python -m fastnn.bench``, the benchmark against the references
 """
@@ -17,6 +19,9 @@ from fastnn._config import (  # noqa: E402
 from fastnn import functional, reference  # noqa: E402,F401
 from fastnn.parameter import Parameter  # noqa: E402
 from fastnn import optim  # noqa: E402,F401
+from fastnn import random  # noqa: E402,F401
+from fastnn import init  # noqa: E402,F401
+from fastnn.preprocessing import Standardizer  # noqa: E402,F401
 
 
 def get_include():
@@ -24,5 +29,3 @@ def get_include():
     import os
 
     return os.path.join(os.path.dirname(__file__), "include")
-from fastnn import random  # noqa: E402,F401
-from fastnn.preprocessing import Standardizer  # noqa: E402,F401

@@ -611,3 +611,11 @@ def test_many_arrays_aliasing_is_detected():
         F.adam_(params, grads, m, v, step=2)
     for a, b in zip(params, before):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
+def test_grad_norm_is_identical_on_every_simd_level(norm_type, dtype, simd_level):
+    data = np.random.default_rng(2).standard_normal(100_019).astype(dtype)
+    value = F.grad_norm([data], norm_type=norm_type)
+    fastnn.set_simd_level("baseline")
+    assert F.grad_norm([data], norm_type=norm_type) == value

@@ -196,25 +196,45 @@ DEFINE_SPAN(lion_span, lion_loop, FNN_SWITCH4)
 
 /* ---- reductions and maps for gradient clipping ---- */
 
+/* Sums use 16 fixed lanes: element i always goes to lane i mod 16 and the
+ * lanes are added in a fixed order, so the result is the same for every
+ * vector width (an `omp simd reduction` would depend on it). */
+#define LANES 16
+
+INLINE double SPAN(combine_lanes)(const double *acc)
+{
+    double s = 0.0;
+    for (int l = 0; l < LANES; ++l) s += acc[l];
+    return s;
+}
+
 static double SPAN(sum_squares_span)(const T *x, size_t n, double unused)
 {
     (void)unused;
-    double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-    for (size_t i = 0; i < n; ++i) acc += (double)x[i] * (double)x[i];
-    return acc;
+    double acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; ++l) acc[l] += (double)x[i + l] * (double)x[i + l];
+    }
+    for (int l = 0; i < n; ++i, ++l) acc[l] += (double)x[i] * (double)x[i];
+    return SPAN(combine_lanes)(acc);
 }
 
 static double SPAN(sum_abs_pow_span)(const T *x, size_t n, double p)
 {
-    double acc = 0.0;
+    double acc[LANES] = {0};
+    size_t i = 0;
     if (p == 1.0) {
-#pragma omp simd reduction(+ : acc)
-        for (size_t i = 0; i < n; ++i) acc += fabs((double)x[i]);
+        for (; i + LANES <= n; i += LANES) {
+#pragma omp simd
+            for (int l = 0; l < LANES; ++l) acc[l] += fabs((double)x[i + l]);
+        }
+        for (int l = 0; i < n; ++i, ++l) acc[l] += fabs((double)x[i]);
     } else {
-        for (size_t i = 0; i < n; ++i) acc += pow(fabs((double)x[i]), p);
+        for (int l = 0; i < n; ++i, l = (l + 1) % LANES) acc[l] += pow(fabs((double)x[i]), p);
     }
-    return acc;
+    return SPAN(combine_lanes)(acc);
 }
 
 static double SPAN(max_abs_span)(const T *x, size_t n, double unused)
@@ -266,6 +286,7 @@ const FNN_NAME(fnn_optim_table) FNN_ISA_NAME(fnn_optim_table) = {
 #undef PREP_GRAD
 #undef PREP_LOCALS
 #undef UPDATE_MOMENTS
+#undef LANES
 #undef DEFINE_SPAN
 #undef CALL_sgd_loop
 #undef CALL_adagrad_loop

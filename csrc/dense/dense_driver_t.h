@@ -1,0 +1,307 @@
+/* Template (see core/instantiate_dtypes.h): the activation drivers. They
+ * derive per-dtype coefficients, pick the loops for the running CPU and
+ * split the work with the thread splitter. Three ways to split:
+ *   flat      no per-channel data: ranges of elements;
+ *   rows      n_inner == 1 with a bias or per-channel slopes: ranges of
+ *             rows, each row one span with the channel vectors;
+ *   segments  n_inner > 1 with per-channel slopes: ranges of (outer,
+ *             channel) segments, each one span with a scalar slope.
+ * Reductions (bias and slope gradients) are computed over fixed blocks of
+ * rows or segments and combined in block order, so they never depend on
+ * the thread count. */
+
+#define T FNN_REAL
+#define COEF FNN_NAME(fnn_act_coef)
+#define TABLE FNN_NAME(fnn_dense_table)
+
+static const TABLE *FNN_NAME(dense_table)(void)
+{
+#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
+    switch (fnn_simd_level()) {
+    case FNN_SIMD_AVX512: return &FNN_CAT3(fnn_dense_table, FNN_SFX, avx512);
+    case FNN_SIMD_AVX2: return &FNN_CAT3(fnn_dense_table, FNN_SFX, avx2);
+    default: break;
+    }
+#endif
+    return &FNN_CAT3(fnn_dense_table, FNN_SFX, baseline);
+}
+
+static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
+{
+    c->negative_slope = (T)p->negative_slope;
+    c->alpha = (T)p->alpha;
+    c->beta = (T)p->beta;
+    c->inv_beta = (T)(1.0 / p->beta);
+    c->threshold = (T)p->threshold;
+}
+
+static size_t FNN_NAME(ceil_div)(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* ---- forward ---- */
+
+typedef struct {
+    FNN_NAME(fnn_act_fwd_span) span;
+    const COEF *c;
+    unsigned mode;
+    const T *x, *bias, *slope;
+    T *pre, *y;
+    size_t n_channels, n_inner;
+} FNN_NAME(fwd_run);
+
+static void FNN_NAME(fwd_flat)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(fwd_run) *r = (const FNN_NAME(fwd_run) *)vctx;
+    r->span(r->c, r->mode, e - b, r->x + b, NULL, NULL, r->slope ? r->slope[0] : (T)0,
+            r->pre ? r->pre + b : NULL, r->y + b);
+}
+
+static void FNN_NAME(fwd_rows)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(fwd_run) *r = (const FNN_NAME(fwd_run) *)vctx;
+    const size_t n = r->n_channels;
+    const T s0 = (r->slope && !(r->mode & FNN_DMODE_SLOPEV)) ? r->slope[0] : (T)0;
+    for (size_t row = b; row < e; ++row)
+        r->span(r->c, r->mode, n, r->x + row * n, r->bias, r->slope, s0,
+                r->pre ? r->pre + row * n : NULL, r->y + row * n);
+}
+
+static void FNN_NAME(fwd_segments)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(fwd_run) *r = (const FNN_NAME(fwd_run) *)vctx;
+    const size_t n = r->n_inner;
+    for (size_t seg = b; seg < e; ++seg)
+        r->span(r->c, r->mode, n, r->x + seg * n, NULL, NULL, r->slope[seg % r->n_channels],
+                r->pre ? r->pre + seg * n : NULL, r->y + seg * n);
+}
+
+void FNN_NAME(fnn_act_forward)(int act, const fnn_act_params *params, size_t n_outer,
+                               size_t n_channels, size_t n_inner, const T *x, const T *bias,
+                               const T *slope, size_t n_slope, T *pre, T *y, int n_threads,
+                               int flags)
+{
+    if (act < 0 || act >= FNN_ACT_N) return;
+    const size_t total = n_outer * n_channels * n_inner;
+    if (total == 0) return;
+    COEF c;
+    FNN_NAME(act_coefficients)(params, &c);
+    const int per_channel = slope != NULL && n_slope > 1;
+    FNN_NAME(fwd_run) run = {FNN_NAME(dense_table)()->fwd[act], &c, 0, x, bias, slope, pre, y,
+                             n_channels, n_inner};
+    if (pre) run.mode |= FNN_DMODE_PRE;
+    if (n_inner == 1 && (bias || per_channel)) {
+        if (bias) run.mode |= FNN_DMODE_BIAS;
+        if (per_channel) run.mode |= FNN_DMODE_SLOPEV;
+        fnn_parallel_ranges(n_outer, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_channels), 1,
+                            n_threads, flags, FNN_NAME(fwd_rows), &run);
+    } else if (per_channel) {
+        fnn_parallel_ranges(n_outer * n_channels, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_inner),
+                            1, n_threads, flags, FNN_NAME(fwd_segments), &run);
+    } else {
+        fnn_parallel_ranges(total, FNN_GRAIN_ELEMENTWISE, 16, n_threads, flags,
+                            FNN_NAME(fwd_flat), &run);
+    }
+}
+
+/* ---- backward ---- */
+
+typedef struct {
+    FNN_NAME(fnn_act_bwd_span) span;
+    const COEF *c;
+    unsigned mode;
+    const T *dy, *saved, *slope;
+    T *dx;
+    size_t n_channels, n_inner, n_outer;
+    int n_slope_is_one;
+    size_t rows_per_block;
+    T *part_b, *part_s;  /* rows: one n_channels vector per block */
+    double *seg_sums;    /* segments: one sum per segment */
+} FNN_NAME(bwd_run);
+
+static void FNN_NAME(bwd_flat)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(bwd_run) *r = (const FNN_NAME(bwd_run) *)vctx;
+    r->span(r->c, r->mode, e - b, r->dy + b, r->saved + b, NULL, r->slope ? r->slope[0] : (T)0,
+            r->dx + b, NULL, NULL);
+}
+
+static void FNN_NAME(bwd_rows)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(bwd_run) *r = (const FNN_NAME(bwd_run) *)vctx;
+    const size_t n = r->n_channels;
+    const T s0 = (r->slope && !(r->mode & FNN_DMODE_SLOPEV)) ? r->slope[0] : (T)0;
+    for (size_t row = b; row < e; ++row)
+        r->span(r->c, r->mode, n, r->dy + row * n, r->saved + row * n, r->slope, s0,
+                r->dx + row * n, NULL, NULL);
+}
+
+/* One block of rows accumulating its own partial sums, whatever the thread */
+static void FNN_NAME(bwd_row_blocks)(const void *vctx, size_t b0, size_t b1)
+{
+    const FNN_NAME(bwd_run) *r = (const FNN_NAME(bwd_run) *)vctx;
+    const size_t n = r->n_channels;
+    const T s0 = (r->slope && !(r->mode & FNN_DMODE_SLOPEV)) ? r->slope[0] : (T)0;
+    for (size_t blk = b0; blk < b1; ++blk) {
+        T *acc_b = r->part_b + blk * n;
+        T *acc_s = r->part_s ? r->part_s + blk * n : NULL;
+        memset(acc_b, 0, n * sizeof(T));
+        if (acc_s) memset(acc_s, 0, n * sizeof(T));
+        size_t lo = blk * r->rows_per_block;
+        size_t hi = lo + r->rows_per_block < r->n_outer ? lo + r->rows_per_block : r->n_outer;
+        for (size_t row = lo; row < hi; ++row)
+            r->span(r->c, r->mode, n, r->dy + row * n, r->saved + row * n, r->slope, s0,
+                    r->dx + row * n, acc_b, acc_s);
+    }
+}
+
+static void FNN_NAME(bwd_segments)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(bwd_run) *r = (const FNN_NAME(bwd_run) *)vctx;
+    const size_t n = r->n_inner;
+    for (size_t seg = b; seg < e; ++seg) {
+        const T *dy = r->dy + seg * n, *v = r->saved + seg * n;
+        r->span(r->c, r->mode, n, dy, v, NULL, r->slope[r->n_slope_is_one ? 0 : seg % r->n_channels],
+                r->dx + seg * n, NULL, NULL);
+        if (r->seg_sums) {
+            /* sequential on purpose: a fixed summation order on every ISA */
+            double acc = 0.0;
+            for (size_t i = 0; i < n; ++i) acc += v[i] > (T)0 ? 0.0 : (double)(dy[i] * v[i]);
+            r->seg_sums[seg] = acc;
+        }
+    }
+}
+
+int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_outer,
+                               size_t n_channels, size_t n_inner, const T *dy, const T *saved,
+                               int saved_is_output, const T *slope, size_t n_slope, T *dx,
+                               T *dbias, T *dslope, int n_threads, int flags)
+{
+    if (act < 0 || act >= FNN_ACT_N) return 0;
+    const size_t total = n_outer * n_channels * n_inner;
+    if (act != FNN_ACT_PRELU) dslope = NULL;
+    if (total == 0) {
+        if (dbias) memset(dbias, 0, n_channels * sizeof(T));
+        if (dslope) memset(dslope, 0, n_slope * sizeof(T));
+        return 0;
+    }
+    COEF c;
+    FNN_NAME(act_coefficients)(params, &c);
+    const int per_channel = slope != NULL && n_slope > 1;
+    FNN_NAME(bwd_run) run;
+    memset(&run, 0, sizeof(run));
+    run.span = FNN_NAME(dense_table)()->bwd[act];
+    run.c = &c;
+    run.mode = saved_is_output ? FNN_DMODE_FROM_OUTPUT : 0u;
+    run.dy = dy;
+    run.saved = saved;
+    run.slope = slope;
+    run.dx = dx;
+    run.n_channels = n_channels;
+    run.n_inner = n_inner;
+    run.n_outer = n_outer;
+    run.n_slope_is_one = n_slope <= 1;
+    const size_t row_grain = FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_channels * n_inner);
+
+    if (n_inner == 1 && (dbias || dslope)) {
+        if (per_channel) run.mode |= FNN_DMODE_SLOPEV;
+        run.mode |= FNN_DMODE_ACC;
+        /* block size depends on the shape only */
+        size_t rpb = FNN_REDUCE_BLOCK / n_channels;
+        rpb = rpb < 1 ? 1 : rpb;
+        const size_t n_blocks = FNN_NAME(ceil_div)(n_outer, rpb);
+        const size_t n_part = n_blocks * n_channels;
+        run.rows_per_block = rpb;
+        T *scratch = (T *)malloc((dslope ? 2 : 1) * n_part * sizeof(T));
+        double *tot = (double *)malloc(2 * n_channels * sizeof(double));
+        if (scratch == NULL || tot == NULL) {
+            free(scratch);
+            free(tot);
+            return -1;
+        }
+        run.part_b = scratch;
+        run.part_s = dslope ? scratch + n_part : NULL;
+        fnn_parallel_ranges(n_blocks, FNN_NAME(ceil_div)(row_grain, rpb), 1, n_threads, flags,
+                            FNN_NAME(bwd_row_blocks), &run);
+        double *tb = tot, *ts = tot + n_channels;
+        for (size_t j = 0; j < n_channels; ++j) tb[j] = ts[j] = 0.0;
+        for (size_t blk = 0; blk < n_blocks; ++blk) {
+            const T *pb = run.part_b + blk * n_channels;
+            for (size_t j = 0; j < n_channels; ++j) tb[j] += (double)pb[j];
+            if (dslope) {
+                const T *ps = run.part_s + blk * n_channels;
+                for (size_t j = 0; j < n_channels; ++j) ts[j] += (double)ps[j];
+            }
+        }
+        if (dbias)
+            for (size_t j = 0; j < n_channels; ++j) dbias[j] = (T)tb[j];
+        if (dslope) {
+            if (per_channel) {
+                for (size_t j = 0; j < n_channels; ++j) dslope[j] = (T)ts[j];
+            } else {
+                double s = 0.0;
+                for (size_t j = 0; j < n_channels; ++j) s += ts[j];
+                dslope[0] = (T)s;
+            }
+        }
+        free(scratch);
+        free(tot);
+        return 0;
+    }
+    if (per_channel && n_inner == 1 && dslope == NULL) {
+        run.mode |= FNN_DMODE_SLOPEV;
+        fnn_parallel_ranges(n_outer, row_grain, 1, n_threads, flags, FNN_NAME(bwd_rows), &run);
+        return 0;
+    }
+    if (dslope || per_channel) {
+        /* n_inner > 1: segments with scalar slopes */
+        const size_t n_seg = n_outer * n_channels;
+        if (dslope) {
+            run.seg_sums = (double *)malloc(n_seg * sizeof(double));
+            if (run.seg_sums == NULL) return -1;
+        }
+        fnn_parallel_ranges(n_seg, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_inner), 1,
+                            n_threads, flags, FNN_NAME(bwd_segments), &run);
+        if (dslope) {
+            for (size_t k = 0; k < n_slope; ++k) dslope[k] = (T)0;
+            double *acc = (double *)calloc(n_slope, sizeof(double));
+            if (acc == NULL) {
+                free(run.seg_sums);
+                return -1;
+            }
+            for (size_t seg = 0; seg < n_seg; ++seg)
+                acc[n_slope == 1 ? 0 : seg % n_channels] += run.seg_sums[seg];
+            for (size_t k = 0; k < n_slope; ++k) dslope[k] = (T)acc[k];
+            free(acc);
+            free(run.seg_sums);
+        }
+        (void)dbias;
+        return 0;
+    }
+    fnn_parallel_ranges(total, FNN_GRAIN_ELEMENTWISE, 16, n_threads, flags, FNN_NAME(bwd_flat),
+                        &run);
+    return 0;
+}
+
+/* ---- vector math ---- */
+
+typedef struct {
+    FNN_NAME(fnn_math_span) span;
+    const T *x;
+    T *y;
+} FNN_NAME(math_run);
+
+static void FNN_NAME(math_range)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(math_run) *r = (const FNN_NAME(math_run) *)vctx;
+    r->span(e - b, r->x + b, r->y + b);
+}
+
+void FNN_NAME(fnn_math)(int fn, const T *x, T *y, size_t n, int n_threads, int flags)
+{
+    if (fn < 0 || fn >= FNN_MATH_N || n == 0) return;
+    FNN_NAME(math_run) run = {FNN_NAME(dense_table)()->math[fn], x, y};
+    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, 16, n_threads, flags, FNN_NAME(math_range), &run);
+}
+
+#undef T
+#undef COEF
+#undef TABLE

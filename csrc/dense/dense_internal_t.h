@@ -1,0 +1,30 @@
+/* Template (see core/instantiate_dtypes.h): per-dtype coefficients and the
+ * per-ISA tables of element loops. */
+
+typedef struct {
+    FNN_REAL negative_slope, alpha, beta, inv_beta, threshold;
+} FNN_NAME(fnn_act_coef);
+
+/* One contiguous span of n elements; bias/slopev point at the span's first
+ * channel (NULL when unused), `slope` is the scalar PReLU weight. */
+typedef void (*FNN_NAME(fnn_act_fwd_span))(const FNN_NAME(fnn_act_coef) *c, unsigned mode,
+                                           size_t n, const FNN_REAL *x, const FNN_REAL *bias,
+                                           const FNN_REAL *slopev, FNN_REAL slope, FNN_REAL *pre,
+                                           FNN_REAL *y);
+typedef void (*FNN_NAME(fnn_act_bwd_span))(const FNN_NAME(fnn_act_coef) *c, unsigned mode,
+                                           size_t n, const FNN_REAL *dy, const FNN_REAL *saved,
+                                           const FNN_REAL *slopev, FNN_REAL slope, FNN_REAL *dx,
+                                           FNN_REAL *acc_b, FNN_REAL *acc_s);
+typedef void (*FNN_NAME(fnn_math_span))(size_t n, const FNN_REAL *x, FNN_REAL *y);
+
+typedef struct {
+    FNN_NAME(fnn_act_fwd_span) fwd[FNN_ACT_N];
+    FNN_NAME(fnn_act_bwd_span) bwd[FNN_ACT_N];
+    FNN_NAME(fnn_math_span) math[FNN_MATH_N];
+} FNN_NAME(fnn_dense_table);
+
+extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, baseline);
+#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
+extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, avx2);
+extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, avx512);
+#endif

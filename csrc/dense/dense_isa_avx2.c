@@ -1,0 +1,18 @@
+/* The activation and vector-math loops compiled for the avx2 instruction set. */
+#include <math.h>
+#include <string.h>
+
+#include "dense_internal.h"
+
+#define FNN_ISA avx2
+#include "../core/isa_begin.h"
+#ifndef FNN_ISA_SKIP
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's generic tuning refuses gathers, so the float64 erfc table lookup
+ * would not vectorize; a tuning that allows them (popped by isa_end.h). */
+#pragma GCC target("tune=haswell")
+#endif
+#define FNN_TEMPLATE "dense/dense_spans_t.h"
+#include "../core/instantiate_dtypes.h"
+#endif
+#include "../core/isa_end.h"

@@ -1,0 +1,12 @@
+/* The loss loops compiled for the avx512 instruction set. */
+#include <math.h>
+
+#include "losses_internal.h"
+
+#define FNN_ISA avx512
+#include "../core/isa_begin.h"
+#ifndef FNN_ISA_SKIP
+#define FNN_TEMPLATE "losses/losses_spans_t.h"
+#include "../core/instantiate_dtypes.h"
+#endif
+#include "../core/isa_end.h"

@@ -1,0 +1,513 @@
+/* Template (see core/instantiate_dtypes.h), compiled once per ISA by
+ * losses_isa_*.c: the per-row and per-block loops of every loss.
+ *
+ * Sums over a row or block go through LANES fixed accumulators (element j
+ * feeds lane j % LANES) combined by a fixed tree, so the result does not
+ * depend on the vector width: every SIMD level gives the same bits, which
+ * a `#pragma omp simd reduction` would not. */
+
+#define T FNN_REAL
+#define COEF FNN_NAME(fnn_loss_coef)
+#define SPAN(name) FNN_ISA_NAME(name)
+#define INLINE static inline __attribute__((always_inline))
+#define RESTRICT FNN_RESTRICT
+#define HAS(bit) ((mode & (bit)) != 0)
+#define LANES 16
+
+/* for j in [0, n): BODY, where BODY may accumulate into acc[l] (l = j % LANES
+ * inside the vector part, the tail continues at lane 0 after a full group). */
+#define LANE_FOR(n, j, ...)                                                 \
+    do {                                                                    \
+        size_t i0_ = 0;                                                     \
+        for (; i0_ + LANES <= (n); i0_ += LANES) {                          \
+            _Pragma("omp simd") for (size_t l = 0; l < LANES; ++l)          \
+            {                                                               \
+                const size_t j = i0_ + l;                                   \
+                __VA_ARGS__                                                 \
+            }                                                               \
+        }                                                                   \
+        for (size_t l = 0; i0_ + l < (n); ++l) {                            \
+            const size_t j = i0_ + l;                                       \
+            __VA_ARGS__                                                     \
+        }                                                                   \
+    } while (0)
+
+INLINE T SPAN(lane_sum)(T *acc)
+{
+    for (size_t w = LANES / 2; w > 0; w /= 2)
+        for (size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+INLINE double SPAN(lane_sum_d)(double *acc)
+{
+    for (size_t w = LANES / 2; w > 0; w /= 2)
+        for (size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+/* exp(x) without libm so that it vectorizes: x = n·ln2 + r with |r| <= ln2/2
+ * (Cody-Waite: ln2 split so n·ln2_hi is exact), a Taylor polynomial for
+ * e^r, and 2^n built in the exponent bits. The round-to-nearest of x/ln2 is
+ * the add/subtract of 1.5·2^(mantissa bits), which also leaves n in the low
+ * bits of the sum. Below the smallest normal result it returns 0 (callers
+ * pass x = z − max <= 0, where those terms cannot matter against e^0). */
+#if FNN_IS_F32
+typedef uint32_t SPAN(uint_t);
+#define EXP_MIN ((T)-87.0f)
+#define EXP_MAX ((T)88.0f)
+#define EXP_SHIFT 12582912.0f
+#define EXP_BIAS 127u
+#define EXP_MBITS 23
+#define LN2_HI 0.693359375f
+#define LN2_LO -2.12194440e-4f
+#else
+typedef uint64_t SPAN(uint_t);
+#define EXP_MIN ((T)-708.0)
+#define EXP_MAX ((T)709.0)
+#define EXP_SHIFT 6755399441055744.0
+#define EXP_BIAS 1023u
+#define EXP_MBITS 52
+#define LN2_HI 6.93147180369123816490e-01
+#define LN2_LO 1.90821492927058770002e-10
+#endif
+
+INLINE T SPAN(vexp)(T x)
+{
+    const T xc = x < EXP_MIN ? EXP_MIN : (x > EXP_MAX ? EXP_MAX : x);
+    const T shifted = xc * (T)1.44269504088896340736 + (T)EXP_SHIFT;
+    const T n = shifted - (T)EXP_SHIFT;
+    const T r = (xc - n * (T)LN2_HI) - n * (T)LN2_LO;
+#if FNN_IS_F32
+    T p = (T)(1.0 / 5040);
+    p = p * r + (T)(1.0 / 720);
+    p = p * r + (T)(1.0 / 120);
+#else
+    T p = (T)(1.0 / 479001600);
+    p = p * r + (T)(1.0 / 39916800);
+    p = p * r + (T)(1.0 / 3628800);
+    p = p * r + (T)(1.0 / 362880);
+    p = p * r + (T)(1.0 / 40320);
+    p = p * r + (T)(1.0 / 5040);
+    p = p * r + (T)(1.0 / 720);
+    p = p * r + (T)(1.0 / 120);
+#endif
+    p = p * r + (T)(1.0 / 24);
+    p = p * r + (T)(1.0 / 6);
+    p = p * r + (T)0.5;
+    p = p * r + (T)1;
+    p = p * r + (T)1;
+    SPAN(uint_t) bits;
+    __builtin_memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits + EXP_BIAS) << EXP_MBITS;
+    T scale;
+    __builtin_memcpy(&scale, &bits, sizeof scale);
+    return x < EXP_MIN ? (T)0 : p * scale;
+}
+
+/* log(1 + t) for t in [0, 1]: 2·atanh(s) with s = t/(2 + t) in [0, 1/3],
+ * accurate in relative terms down to t = 0 (no 1 + t rounding). */
+INLINE T SPAN(vlog1p01)(T t)
+{
+    const T s = t / ((T)2 + t);
+    const T s2 = s * s;
+#if FNN_IS_F32
+    T p = (T)(1.0 / 15);
+    p = p * s2 + (T)(1.0 / 13);
+#else
+    T p = (T)(1.0 / 35);
+    p = p * s2 + (T)(1.0 / 33);
+    p = p * s2 + (T)(1.0 / 31);
+    p = p * s2 + (T)(1.0 / 29);
+    p = p * s2 + (T)(1.0 / 27);
+    p = p * s2 + (T)(1.0 / 25);
+    p = p * s2 + (T)(1.0 / 23);
+    p = p * s2 + (T)(1.0 / 21);
+    p = p * s2 + (T)(1.0 / 19);
+    p = p * s2 + (T)(1.0 / 17);
+    p = p * s2 + (T)(1.0 / 15);
+    p = p * s2 + (T)(1.0 / 13);
+#endif
+    p = p * s2 + (T)(1.0 / 11);
+    p = p * s2 + (T)(1.0 / 9);
+    p = p * s2 + (T)(1.0 / 7);
+    p = p * s2 + (T)(1.0 / 5);
+    p = p * s2 + (T)(1.0 / 3);
+    p = p * s2 + (T)1;
+    return (T)2 * s * p;
+}
+
+/* ---- row losses ---- */
+
+INLINE T SPAN(row_max)(const T *RESTRICT z, size_t n)
+{
+    T m = z[0];
+    int has_nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : has_nan)
+    for (size_t j = 0; j < n; ++j) {
+        m = z[j] > m ? z[j] : m;
+        has_nan |= (z[j] != z[j]);
+    }
+    return has_nan ? (T)NAN : m;
+}
+
+/* g ← exp(z − m); returns Σ g */
+INLINE T SPAN(row_exp)(const T *RESTRICT z, size_t n, T m, T *RESTRICT g)
+{
+    T acc[LANES] = {0};
+    LANE_FOR(n, j, {
+        T e = SPAN(vexp)(z[j] - m);
+        g[j] = e;
+        acc[l] += e;
+    });
+    return SPAN(lane_sum)(acc);
+}
+
+/* Cross-entropy of one row against q' (smoothed labels or probabilities),
+ * weighted: loss = −Σ_c w_c·q'_c·log p_c, grad_c = scale·(W·p_c − w_c·q'_c)
+ * with W = Σ_c w_c·q'_c. log p_c = (z_c − m) − log s stays exact for huge
+ * logits where z_c − lse would cancel. */
+INLINE T SPAN(ce_loop)(const COEF *c, const T *RESTRICT z, int64_t y, const T *RESTRICT q,
+                       T *RESTRICT g, const unsigned mode)
+{
+    const size_t n = c->n_classes;
+    const T *RESTRICT w = c->weight;
+    const T a = c->a, b = c->b, scale = c->scale;
+    const T m = SPAN(row_max)(z, n);
+    const T s = SPAN(row_exp)(z, n, m, g);
+    const T logs = FNN_M(log)(s), inv = (T)1 / s;
+    T acc[LANES] = {0};
+    if (HAS(FNN_LMODE_TARGET)) {
+        T wacc[LANES] = {0};
+        LANE_FOR(n, j, {
+            T qw = HAS(FNN_LMODE_WEIGHT) ? w[j] * (a * q[j] + b) : a * q[j] + b;
+            wacc[l] += qw;
+        });
+        const T k = scale * SPAN(lane_sum)(wacc) * inv;
+        LANE_FOR(n, j, {
+            T qw = HAS(FNN_LMODE_WEIGHT) ? w[j] * (a * q[j] + b) : a * q[j] + b;
+            acc[l] += qw * ((z[j] - m) - logs);
+            g[j] = k * g[j] - scale * qw;
+        });
+        return -SPAN(lane_sum)(acc);
+    }
+    const T on = a + b, off = b;
+    const T wy = HAS(FNN_LMODE_WEIGHT) ? w[y] : (T)1;
+    const T big_w = HAS(FNN_LMODE_WEIGHT) ? wy * on + off * (c->sum_weight - wy)
+                                          : on + (T)(n - 1) * off;
+    const T k = scale * big_w * inv, goff = scale * off;
+    if (HAS(FNN_LMODE_OFF)) {
+        LANE_FOR(n, j, {
+            T wj = HAS(FNN_LMODE_WEIGHT) ? w[j] : (T)1;
+            acc[l] += wj * ((z[j] - m) - logs);
+            g[j] = k * g[j] - goff * wj;
+        });
+    } else {
+#pragma omp simd
+        for (size_t j = 0; j < n; ++j) g[j] = k * g[j];
+    }
+    g[y] -= scale * (on - off) * wy;
+    const T rest = HAS(FNN_LMODE_OFF) ? -off * SPAN(lane_sum)(acc) : (T)0;
+    return rest - (on - off) * wy * ((z[y] - m) - logs);
+}
+#define CALL_ce_loop(k) return SPAN(ce_loop)(c, z, y, q, g, k)
+static T SPAN(ce_row)(const COEF *c, const T *z, int64_t y, const T *q, T *g)
+{
+    const unsigned mode_ = c->mode;
+    FNN_SWITCH8(mode_, CALL_ce_loop)
+    return (T)0;
+}
+
+/* −w[y]·x[y]; the gradient is zero but at y */
+static T SPAN(nll_row)(const COEF *c, const T *x, int64_t y, const T *q, T *g)
+{
+    (void)q;
+    const T wy = c->weight ? c->weight[y] : (T)1;
+    const size_t n = c->n_classes;
+#pragma omp simd
+    for (size_t j = 0; j < n; ++j) g[j] = (T)0;
+    g[y] = -c->scale * wy;
+    return -wy * x[y];
+}
+
+/* Σ_{j≠y} w_y·max(0, margin − x_y + x_j)^p / div, in two loops around y so
+ * the true class never enters the sum. */
+INLINE T SPAN(margin_part)(const T *RESTRICT x, size_t n, T base, T gk, T *RESTRICT g,
+                           T *RESTRICT acc, const unsigned mode)
+{
+    T gsum[LANES] = {0};
+    LANE_FOR(n, j, {
+        T h = base + x[j];
+        T pos = h > (T)0 ? h : (T)0;
+        T v = HAS(FNN_LMODE_SQUARED) ? pos * pos : pos;
+        T gj = HAS(FNN_LMODE_SQUARED) ? gk * (T)2 * pos : (h > (T)0 ? gk : (T)0);
+        acc[l] += v;
+        g[j] = gj;
+        gsum[l] += gj;
+    });
+    return SPAN(lane_sum)(gsum);
+}
+INLINE T SPAN(margin_loop)(const COEF *c, const T *RESTRICT x, int64_t y, T *RESTRICT g,
+                           const unsigned mode)
+{
+    const size_t n = c->n_classes, yy = (size_t)y;
+    const T wy = c->weight ? c->weight[y] : (T)1;
+    const T base = c->margin - x[y];
+    const T gk = c->scale * wy / c->div;
+    T acc[LANES] = {0};
+    T gs = SPAN(margin_part)(x, yy, base, gk, g, acc, mode);
+    gs += SPAN(margin_part)(x + yy + 1, n - yy - 1, base, gk, g + yy + 1, acc, mode);
+    g[yy] = -gs;
+    return wy * SPAN(lane_sum)(acc) / c->div;
+}
+#define CALL_margin_loop(k) return SPAN(margin_loop)(c, z, y, g, k)
+static T SPAN(margin_row)(const COEF *c, const T *z, int64_t y, const T *q, T *g)
+{
+    (void)q;
+    const unsigned mode_ = c->mode;
+    FNN_SWITCH4(mode_, CALL_margin_loop)
+    return (T)0;
+}
+
+/* −H = Σ p·log p; d(−H)/dz_c = p_c·(log p_c + H) */
+static T SPAN(entropy_row)(const COEF *c, const T *z, int64_t y, const T *q, T *g)
+{
+    (void)y;
+    (void)q;
+    const size_t n = c->n_classes;
+    const T m = SPAN(row_max)(z, n);
+    const T s = SPAN(row_exp)(z, n, m, g);
+    const T logs = FNN_M(log)(s), inv = (T)1 / s, scale = c->scale;
+    T acc[LANES] = {0};
+    LANE_FOR(n, j, { acc[l] += (g[j] * inv) * ((z[j] - m) - logs); });
+    const T neg_h = SPAN(lane_sum)(acc);
+#pragma omp simd
+    for (size_t j = 0; j < n; ++j) g[j] = scale * ((g[j] * inv) * (((z[j] - m) - logs) - neg_h));
+    return neg_h;
+}
+
+/* ---- elementwise losses over one block ---- */
+
+/* PyTorch's stable form: with lw = 1 + (pos_weight − 1)·y,
+ * loss = (1 − y)·x + lw·(log(1 + e^−|x|) + max(−x, 0)),
+ * d/dx = (1 − y) − lw·(1 − σ(x)), all times the weight. */
+INLINE double SPAN(bce_loop)(const COEF *c, size_t n, const T *RESTRICT x, const T *RESTRICT y,
+                             const T *RESTRICT w, const T *RESTRICT pw, T *RESTRICT loss,
+                             T *RESTRICT g, double *RESTRICT acc, const unsigned mode)
+{
+    const T scale = c->scale;
+    LANE_FOR(n, j, {
+        T xj = x[j], yj = y[j];
+        T ax = xj < (T)0 ? -xj : xj;
+        T e = SPAN(vexp)(-ax);
+        T sp = SPAN(vlog1p01)(e) + (xj < (T)0 ? -xj : (T)0);
+        T lw = HAS(FNN_LMODE_POSW) ? (T)1 + (pw[j] - (T)1) * yj : (T)1;
+        T v = ((T)1 - yj) * xj + lw * sp;
+        T sig_c = (xj < (T)0 ? (T)1 : e) / ((T)1 + e); /* 1 − σ(x) */
+        T d = ((T)1 - yj) - lw * sig_c;
+        if (HAS(FNN_LMODE_WEIGHT)) {
+            v = w[j] * v;
+            d = w[j] * d;
+        }
+        if (HAS(FNN_LMODE_OUT)) loss[j] = v;
+        g[j] = scale * d;
+        acc[l] += (double)v;
+    });
+    return 0.0;
+}
+#define CALL_bce_loop(k) SPAN(bce_loop)(c, len, x + pos, y + pos, w, pw, lo, g + pos, acc, k)
+static double SPAN(bce_block)(const COEF *c, size_t start, size_t n, const T *x, const T *y,
+                              T *loss, T *g)
+{
+    double acc[LANES] = {0};
+    const unsigned mode_ = c->mode;
+    size_t pos = 0;
+    while (pos < n) {
+        /* walk the block in pieces that do not wrap around the weight period */
+        const size_t col = (start + pos) % c->period;
+        const size_t len = n - pos < c->period - col ? n - pos : c->period - col;
+        const T *w = c->weight ? c->weight + col : NULL;
+        const T *pw = c->pos_weight ? c->pos_weight + col : NULL;
+        T *lo = loss ? loss + pos : NULL;
+        FNN_SWITCH8(mode_, CALL_bce_loop)
+        pos += len;
+    }
+    return SPAN(lane_sum_d)(acc);
+}
+
+INLINE double SPAN(mse_loop)(const COEF *c, size_t n, const T *RESTRICT x, const T *RESTRICT y,
+                             T *RESTRICT loss, T *RESTRICT g, const unsigned mode)
+{
+    const T k = (T)2 * c->scale;
+    double acc[LANES] = {0};
+    LANE_FOR(n, j, {
+        T d = x[j] - y[j];
+        T v = d * d;
+        if (HAS(FNN_LMODE_OUT)) loss[j] = v;
+        g[j] = k * d;
+        acc[l] += (double)v;
+    });
+    return SPAN(lane_sum_d)(acc);
+}
+static double SPAN(mse_block)(const COEF *c, size_t start, size_t n, const T *x, const T *y,
+                              T *loss, T *g)
+{
+    (void)start;
+    if (c->mode & FNN_LMODE_OUT) return SPAN(mse_loop)(c, n, x, y, loss, g, FNN_LMODE_OUT);
+    return SPAN(mse_loop)(c, n, x, y, loss, g, 0);
+}
+
+/* l1·|w| + l2·w² summed in double; grad += l1·sign(w) + 2·l2·w */
+INLINE double SPAN(l1l2_loop)(const COEF *c, size_t n, const T *RESTRICT x, T *RESTRICT g,
+                              const unsigned mode)
+{
+    const T l1 = c->l1, l2 = c->l2, l2x2 = (T)2 * c->l2;
+    double acc[LANES] = {0};
+    LANE_FOR(n, j, {
+        T v = x[j];
+        T sgn = v > (T)0 ? (T)1 : (v < (T)0 ? (T)-1 : v);
+        T a = v < (T)0 ? -v : v;
+        double p = 0.0;
+        if (HAS(FNN_LMODE_L1)) p += (double)(l1 * a);
+        if (HAS(FNN_LMODE_L2)) p += (double)(l2 * (v * v));
+        acc[l] += p;
+        if (HAS(FNN_LMODE_GRAD)) {
+            T d = HAS(FNN_LMODE_L1) ? l1 * sgn : (T)0;
+            if (HAS(FNN_LMODE_L2)) d = d + l2x2 * v;
+            g[j] = g[j] + d;
+        }
+    });
+    return SPAN(lane_sum_d)(acc);
+}
+#define CALL_l1l2_loop(k) return SPAN(l1l2_loop)(c, n, x, g, k)
+static double SPAN(l1l2_block)(const COEF *c, size_t start, size_t n, const T *x, const T *y,
+                               T *loss, T *g)
+{
+    (void)start;
+    (void)y;
+    (void)loss;
+    const unsigned mode_ = c->mode;
+    FNN_SWITCH8(mode_, CALL_l1l2_loop)
+    return 0.0;
+}
+
+#ifndef FNN_LOSSES_ICDF_HELPERS
+#define FNN_LOSSES_ICDF_HELPERS
+/* Φ⁻¹ by Acklam's rational approximations (relative error < 1.2e-9), in
+ * double for both dtypes: the central polynomials cancel from about 2.5
+ * down to 0.01 near the region's edges, which float would turn into errors
+ * of 1e-4. */
+#define ICDF_CENTRAL FNN_CAT2(fnn_losses_icdf_central, FNN_ISA)
+#define ICDF_TAIL FNN_CAT2(fnn_losses_icdf_tail, FNN_ISA)
+#define ICDF_P_LOW 0.02425
+
+/* |p − ½| <= ½ − ICDF_P_LOW */
+static inline __attribute__((always_inline)) double ICDF_CENTRAL(double p)
+{
+    const double q = p - 0.5;
+    const double r = q * q;
+    double num = -3.969683028665376e+01;
+    num = num * r + 2.209460984245205e+02;
+    num = num * r + -2.759285104469687e+02;
+    num = num * r + 1.383577518672690e+02;
+    num = num * r + -3.066479806614716e+01;
+    num = num * r + 2.506628277459239e+00;
+    double den = -5.447609879822406e+01;
+    den = den * r + 1.615858368580409e+02;
+    den = den * r + -1.556989798598866e+02;
+    den = den * r + 6.680131188771972e+01;
+    den = den * r + -1.328068155288572e+01;
+    den = den * r + 1.0;
+    return num * q / den;
+}
+
+/* the tails, in t = √(−2·log min(p, 1 − p)); libm's log and sqrt give the
+ * same bits in every ISA unit */
+static double ICDF_TAIL(double p)
+{
+    const double q = p - 0.5;
+    double pt = q < 0.0 ? p : 1.0 - p;
+    pt = pt < 1e-300 ? 1e-300 : pt;
+    const double t = sqrt(-2.0 * log(pt));
+    double tn = -7.784894002430293e-03;
+    tn = tn * t + -3.223964580411365e-01;
+    tn = tn * t + -2.400758277161838e+00;
+    tn = tn * t + -2.549732539343734e+00;
+    tn = tn * t + 4.374664141464968e+00;
+    tn = tn * t + 2.938163982698783e+00;
+    double td = 7.784695709041462e-03;
+    td = td * t + 3.224671290700398e-01;
+    td = td * t + 2.445134137142996e+00;
+    td = td * t + 3.754408661907416e+00;
+    td = td * t + 1.0;
+    return q < 0.0 ? tn / td : -(tn / td);
+}
+#endif
+
+/* Pieces of 256 values: the central formula vectorized over all of them,
+ * marking tail values (the outer 0.3% for a cut at ±2σ), which are then
+ * recomputed one by one; 8 marks are tested at a time so that clean stretches
+ * cost almost nothing. */
+static void SPAN(normal_icdf_span)(const COEF *c, T *RESTRICT x, size_t n)
+{
+    const double p_lo = c->p_lo_d, span = c->p_span_d, mean = c->mean_d, std = c->std_d;
+    const T lo = c->lo, hi = c->hi;
+    double z[256];
+    unsigned char tail[256];
+    for (size_t b = 0; b < n; b += 256) {
+        const size_t len = n - b < 256 ? n - b : 256;
+        T *RESTRICT xb = x + b;
+        int any_tail = 0;
+#pragma omp simd reduction(| : any_tail)
+        for (size_t j = 0; j < len; ++j) {
+            const double p = p_lo + span * (double)xb[j];
+            const double aq = p < 0.5 ? 0.5 - p : p - 0.5;
+            const int t = aq > 0.5 - ICDF_P_LOW;
+            z[j] = ICDF_CENTRAL(p);
+            tail[j] = (unsigned char)t;
+            any_tail |= t;
+        }
+        if (any_tail) {
+            for (size_t j0 = 0; j0 < len; j0 += 8) {
+                uint64_t marks = 0;
+                if (j0 + 8 <= len) __builtin_memcpy(&marks, tail + j0, 8);
+                else marks = 1;
+                if (!marks) continue;
+                for (size_t j = j0; j < j0 + 8 && j < len; ++j)
+                    if (tail[j]) z[j] = ICDF_TAIL(p_lo + span * (double)xb[j]);
+            }
+        }
+#pragma omp simd
+        for (size_t j = 0; j < len; ++j) {
+            T v = (T)(mean + std * z[j]);
+            v = v < lo ? lo : v;
+            xb[j] = v > hi ? hi : v;
+        }
+    }
+}
+
+const FNN_NAME(fnn_losses_table) FNN_ISA_NAME(fnn_losses_table) = {
+    {SPAN(ce_row), SPAN(nll_row), SPAN(margin_row), SPAN(entropy_row)},
+    {SPAN(bce_block), SPAN(mse_block), SPAN(l1l2_block)},
+    SPAN(normal_icdf_span),
+};
+
+#undef T
+#undef COEF
+#undef SPAN
+#undef INLINE
+#undef RESTRICT
+#undef HAS
+#undef LANES
+#undef LANE_FOR
+#undef EXP_MIN
+#undef EXP_MAX
+#undef EXP_SHIFT
+#undef EXP_BIAS
+#undef EXP_MBITS
+#undef LN2_HI
+#undef LN2_LO
+#undef CALL_ce_loop
+#undef CALL_margin_loop
+#undef CALL_bce_loop
+#undef CALL_l1l2_loop

@@ -1,0 +1,234 @@
+"""Dense layer and activation benchmarks.
+
+Dense rows time the fused layer against the NumPy reference
+(``act(x @ W.T + b)`` in separate NumPy passes); their "<= 1.15x bare
+matmul" / "<= 1.2x two bare matmuls" targets compare the fused layer with
+``numpy.matmul`` into a preallocated array on the same shapes, measured in
+the same run when the target is evaluated (the measured ratio is appended
+to the target's text). Activation rows time 16M float32 values with
+``--full`` and 4M in the default sweep (to keep it short).
+"""
+import numpy as np
+
+from fastnn import functional as F
+from fastnn import reference as R
+from fastnn.bench.harness import Case, Target, measure
+
+SHAPES = [(4096, 256, 256), (256, 1024, 1024)]  # (N, in_features, out_features)
+FWD_ACTS = ["relu", "gelu", "silu", "elu"]
+ACT_N_FULL = 16 * 1024 * 1024  # the size of the targets
+ACT_N_DEFAULT = 4 * 1024 * 1024  # default sweep: same per-element work, quicker NumPy runs
+ACT_NAMES = ["gelu", "silu", "elu", "sigmoid", "tanh"]
+
+
+def _label(n, k, m):
+    return f"x {n}x{k} @ W {k}x{m}"
+
+
+def _layer(n, k, m, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, k)).astype(dtype)
+    w = (rng.standard_normal((m, k)) / np.sqrt(k)).astype(dtype)
+    b = (0.1 * rng.standard_normal(m)).astype(dtype)
+    g = rng.standard_normal((n, m)).astype(dtype)
+    return x, w, b, g
+
+
+class _Baseline:
+    """Bare matrix-product times, measured once per shape when first asked."""
+
+    def __init__(self):
+        self.times = {}
+
+    def get(self, key, fn):
+        if key not in self.times:
+            self.times[key] = measure(fn, 0.1)
+        return self.times[key]
+
+
+def _ratio_target(text, limit, key, baseline, fn):
+    target = Target(text, None)
+
+    def met(row):
+        ratio = row["fastnn_s"] / baseline.get(key, fn)
+        target.text = f"{text} ({ratio:.2f}x)"
+        return ratio <= limit
+    target.met = met
+    return target
+
+
+def _check_forward(x, w, b, act):
+    y, _ = F.dense_forward(x, w, b, act)
+    ry, _ = R.ref_dense_forward(x.astype(np.float64), w.astype(np.float64),
+                                b.astype(np.float64), act)
+    np.testing.assert_allclose(y, ry, rtol=1e-4, atol=1e-4)
+
+
+def _check_backward(x, w, b, g, act):
+    y, saved = F.dense_forward(x, w, b, act)
+    got = F.dense_backward(g, x, w, saved, act)
+    _, z = R.ref_dense_forward(x.astype(np.float64), w.astype(np.float64),
+                               b.astype(np.float64), act)
+    ref = R.ref_dense_backward(g.astype(np.float64), x.astype(np.float64),
+                               w.astype(np.float64), z, act)
+    for a, r in zip(got[:3], ref[:3]):
+        np.testing.assert_allclose(a, r, rtol=1e-3, atol=1e-4 * max(1.0, np.abs(r).max()))
+
+
+def _torch_dense(x, w, b, act, backward=False, g=None):
+    import torch
+
+    fn = {"relu": torch.nn.functional.relu, "gelu": torch.nn.functional.gelu,
+          "silu": torch.nn.functional.silu, "elu": torch.nn.functional.elu}[act]
+    tx, tw, tb = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
+    if not backward:
+        def run():
+            with torch.no_grad():
+                return fn(torch.nn.functional.linear(tx, tw, tb))
+        return run
+    tx.requires_grad_(True)
+    tw.requires_grad_(True)
+    tb.requires_grad_(True)
+    tg = torch.from_numpy(g)
+    y = fn(torch.nn.functional.linear(tx, tw, tb))
+
+    def run():
+        return torch.autograd.grad(y, (tx, tw, tb), tg, retain_graph=True)
+    return run
+
+
+def _dense_cases(full, with_torch, baseline):
+    out = []
+    dtype = np.float32
+    for n, k, m in SHAPES:
+        x, w, b, g = _layer(n, k, m, dtype)
+        y = np.empty((n, m), dtype)
+        pre = np.empty((n, m), dtype)
+        mm_out = np.empty((n, m), dtype)
+        key = ("fwd", n, k, m)
+
+        def bare(x=x, w=w, mm_out=mm_out):
+            np.matmul(x, w.T, out=mm_out)
+
+        for act in FWD_ACTS:
+            preact = None if F.dense_saves_output(act) else pre
+
+            def run_fastnn(x=x, w=w, b=b, act=act, y=y, preact=preact):
+                F.dense_forward(x, w, b, act, out=y, preact_out=preact)
+
+            def run_numpy(x=x, w=w, b=b, act=act):
+                R.ref_dense_forward(x, w, b, act)
+
+            targets = [_ratio_target("<=1.15x bare matmul", 1.15, key, baseline, bare)]
+            if act in ("gelu", "silu", "elu"):
+                targets.append(Target(">=3x NumPy", lambda r: r["speedup"] >= 3))
+            out.append(Case(
+                kernel=f"dense_forward {act}", size=_label(n, k, m), dtype="float32",
+                fastnn=run_fastnn, numpy=run_numpy,
+                check=lambda x=x, w=w, b=b, act=act: _check_forward(x, w, b, act),
+                torch=_torch_dense(x, w, b, act) if with_torch else None, targets=targets))
+
+        bkey = ("bwd", n, k, m)
+        gw = np.empty_like(w)
+        gi = np.empty_like(x)
+        gb = np.empty_like(b)
+        dz = np.empty((n, m), dtype)
+
+        def bare2(x=x, w=w, g=g, gw=gw, gi=gi):
+            np.matmul(g.T, x, out=gw)
+            np.matmul(g, w, out=gi)
+
+        for act in (FWD_ACTS if full else ["relu", "gelu"]):
+            _, saved = F.dense_forward(x, w, b, act)
+            _, z = R.ref_dense_forward(x, w, b, act)
+
+            def run_fastnn(x=x, w=w, g=g, saved=saved, act=act, gi=gi, gw=gw, gb=gb, dz=dz):
+                F.dense_backward(g, x, w, saved, act, grad_input=gi, grad_weight=gw,
+                                 grad_bias=gb, grad_preact=dz)
+
+            def run_numpy(x=x, w=w, g=g, z=z, act=act):
+                R.ref_dense_backward(g, x, w, z, act)
+
+            out.append(Case(
+                kernel=f"dense_backward {act}", size=_label(n, k, m), dtype="float32",
+                fastnn=run_fastnn, numpy=run_numpy,
+                check=lambda x=x, w=w, b=b, g=g, act=act: _check_backward(x, w, b, g, act),
+                torch=_torch_dense(x, w, b, act, True, g) if with_torch else None,
+                targets=[_ratio_target("<=1.2x two bare matmuls", 1.2, bkey, baseline, bare2)]))
+    return out
+
+
+def _torch_activation(x, g, name, backward):
+    import torch
+
+    fn = {"gelu": torch.nn.functional.gelu, "silu": torch.nn.functional.silu,
+          "elu": torch.nn.functional.elu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}[name]
+    tx = torch.from_numpy(x)
+    if not backward:
+        def run():
+            with torch.no_grad():
+                return fn(tx)
+        return run
+    tx.requires_grad_(True)
+    y = fn(tx)
+    tg = torch.from_numpy(g)
+
+    def run():
+        return torch.autograd.grad(y, tx, tg, retain_graph=True)
+    return run
+
+
+def _activation_cases(full, with_torch):
+    out = []
+    rng = np.random.default_rng(1)
+    n = ACT_N_FULL if full else ACT_N_DEFAULT
+    size = "16M" if full else "4M"
+    x = (4 * rng.standard_normal(n)).astype(np.float32)
+    g = rng.standard_normal(n).astype(np.float32)
+    y = np.empty_like(x)
+    dx = np.empty_like(x)
+    small = slice(0, 100_003)
+    for name in ACT_NAMES:
+        def fwd(name=name):
+            F.activation(x, name, out=y)
+
+        def fwd_numpy(name=name):
+            R.ref_activation(x, name)
+
+        def check_fwd(name=name):
+            np.testing.assert_allclose(
+                F.activation(x[small], name),
+                R.ref_activation(x[small].astype(np.float64), name), rtol=1e-5, atol=1e-6)
+
+        out.append(Case(kernel=f"activation {name}", size=size, dtype="float32", fastnn=fwd,
+                        numpy=fwd_numpy, check=check_fwd, bytes_moved=8 * n,
+                        torch=_torch_activation(x, g, name, False) if with_torch else None,
+                        targets=[Target(">=5x NumPy", lambda r: r["speedup"] >= 5)]))
+
+        # backward from what a layer keeps: the output for elu/sigmoid/tanh
+        use_output = name in ("elu", "sigmoid", "tanh")
+        saved = F.activation(x, name) if use_output else x
+        kw = {"output": saved} if use_output else {"input": saved}
+
+        def bwd(name=name, kw=kw):
+            F.activation_backward(g, name, out=dx, **kw)
+
+        def bwd_numpy(name=name):
+            R.ref_activation_backward(g, x, name)
+
+        def check_bwd(name=name):
+            got = F.activation_backward(g[small], name, input=x[small])
+            ref = R.ref_activation_backward(g[small].astype(np.float64),
+                                            x[small].astype(np.float64), name)
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+        out.append(Case(kernel=f"activation_backward {name}", size=size, dtype="float32",
+                        fastnn=bwd, numpy=bwd_numpy, check=check_bwd, bytes_moved=12 * n,
+                        torch=_torch_activation(x, g, name, True) if with_torch else None,
+                        targets=[Target(">=5x NumPy", lambda r: r["speedup"] >= 5)]))
+    return out
+
+
+def cases(full=False, with_torch=False):
+    baseline = _Baseline()
+    return _dense_cases(full, with_torch, baseline) + _activation_cases(full, with_torch)

@@ -1,0 +1,306 @@
+"""The dense (fully connected) layer with a fused bias and activation.
+
+``y = act(x @ weight.T + bias)``. The weight is stored as in
+``torch.nn.Linear``: shape ``(out_features, in_features)``; ``x`` has shape
+``(..., in_features)`` (a single sample may be 1-D) and ``y`` has shape
+``(..., out_features)``.
+
+How it runs: the matrix products go to NumPy's BLAS (``numpy.matmul`` into a
+preallocated array, see ``fastnn.show_config()`` for which BLAS), called
+from Python outside any fastnn parallel region, so BLAS threads and
+fastnn's OpenMP threads never run nested. Bias and activation are then one
+fused pass over the product (instead of NumPy's several passes and
+temporaries); backward is one fused pass computing
+``dz = grad_output ⊙ act'(·)`` with the bias gradient (reduced in a fixed
+order: bitwise identical for any thread count), then ``dW = dzᵀ·x`` and
+``dx = dz·W`` by BLAS. ``n_threads`` sets the threads of the fused passes;
+BLAS keeps its own setting (threadpoolctl controls it).
+
+What forward saves for backward (``saved``, returned by
+:func:`dense_forward`): the output ``y`` for identity, ReLU, sigmoid, tanh
+and ELU (alpha > 0), so no memory beyond the layer's output is kept; the
+pre-activation ``z = x·Wᵀ + b`` for LeakyReLU, PReLU, GELU, SiLU and
+softplus, whose derivative cannot be recovered from the output.
+
+The activation family itself (standalone, in place, with backward) is in
+:mod:`fastnn.functional.activations`, re-exported here.
+"""
+import collections
+
+import numpy as np
+
+from fastnn import _config
+from fastnn._ext import dense as _k
+from fastnn._ext.runtime import check_disjoint
+from fastnn.functional.activations import *  # noqa: F401,F403
+from fastnn.functional.activations import __all__ as _act_all
+from fastnn.functional.activations import _Act, _check_array
+
+__all__ = ["dense", "dense_forward", "dense_backward", "DenseGrads",
+           "dense_saves_output"] + list(_act_all)
+
+DenseGrads = collections.namedtuple(
+    "DenseGrads", ["grad_input", "grad_weight", "grad_bias", "grad_prelu_weight"])
+DenseGrads.__doc__ = """Gradients returned by :func:`dense_backward`: of x, weight, bias
+(None without bias) and the PReLU weight (None unless activation="prelu")."""
+
+
+def dense_saves_output(activation="identity", *, alpha=1.0):
+    """Whether :func:`dense_forward` saves the output (True) or the
+    pre-activation (False) for ``activation``.
+
+    Parameters
+    ----------
+    activation : str
+    alpha : float
+        ELU's alpha (the output is enough only when alpha > 0).
+
+    Returns
+    -------
+    bool
+    """
+    return _Act(activation, alpha=alpha).saves_output
+
+
+def _check_same_dtype(name, a, like):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != like.dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the call is {like.dtype}: "
+                        f"one dtype per call")
+    return a
+
+
+def _check_out(name, a, shape, dtype):
+    """An array written by the call: exact shape and dtype, C-contiguous, writable."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the call is {dtype}: one dtype per call")
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous: fastnn never writes to a copy")
+    if not a.flags.writeable:
+        raise ValueError(f"{name} is read-only but is written")
+    return a
+
+
+def _check_layer(x, weight, bias, act, prelu_weight):
+    """Validate x, weight, bias and the PReLU weight; returns contiguous arrays."""
+    x = _check_array("x", x)
+    if x.ndim < 1:
+        raise ValueError("x must have at least 1 dimension (..., in_features), got a 0-d array")
+    weight = _check_same_dtype("weight", weight, x)
+    if weight.ndim != 2:
+        raise ValueError(f"weight must be 2-D (out_features, in_features), got shape "
+                         f"{weight.shape}")
+    if weight.shape[1] != x.shape[-1]:
+        raise ValueError(f"shapes do not chain: x has shape {x.shape} and weight has shape "
+                         f"{weight.shape}; weight is (out_features, in_features) as in "
+                         f"torch.nn.Linear, so x.shape[-1] must equal weight.shape[1]")
+    weight = np.ascontiguousarray(weight)
+    out_features = weight.shape[0]
+    if bias is not None:
+        bias = _check_same_dtype("bias", bias, x)
+        if bias.shape != (out_features,):
+            raise ValueError(f"bias has shape {bias.shape} but weight has shape {weight.shape}: "
+                             f"bias must have shape ({out_features},)")
+        bias = np.ascontiguousarray(bias)
+    if act.kind == _k.PRELU:
+        if prelu_weight is None:
+            raise TypeError("activation='prelu' needs prelu_weight (1 value or one per "
+                            "output feature)")
+        prelu_weight = _check_same_dtype("prelu_weight", prelu_weight, x)
+        if prelu_weight.ndim != 1 or prelu_weight.size not in (1, out_features):
+            raise ValueError(f"prelu_weight has shape {prelu_weight.shape}; it must have 1 "
+                             f"value or {out_features} (one per output feature)")
+        prelu_weight = np.ascontiguousarray(prelu_weight)
+    elif prelu_weight is not None:
+        raise ValueError(f"prelu_weight is only used with activation='prelu', not {act.name!r}")
+    return x, weight, bias, prelu_weight
+
+
+def _run_forward(x, weight, bias, act, prelu_weight, out, preact_out, keep_preact, n_threads):
+    x, weight, bias, prelu_weight = _check_layer(x, weight, bias, act, prelu_weight)
+    out_shape = x.shape[:-1] + (weight.shape[0],)
+    if out is not None:
+        out = _check_out("out", out, out_shape, x.dtype)
+    separate_preact = keep_preact and not act.saves_output
+    if preact_out is not None:
+        if not separate_preact:
+            raise ValueError(f"preact_out is not used: activation {act.name!r} saves its output")
+        preact_out = _check_out("preact_out", preact_out, out_shape, x.dtype)
+    check_disjoint(("x", "weight", "bias", "prelu_weight", "out", "preact_out"),
+                   (x, weight, bias, prelu_weight, out, preact_out))
+    threads = _config.resolve_threads(n_threads)
+    flags = _config.kernel_flags()
+    if out is None:
+        out = np.empty(out_shape, dtype=x.dtype)
+    if separate_preact and preact_out is None:
+        preact_out = np.empty(out_shape, dtype=x.dtype)
+    n = int(np.prod(x.shape[:-1], dtype=np.int64))
+    m = weight.shape[0]
+    x2 = x.reshape(n, x.shape[-1])
+    z = preact_out if separate_preact else out
+    np.matmul(x2, weight.T, out=z.reshape(n, m))
+    if act.kind != _k.IDENTITY or bias is not None:
+        # in place: z ← z + b (kept for backward when separate), out ← act(z)
+        _k.act_forward(act.kind, *act.params(), n, m, 1, z, bias, prelu_weight,
+                       z if (separate_preact and bias is not None) else None, out,
+                       threads, flags)
+    return out, (preact_out if separate_preact else out)
+
+
+def dense(x, weight, bias=None, activation="identity", *, negative_slope=0.01, alpha=1.0,
+          approximate="none", beta=1.0, threshold=20.0, prelu_weight=None, out=None,
+          n_threads=None):
+    """Fused dense layer for inference: ``act(x @ weight.T + bias)``.
+
+    Keeps nothing for backward (see :func:`dense_forward` for training).
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., in_features), float32 or float64
+    weight : ndarray, shape (out_features, in_features)
+        As ``torch.nn.Linear.weight``.
+    bias : ndarray, shape (out_features,), optional
+    activation : str
+        One of :data:`fastnn.functional.activations.ACTIVATIONS` (default "identity").
+    negative_slope, alpha, approximate, beta, threshold : float or str
+        The activation's hyperparameters, defaults as in torch.nn
+        (see :func:`fastnn.functional.activations.activation`).
+    prelu_weight : ndarray, shape (1,) or (out_features,), optional
+        PReLU slopes (activation="prelu" only).
+    out : ndarray, shape (..., out_features), optional
+        Where to write y; allocated if None.
+    n_threads : int, optional
+        Threads of the fused pass; default :func:`fastnn.get_num_threads`.
+
+    Returns
+    -------
+    ndarray, shape (..., out_features)
+    """
+    act = _Act(activation, negative_slope, alpha, approximate, beta, threshold)
+    y, _ = _run_forward(x, weight, bias, act, prelu_weight, out, None, False, n_threads)
+    return y
+
+
+def dense_forward(x, weight, bias=None, activation="identity", *, negative_slope=0.01,
+                  alpha=1.0, approximate="none", beta=1.0, threshold=20.0, prelu_weight=None,
+                  out=None, preact_out=None, n_threads=None):
+    """Fused dense layer for training: returns the output and what backward needs.
+
+    Parameters
+    ----------
+    x, weight, bias, activation, negative_slope, alpha, approximate, beta, threshold, \
+prelu_weight, out, n_threads
+        As in :func:`dense`.
+    preact_out : ndarray, shape (..., out_features), optional
+        Where to keep the pre-activation z for activations that save it
+        (see :func:`dense_saves_output`); allocated if None. Passing it for
+        an activation that saves its output is a ValueError.
+
+    Returns
+    -------
+    y : ndarray, shape (..., out_features)
+    saved : ndarray
+        ``y`` itself (same object) for activations whose backward uses the
+        output, else the pre-activation ``z``. Pass it to :func:`dense_backward`.
+    """
+    act = _Act(activation, negative_slope, alpha, approximate, beta, threshold)
+    return _run_forward(x, weight, bias, act, prelu_weight, out, preact_out, True, n_threads)
+
+
+def dense_backward(grad_output, x, weight, saved, activation="identity", *, has_bias=True,
+                   negative_slope=0.01, alpha=1.0, approximate="none", beta=1.0,
+                   threshold=20.0, prelu_weight=None, needs_input_grad=True, grad_input=None,
+                   grad_weight=None, grad_bias=None, grad_preact=None, n_threads=None):
+    """Backward of :func:`dense_forward`.
+
+    ``dz = grad_output ⊙ act'(·)`` and the bias gradient ``Σ dz`` in one fused
+    pass, then ``grad_weight = dzᵀ·x`` and ``grad_input = dz·weight``.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape (..., out_features)
+    x : ndarray, shape (..., in_features)
+        The forward input.
+    weight : ndarray, shape (out_features, in_features)
+    saved : ndarray, shape (..., out_features)
+        The ``saved`` array returned by :func:`dense_forward`.
+    activation, negative_slope, alpha, approximate, beta, threshold, prelu_weight
+        As given to :func:`dense_forward`.
+    has_bias : bool
+        Whether the layer has a bias (then grad_bias is computed).
+    needs_input_grad : bool
+        False skips grad_input (e.g. for the first layer).
+    grad_input, grad_weight, grad_bias : ndarray, optional
+        Where to write the gradients; allocated if None.
+    grad_preact : ndarray, shape (..., out_features), optional
+        Scratch for dz (returned nowhere); may be ``grad_output`` itself to
+        overwrite it instead of allocating.
+    n_threads : int, optional
+
+    Returns
+    -------
+    DenseGrads
+        (grad_input, grad_weight, grad_bias, grad_prelu_weight); entries not
+        computed are None.
+    """
+    act = _Act(activation, negative_slope, alpha, approximate, beta, threshold)
+    x, weight, _, prelu_weight = _check_layer(x, weight, None, act, prelu_weight)
+    out_shape = x.shape[:-1] + (weight.shape[0],)
+    dy = _check_same_dtype("grad_output", grad_output, x)
+    if dy.shape != out_shape:
+        raise ValueError(f"grad_output has shape {dy.shape} but x {x.shape} and weight "
+                         f"{weight.shape} give outputs of shape {out_shape}")
+    saved = _check_same_dtype("saved", saved, x)
+    if saved.shape != out_shape:
+        raise ValueError(f"saved has shape {saved.shape}, expected {out_shape} "
+                         f"(the second result of dense_forward)")
+    if grad_preact is not None and grad_preact is not grad_output:
+        grad_preact = _check_out("grad_preact", grad_preact, out_shape, x.dtype)
+    elif grad_preact is not None:
+        grad_preact = _check_out("grad_preact", grad_preact, out_shape, x.dtype)
+    if grad_input is not None:
+        grad_input = _check_out("grad_input", grad_input, x.shape, x.dtype)
+    if grad_weight is not None:
+        grad_weight = _check_out("grad_weight", grad_weight, weight.shape, x.dtype)
+    if grad_bias is not None:
+        if not has_bias:
+            raise ValueError("grad_bias given but has_bias is False")
+        grad_bias = _check_out("grad_bias", grad_bias, (weight.shape[0],), x.dtype)
+    dy = np.ascontiguousarray(dy)
+    saved = np.ascontiguousarray(saved)
+    check_disjoint(("grad_input", "grad_weight", "grad_bias", "grad_preact", "x", "weight",
+                    "saved", "prelu_weight"),
+                   (grad_input, grad_weight, grad_bias, grad_preact, x, weight, saved,
+                    prelu_weight))
+    if grad_preact is not grad_output:
+        check_disjoint(("grad_output", "grad_input", "grad_weight", "grad_bias", "grad_preact"),
+                       (dy, grad_input, grad_weight, grad_bias, grad_preact))
+    threads = _config.resolve_threads(n_threads)
+    flags = _config.kernel_flags()
+
+    n = int(np.prod(x.shape[:-1], dtype=np.int64))
+    m, k = weight.shape
+    dz = grad_preact if grad_preact is not None else np.empty(out_shape, dtype=x.dtype)
+    if has_bias and grad_bias is None:
+        grad_bias = np.empty(m, dtype=x.dtype)
+    if not has_bias:
+        grad_bias = None
+    grad_slope = np.empty_like(prelu_weight) if prelu_weight is not None else None
+    _k.act_backward(act.kind, *act.params(), n, m, 1, dy, saved, act.saves_output,
+                    prelu_weight, dz, grad_bias, grad_slope, threads, flags)
+    dz2 = dz.reshape(n, m)
+    if grad_weight is None:
+        grad_weight = np.empty(weight.shape, dtype=x.dtype)
+    np.matmul(dz2.T, x.reshape(n, k), out=grad_weight)
+    if needs_input_grad:
+        if grad_input is None:
+            grad_input = np.empty(x.shape, dtype=x.dtype)
+        np.matmul(dz2, weight, out=grad_input.reshape(n, k))
+    else:
+        grad_input = None
+    return DenseGrads(grad_input, grad_weight, grad_bias, grad_slope)

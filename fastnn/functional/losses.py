@@ -1,0 +1,439 @@
+"""Fused losses: the value and its gradient with respect to the input in one call.
+
+Every loss returns ``(loss, grad)``. ``loss`` is a NumPy scalar of the input's
+dtype for ``reduction="mean"`` or ``"sum"``, and an array of per-row (or
+per-element) losses for ``reduction="none"``. ``grad`` has the input's shape
+and is the gradient of the returned value; with ``reduction="none"`` it is
+the gradient of the sum of the returned losses (each row's own gradient, the
+same as backpropagating ones).
+
+Semantics and defaults follow ``torch.nn.functional``; the formulas are
+written out in :mod:`fastnn.reference.losses`. Inputs must be float32 or
+float64 NumPy arrays (one dtype per call; non-contiguous inputs are copied),
+labels any integer array. ``out`` (the gradient) and ``loss_out`` (per-row
+losses, ``reduction="none"`` only) are allocated when None, otherwise they
+must be C-contiguous, writable, of the right shape and dtype and must not
+share memory with any input. Every argument is checked before anything is
+written: a TypeError (types, dtypes) or ValueError (shapes, layout, values)
+names the argument. Sums are accumulated in float64 over fixed blocks
+combined in a fixed order, so results are bitwise identical for any thread
+count.
+"""
+import numpy as np
+
+from fastnn import _config
+from fastnn._ext import losses as _k
+from fastnn._ext.runtime import check_disjoint, check_inout, check_real
+
+__all__ = ["softmax_cross_entropy", "cross_entropy", "nll_loss",
+           "binary_cross_entropy_with_logits", "mse_loss", "multi_margin_loss", "svm_loss",
+           "entropy_penalty"]
+
+_REDUCTIONS = {"none": _k.REDUCTION_NONE, "mean": _k.REDUCTION_MEAN, "sum": _k.REDUCTION_SUM}
+_SMOOTHING = {"uniform": _k.SMOOTHING_UNIFORM, "others": _k.SMOOTHING_OTHERS}
+
+
+# ------------------------------------------------------------ validation
+
+def _check_float(name, a, ndim=None, dtype=None):
+    """A read-only float32/float64 input; returned C-contiguous."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
+                        f"got {type(a).__name__}")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        raise TypeError(f"{name} has dtype {a.dtype}; fastnn kernels take float32 or float64")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the call is {dtype}: one dtype per call")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _check_same(name, a, like):
+    a = _check_float(name, a, dtype=like.dtype)
+    if a.shape != like.shape:
+        raise ValueError(f"{name} has shape {a.shape}, expected {like.shape}")
+    return a
+
+
+def _check_reduction(reduction):
+    if not isinstance(reduction, str):
+        raise TypeError(f"reduction must be a str ('mean', 'sum' or 'none'), "
+                        f"got {type(reduction).__name__}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return _REDUCTIONS[reduction]
+
+
+def _check_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    return int(value)
+
+
+def _check_labels(labels, n_rows, n_classes, ignore_index=None):
+    """Integer labels of shape (n_rows,) in [0, n_classes) (or ignore_index);
+    returned as C-contiguous int64."""
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"labels must be a numpy.ndarray of integers, got {type(labels).__name__}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must have an integer dtype, got {labels.dtype}")
+    if labels.shape != (n_rows,):
+        raise ValueError(f"labels has shape {labels.shape}, expected ({n_rows},)")
+    if labels.dtype.kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
+        raise ValueError("labels has values beyond the int64 range")
+    y = np.ascontiguousarray(labels, dtype=np.int64)
+    bad = (y < 0) | (y >= n_classes)
+    if ignore_index is not None:
+        bad &= y != ignore_index
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"labels[{i}] = {int(y[i])} is out of range [0, {n_classes})"
+                         + (f" and is not ignore_index ({ignore_index})"
+                            if ignore_index is not None else ""))
+    return y
+
+
+def _check_weight(name, weight, n, dtype):
+    if weight is None:
+        return None
+    w = _check_float(name, weight, ndim=1, dtype=dtype)
+    if w.shape != (n,):
+        raise ValueError(f"{name} has shape {w.shape}, expected ({n},)")
+    return w
+
+
+def _outputs(x, grad_shape, reduction, n_losses_shape, out, loss_out):
+    """Validate or allocate the gradient and the per-row loss array."""
+    if out is None:
+        grad = np.empty(grad_shape, dtype=x.dtype)
+    else:
+        like = np.empty(grad_shape, dtype=x.dtype) if grad_shape != x.shape else x
+        grad = check_inout("out", out, like)
+    loss = None
+    if loss_out is not None and reduction != _k.REDUCTION_NONE:
+        raise ValueError("loss_out is only used with reduction='none'")
+    if reduction == _k.REDUCTION_NONE:
+        if loss_out is None:
+            loss = np.empty(n_losses_shape, dtype=x.dtype)
+        else:
+            loss = check_inout("loss_out", loss_out, np.empty(n_losses_shape, dtype=x.dtype))
+    return grad, loss
+
+
+def _finish(value, loss, reduction, dtype):
+    if reduction == _k.REDUCTION_NONE:
+        return loss
+    return dtype.type(value)
+
+
+def _disjoint(inputs, grad, loss):
+    names = tuple(n for n, _ in inputs) + ("out", "loss_out")
+    arrays = tuple(a for _, a in inputs) + (grad, loss)
+    check_disjoint(names, arrays)
+
+
+def _run_args(n_threads):
+    return _config.resolve_threads(n_threads), _config.kernel_flags()
+
+
+# ------------------------------------------------------------ losses
+
+def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
+                          label_smoothing=0.0, smoothing="uniform", reduction="mean",
+                          check_target=False, out=None, loss_out=None, n_threads=None):
+    """Softmax cross-entropy from logits, fused with its gradient.
+
+    One pass per row: log-sum-exp from the row maximum (no overflow or NaN
+    for logits of any finite size, e.g. ±1e4 in float32), the loss, and the
+    gradient ``softmax(z)·W − w∘q'`` written directly.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (n_rows, n_classes), float32 or float64
+    target : ndarray
+        Integer class labels of shape (n_rows,), or target probabilities
+        of the logits' shape and dtype. Probability rows are used as given
+        (as PyTorch does: rows need not sum to 1); pass ``check_target=True``
+        to reject negative entries or rows whose sum is not 1.
+    weight : ndarray, shape (n_classes,), optional
+        Per-class weights w_c (PyTorch's ``weight``).
+    ignore_index : int, default -100
+        With labels: rows with this label contribute no loss and no
+        gradient, and are left out of the mean's denominator.
+    label_smoothing : float in [0, 1), default 0
+        ε. Outside [0, 1) raises ValueError.
+    smoothing : {"uniform", "others"}, default "uniform"
+        "uniform" (PyTorch): q' = (1 − ε)·q + ε/K, i.e. ε spread over all K
+        classes. "others" (the lectures' variant): 1 − ε on the true class
+        and ε/(K − 1) on each other class, i.e. q' = (1 − ε)·q + ε·(1 − q)/(K − 1);
+        needs K >= 2 when ε > 0.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "mean" divides by Σ_i w[y_i] over kept rows with labels (PyTorch's
+        weighted mean), by n_rows with probabilities; an empty mean is NaN
+        with a zero gradient.
+    check_target : bool, default False
+    out : ndarray, optional
+        Gradient buffer, shape of ``logits``.
+    loss_out : ndarray, shape (n_rows,), optional
+        Per-row losses (``reduction="none"`` only).
+    n_threads : int, optional
+
+    Returns
+    -------
+    loss : scalar of the logits' dtype, or ndarray (n_rows,) for "none"
+    grad : ndarray, the logits' shape
+        Gradient of ``loss`` (of ``loss.sum()`` for "none").
+
+    Notes
+    -----
+    loss_i = −Σ_c w_c·q'_ic·log softmax(z_i)_c with q the one-hot label or
+    the target row; grad_ic = s·(W_i·softmax(z_i)_c − w_c·q'_ic),
+    W_i = Σ_c w_c·q'_ic, s the reduction's factor.
+    """
+    z = _check_float("logits", logits, ndim=2)
+    n_rows, n_classes = z.shape
+    red = _check_reduction(reduction)
+    ignore_index = _check_int("ignore_index", ignore_index)
+    eps = check_real("label_smoothing", label_smoothing, 0.0, True, 1.0, False)
+    if not isinstance(smoothing, str):
+        raise TypeError(f"smoothing must be a str, got {type(smoothing).__name__}")
+    if smoothing not in _SMOOTHING:
+        raise ValueError(f"smoothing must be 'uniform' or 'others', got {smoothing!r}")
+    if smoothing == "others" and eps > 0 and n_classes < 2:
+        raise ValueError("smoothing='others' needs at least 2 classes (ε/(K − 1))")
+    if n_rows and n_classes == 0:
+        raise ValueError("logits has 0 classes")
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"target must be a numpy.ndarray (integer labels or probabilities), "
+                        f"got {type(target).__name__}")
+    labels = probs = None
+    if target.dtype.kind in "iu":
+        labels = _check_labels(target, n_rows, n_classes, ignore_index)
+    elif target.dtype.kind == "f":
+        probs = _check_same("target", target, z)
+        if check_target and probs.size:
+            if not np.all(probs >= 0):
+                i = int(np.flatnonzero((probs >= 0).all(axis=1) == 0)[0])
+                raise ValueError(f"target row {i} has negative or NaN entries")
+            tol = 1e-4 if z.dtype == np.float32 else 1e-10
+            sums = probs.sum(axis=1, dtype=np.float64)
+            bad = np.abs(sums - 1.0) > tol * max(1, n_classes)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"target row {i} sums to {sums[i]!r}, not 1")
+    else:
+        raise TypeError(f"target must have an integer (labels) or float (probabilities) "
+                        f"dtype, got {target.dtype}")
+    w = _check_weight("weight", weight, n_classes, z.dtype)
+    grad, loss = _outputs(z, z.shape, red, (n_rows,), out, loss_out)
+    _disjoint((("logits", z), ("target", probs), ("weight", w)), grad, loss)
+    value = _k.softmax_cross_entropy(z, labels, probs, w, ignore_index, eps,
+                                     _SMOOTHING[smoothing], red, loss, grad,
+                                     *_run_args(n_threads))
+    return _finish(value, loss, red, z.dtype), grad
+
+
+cross_entropy = softmax_cross_entropy
+
+
+def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="mean", out=None,
+             loss_out=None, n_threads=None):
+    """Negative log-likelihood of log-probabilities, with its gradient.
+
+    Parameters
+    ----------
+    log_probs : ndarray, shape (n_rows, n_classes), float32 or float64
+        Log-probabilities (e.g. a log-softmax output).
+    labels : ndarray of int, shape (n_rows,)
+        In [0, n_classes) or equal to ``ignore_index``.
+    weight : ndarray, shape (n_classes,), optional
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "mean" divides by Σ_i w[y_i] over kept rows (PyTorch).
+    out, loss_out, n_threads : see :func:`softmax_cross_entropy`
+
+    Returns
+    -------
+    loss, grad
+        loss_i = −w[y_i]·x[i, y_i]; grad is −s·w[y_i] at (i, y_i), 0 elsewhere.
+    """
+    x = _check_float("log_probs", log_probs, ndim=2)
+    n_rows, n_classes = x.shape
+    red = _check_reduction(reduction)
+    ignore_index = _check_int("ignore_index", ignore_index)
+    y = _check_labels(labels, n_rows, n_classes, ignore_index)
+    w = _check_weight("weight", weight, n_classes, x.dtype)
+    grad, loss = _outputs(x, x.shape, red, (n_rows,), out, loss_out)
+    _disjoint((("log_probs", x), ("weight", w)), grad, loss)
+    value = _k.nll_loss(x, y, w, ignore_index, red, loss, grad, *_run_args(n_threads))
+    return _finish(value, loss, red, x.dtype), grad
+
+
+def _check_bce_weight(name, weight, x):
+    """A per-class weight over the last axis (shape (C,) or (1,)), tiled to a
+    period of at least 256 values so the kernel's inner loops stay long."""
+    if weight is None:
+        return None, 0
+    w = _check_float(name, weight, dtype=x.dtype)
+    c = x.shape[-1] if x.ndim else 1
+    if w.ndim != 1 or w.shape[0] not in (c, 1):
+        raise ValueError(f"{name} has shape {w.shape}; expected ({c},) (one value per "
+                         f"position of the last axis) or (1,)")
+    if w.shape[0] != c:
+        w = np.full(c, w[0], dtype=x.dtype)
+    reps = max(1, -(-256 // max(c, 1)))
+    return np.ascontiguousarray(np.tile(w, reps)), c * reps
+
+
+def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None,
+                                     reduction="mean", out=None, loss_out=None, n_threads=None):
+    """Binary cross-entropy on logits (sigmoid fused), elementwise, with its gradient.
+
+    Parameters
+    ----------
+    logits : ndarray, float32 or float64, any shape
+    target : ndarray, same shape and dtype
+        Targets y, usually in [0, 1] (not checked, as in PyTorch).
+    weight : ndarray, shape (C,) or (1,), optional
+        Weight per position of the last axis (C = logits.shape[-1]).
+    pos_weight : ndarray, shape (C,) or (1,), optional
+        Weight of the positive term per class (PyTorch's ``pos_weight``).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "mean" averages over all elements.
+    out, loss_out, n_threads : see :func:`softmax_cross_entropy`
+        ``loss_out`` has the logits' shape.
+
+    Returns
+    -------
+    loss, grad
+        With lw = 1 + (p − 1)·y: loss = w·[(1 − y)·x + lw·log(1 + e^−x)],
+        grad = s·w·[(1 − y) − lw·(1 − σ(x))], computed without overflow.
+    """
+    x = _check_float("logits", logits)
+    y = _check_same("target", target, x)
+    red = _check_reduction(reduction)
+    w, period_w = _check_bce_weight("weight", weight, x)
+    pw, period_pw = _check_bce_weight("pos_weight", pos_weight, x)
+    period = period_w or period_pw  # equal when both are given: same last axis
+    grad, loss = _outputs(x, x.shape, red, x.shape, out, loss_out)
+    _disjoint((("logits", x), ("target", y)), grad, loss)
+    value = _k.bce_with_logits(x, y, w, pw, period, red, loss, grad, *_run_args(n_threads))
+    return _finish(value, loss, red, x.dtype), grad
+
+
+def mse_loss(input, target, *, reduction="mean", out=None, loss_out=None, n_threads=None):
+    """Mean squared error (x − y)², elementwise, with its gradient.
+
+    Parameters
+    ----------
+    input, target : ndarray, same shape, float32 or float64
+    reduction : {"mean", "sum", "none"}, default "mean"
+    out, loss_out, n_threads : see :func:`softmax_cross_entropy`
+
+    Returns
+    -------
+    loss, grad
+        grad = 2·s·(x − y), s = 1/n for the mean.
+    """
+    x = _check_float("input", input)
+    y = _check_same("target", target, x)
+    red = _check_reduction(reduction)
+    grad, loss = _outputs(x, x.shape, red, x.shape, out, loss_out)
+    _disjoint((("input", x), ("target", y)), grad, loss)
+    value = _k.mse_loss(x, y, red, loss, grad, *_run_args(n_threads))
+    return _finish(value, loss, red, x.dtype), grad
+
+
+def _margin(name, input, labels, p, margin, weight, reduction, divide, out, loss_out,
+            n_threads):
+    x = _check_float(name, input, ndim=2)
+    n_rows, n_classes = x.shape
+    red = _check_reduction(reduction)
+    p = _check_int("p", p)
+    if p not in (1, 2):
+        raise ValueError(f"p must be 1 or 2, got {p}")
+    margin = check_real("margin", margin)
+    y = _check_labels(labels, n_rows, n_classes)
+    w = _check_weight("weight", weight, n_classes, x.dtype)
+    grad, loss = _outputs(x, x.shape, red, (n_rows,), out, loss_out)
+    _disjoint(((name, x), ("weight", w)), grad, loss)
+    value = _k.multi_margin_loss(x, y, w, p, margin, divide, red, loss, grad,
+                                 *_run_args(n_threads))
+    return _finish(value, loss, red, x.dtype), grad
+
+
+def multi_margin_loss(input, labels, *, p=1, margin=1.0, weight=None, reduction="mean",
+                      out=None, loss_out=None, n_threads=None):
+    """Multiclass hinge loss (PyTorch's MultiMarginLoss), with its gradient.
+
+    loss_i = Σ_{j≠y_i} w[y_i]·max(0, margin − x[i, y_i] + x[i, j])^p / n_classes
+
+    Parameters
+    ----------
+    input : ndarray, shape (n_rows, n_classes)
+    labels : ndarray of int, shape (n_rows,), in [0, n_classes)
+    p : {1, 2}, default 1
+    margin : float, default 1.0
+    weight : ndarray, shape (n_classes,), optional
+    reduction : {"mean", "sum", "none"}, default "mean" (divides by n_rows)
+    out, loss_out, n_threads : see :func:`softmax_cross_entropy`
+
+    Returns
+    -------
+    loss, grad
+    """
+    return _margin("input", input, labels, p, margin, weight, reduction, True, out, loss_out,
+                   n_threads)
+
+
+def svm_loss(scores, labels, *, margin=1.0, reduction="mean", out=None, loss_out=None,
+             n_threads=None):
+    """The multiclass SVM loss of the lectures, with its gradient.
+
+    L_i = Σ_{j≠y_i} max(0, s_ij − s_iy_i + margin), margin 1 by default: the
+    multi-margin loss with p = 1, not divided by the number of classes.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n_rows, n_classes)
+    labels : ndarray of int, shape (n_rows,), in [0, n_classes)
+    margin : float, default 1.0
+    reduction : {"mean", "sum", "none"}, default "mean" (divides by n_rows)
+    out, loss_out, n_threads : see :func:`softmax_cross_entropy`
+
+    Returns
+    -------
+    loss, grad
+    """
+    return _margin("scores", scores, labels, 1, margin, None, reduction, False, out, loss_out,
+                   n_threads)
+
+
+def entropy_penalty(logits, *, reduction="mean", out=None, loss_out=None, n_threads=None):
+    """Entropy regularizer on the predicted distributions softmax(logits).
+
+    Returns the negative entropy −H(p_i) = Σ_c p_ic·log p_ic per row, which
+    is largest for confident (low-entropy) predictions: adding β times it to
+    a loss penalizes low entropy (a confidence penalty).
+
+    Parameters
+    ----------
+    logits : ndarray, shape (n_rows, n_classes), n_classes >= 1
+    reduction : {"mean", "sum", "none"}, default "mean" (divides by n_rows)
+    out, loss_out, n_threads : see :func:`softmax_cross_entropy`
+
+    Returns
+    -------
+    penalty, grad
+        d(−H)/dz_c = p_c·(log p_c + H).
+    """
+    z = _check_float("logits", logits, ndim=2)
+    n_rows, n_classes = z.shape
+    if n_rows and n_classes == 0:
+        raise ValueError("logits has 0 classes")
+    red = _check_reduction(reduction)
+    grad, loss = _outputs(z, z.shape, red, (n_rows,), out, loss_out)
+    _disjoint((("logits", z),), grad, loss)
+    value = _k.entropy_penalty(z, red, loss, grad, *_run_args(n_threads))
+    return _finish(value, loss, red, z.dtype), grad
