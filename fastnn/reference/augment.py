@@ -119,7 +119,7 @@ def color_jitter_ref(x, brightness=0.0, contrast=0.0, *, seed, offset=0):
     y_n = b·(k·x_n + (1 − k)·m) (computed in float64)."""
     N = x.shape[0]
     u = sample_uniforms_ref(N, seed=seed, offset=offset)
-    flat = x.reshape(N, -1).astype(np.float64)
+    flat = x.reshape(N, int(np.prod(x.shape[1:]))).astype(np.float64)
     b = 1 + brightness * (2 * u[:, 0] - 1)
     k = 1 + contrast * (2 * u[:, 1] - 1)
     m = flat.mean(axis=1)
@@ -132,14 +132,14 @@ def snr_noise_ref(x, snr_db, *, seed, offset=0):
     standard normals of :func:`fastnn.reference.random.normal_ref`'s stream
     for the flattened array (in float64)."""
     N = x.shape[0]
-    flat = x.reshape(N, -1).astype(np.float64)
+    flat = x.reshape(N, int(np.prod(x.shape[1:]))).astype(np.float64)
     z = _standard_normal(x.size, x.dtype, seed, offset).reshape(flat.shape)
     sigma = np.sqrt((flat**2).mean(axis=1) * 10.0 ** (-snr_db / 10))
     return (flat + sigma[:, None] * z).astype(x.dtype).reshape(x.shape)
 
 
 def _seq(x):
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    return x.reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:])))
 
 
 def time_shift_ref(x, max_shift, *, wrap=False, seed, offset=0):
