@@ -217,13 +217,14 @@ static void FNN_NAME(snr_range)(const void *vctx, size_t begin, size_t end)
     const FNN_NAME(aug_run) *r = (const FNN_NAME(aug_run) *)vctx;
     const size_t len = r->len;
     fnn_aug_words cache = {&r->s, (uint64_t)-1, {0, 0, 0, 0}};
+    fnn_aug_pair last = {(uint64_t)-1, {0.0, 0.0}};
     for (size_t n = begin; n < end; ++n) {
         const T *xi = r->x + n * len;
         T *yi = r->y + n * len;
         const double sigma = sqrt(FNN_NAME(aug_mean)(xi, len, 1) * r->p0);
         for (size_t i = 0; i < len; ++i)
             yi[i] = (T)((double)xi[i] + sigma * fnn_aug_normal(&r->s, n * len + i, FNN_IS_F32,
-                                                              &cache));
+                                                              &cache, &last));
     }
 }
 
@@ -299,9 +300,9 @@ static void FNN_NAME(element_dropout_range)(const void *vctx, size_t begin, size
         for (size_t l = 0; l < L; ++l) {
             const size_t off = (n * L + l) * F;
             if (fnn_aug_u(fnn_aug_word(&cache, n * L + l)) < r->p0)
-                memset(r->y + off, 0, F * sizeof(T));
+                FNN_AUG_ZERO(r->y + off, F);
             else
-                memcpy(r->y + off, r->x + off, F * sizeof(T));
+                FNN_AUG_COPY(r->y + off, r->x + off, F);
         }
     }
 }
@@ -333,11 +334,11 @@ static void FNN_NAME(swap_range)(const void *vctx, size_t begin, size_t end)
         size_t l = 0;
         while (l < L) {
             if (l + 1 < L && fnn_aug_u(fnn_aug_word(&cache, n * L + l)) < r->p0) {
-                memcpy(yi + l * F, xi + (l + 1) * F, F * sizeof(T));
-                memcpy(yi + (l + 1) * F, xi + l * F, F * sizeof(T));
+                FNN_AUG_COPY(yi + l * F, xi + (l + 1) * F, F);
+                FNN_AUG_COPY(yi + (l + 1) * F, xi + l * F, F);
                 l += 2;
             } else {
-                memcpy(yi + l * F, xi + l * F, F * sizeof(T));
+                FNN_AUG_COPY(yi + l * F, xi + l * F, F);
                 l += 1;
             }
         }
