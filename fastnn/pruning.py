@@ -296,7 +296,6 @@ class MaskedOptimizer:
     def __init__(self, optimizer, pruner):
         self.optimizer = optimizer
         self.pruner = pruner
-        self._mask_of = {id(p): m for p, m in zip(pruner.params, pruner.masks)}
 
     def step(self, grads=None):
         params = self.optimizer._all_params()
