@@ -16,7 +16,7 @@ pruned. Criteria:
 :meth:`Pruner.wrap` returns an optimizer whose ``step`` masks the gradients
 and re-zeroes pruned weights after every update, so they stay exactly zero
 whatever the optimizer. Every :meth:`Pruner.prune` first saves the weights,
-masks and (for a wrapped optimizer) optimizer state, and :meth:`Pruner.undo`
+masks and (for a wrapped optimizer) its other parameters and its state, and :meth:`Pruner.undo`
 restores them bit for bit; :func:`iterative_prune` runs the prune-retrain
 schedule and undoes the last step when validation quality drops too far.
 """
@@ -226,14 +226,26 @@ class Pruner:
 
     # --------------------------------------------------------------- undo
 
+    def _tracked(self):
+        """The pruned arrays, then the wrapped optimizer's other parameters
+        (biases, ...): an undo restores the whole network."""
+        tracked = list(self.params)
+        if self.optimizer is not None:
+            ids = {id(p) for p in tracked}
+            tracked += [p for p in self.optimizer._all_params() if id(p) not in ids]
+        return tracked
+
     def _save(self):
         opt = self.optimizer.state_dict() if self.optimizer is not None else None
-        self._history.append(([_data(p).copy() for p in self.params],
+        tracked = self._tracked()
+        self._history.append((tracked, [_data(p).copy() for p in tracked],
                               [m.copy() for m in self.masks], opt))
 
     def undo(self):
         """Restore the weights, masks and optimizer state saved by the last
-        :meth:`prune`, bit for bit (retraining since is discarded).
+        :meth:`prune`, bit for bit (retraining since is discarded). With a
+        wrapped optimizer every parameter it updates is restored, not only
+        the pruned ones.
 
         Returns
         -------
@@ -242,8 +254,8 @@ class Pruner:
         """
         if not self._history:
             return False
-        datas, masks, opt = self._history.pop()
-        for p, d in zip(self.params, datas):
+        tracked, datas, masks, opt = self._history.pop()
+        for p, d in zip(tracked, datas):
             np.copyto(_data(p), d)
         self.masks = masks
         if opt is not None and self.optimizer is not None:

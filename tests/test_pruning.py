@@ -142,19 +142,20 @@ def test_masks_respected_by_every_optimizer(make, dtype, rng):
 
 def test_undo_restores_weights_masks_and_optimizer_bitwise(rng):
     ps = _params(rng, np.float32)
+    bias = fastnn.Parameter(rng.standard_normal(3).astype(np.float32))  # trained, not pruned
     pr = Pruner(ps)
-    opt = pr.wrap(optim.Adam(ps, lr=0.01))
-    for p in ps:
+    opt = pr.wrap(optim.Adam(ps + [bias], lr=0.01))
+    for p in ps + [bias]:
         p.grad = rng.standard_normal(p.shape).astype(np.float32)
     opt.step()
-    saved = [p.data.copy() for p in ps]
+    saved = [p.data.copy() for p in ps + [bias]]
     saved_masks = [m.copy() for m in pr.masks]
     saved_state = opt.state_dict()
     pr.prune(0.7)
     for _ in range(3):
         opt.step()
     assert pr.undo()
-    for p, s in zip(ps, saved):
+    for p, s in zip(ps + [bias], saved):
         np.testing.assert_array_equal(p.data.view(np.uint32), s.view(np.uint32))
     for m, s in zip(pr.masks, saved_masks):
         np.testing.assert_array_equal(m, s)
