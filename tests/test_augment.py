@@ -57,7 +57,8 @@ def test_flip_crop_extremes(dtype, rng):
         dx = int(np.floor(u[n, 3] * 7)) - 3
         shifted = np.zeros_like(x[n])
         src = x[n][:, max(dy, 0):5 + min(dy, 0), max(dx, 0):7 + min(dx, 0)]
-        shifted[:, max(-dy, 0):max(-dy, 0) + src.shape[1], max(-dx, 0):max(-dx, 0) + src.shape[2]] = src
+        top, left = max(-dy, 0), max(-dx, 0)
+        shifted[:, top:top + src.shape[1], left:left + src.shape[2]] = src
         np.testing.assert_array_equal(y[n], shifted)
 
 
