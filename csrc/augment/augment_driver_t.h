@@ -233,6 +233,7 @@ void FNN_NAME(fnn_snr_noise)(const T *x, T *y, size_t n, size_t row_len, double 
 {
     if (n == 0 || row_len == 0) return;
     FNN_NAME(aug_run) run = {0};
+    run.tab = FNN_NAME(augment_table)();
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
@@ -280,6 +281,7 @@ void FNN_NAME(fnn_time_shift)(const T *x, T *y, size_t n, size_t len, size_t fea
 {
     if (n == 0 || len == 0 || feat == 0) return;
     FNN_NAME(aug_run) run = {0};
+    run.tab = FNN_NAME(augment_table)();
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
@@ -291,18 +293,33 @@ void FNN_NAME(fnn_time_shift)(const T *x, T *y, size_t n, size_t len, size_t fea
                         FNN_NAME(shift_range), &run);
 }
 
+/* Elements are decided a tile at a time from words generated together. */
+#define FNN_AUG_SEQ_TILE ((size_t)256)
+
 static void FNN_NAME(element_dropout_range)(const void *vctx, size_t begin, size_t end)
 {
     const FNN_NAME(aug_run) *r = (const FNN_NAME(aug_run) *)vctx;
     const size_t L = r->len, F = r->feat;
-    fnn_aug_words cache = {&r->s, (uint64_t)-1, {0, 0, 0, 0}};
+    /* u < p  ⇔  (w >> 8) < ceil(p·2²⁴): integer compares, exact */
+    const double tp = ceil(r->p0 * 16777216.0);
+    const uint32_t thr = (uint32_t)(tp > 16777216.0 ? 16777216.0 : tp);
+    uint32_t w[FNN_AUG_SEQ_TILE];
     for (size_t n = begin; n < end; ++n) {
-        for (size_t l = 0; l < L; ++l) {
-            const size_t off = (n * L + l) * F;
-            if (fnn_aug_u(fnn_aug_word(&cache, n * L + l)) < r->p0)
-                FNN_AUG_ZERO(r->y + off, F);
-            else
-                FNN_AUG_COPY(r->y + off, r->x + off, F);
+        for (size_t l0 = 0; l0 < L; l0 += FNN_AUG_SEQ_TILE) {
+            const size_t cnt = L - l0 < FNN_AUG_SEQ_TILE ? L - l0 : FNN_AUG_SEQ_TILE;
+            r->tab->words(&r->s, w, (uint64_t)(n * L + l0), cnt);
+            const T *xi = r->x + (n * L + l0) * F;
+            T *yi = r->y + (n * L + l0) * F;
+            if (F == 1) {
+                for (size_t l = 0; l < cnt; ++l) yi[l] = (w[l] >> 8) < thr ? (T)0 : xi[l];
+                continue;
+            }
+            for (size_t l = 0; l < cnt; ++l) {
+                if ((w[l] >> 8) < thr)
+                    FNN_AUG_ZERO(yi + l * F, F);
+                else
+                    FNN_AUG_COPY(yi + l * F, xi + l * F, F);
+            }
         }
     }
 }
@@ -313,6 +330,7 @@ void FNN_NAME(fnn_element_dropout)(const T *x, T *y, size_t n, size_t len, size_
 {
     if (n == 0 || len == 0 || feat == 0) return;
     FNN_NAME(aug_run) run = {0};
+    run.tab = FNN_NAME(augment_table)();
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
@@ -327,13 +345,20 @@ static void FNN_NAME(swap_range)(const void *vctx, size_t begin, size_t end)
 {
     const FNN_NAME(aug_run) *r = (const FNN_NAME(aug_run) *)vctx;
     const size_t L = r->len, F = r->feat;
-    fnn_aug_words cache = {&r->s, (uint64_t)-1, {0, 0, 0, 0}};
+    const double tp = ceil(r->p0 * 16777216.0);
+    const uint32_t thr = (uint32_t)(tp > 16777216.0 ? 16777216.0 : tp);
+    uint32_t w[FNN_AUG_SEQ_TILE];
     for (size_t n = begin; n < end; ++n) {
         const T *xi = r->x + n * L * F;
         T *yi = r->y + n * L * F;
-        size_t l = 0;
+        size_t l = 0, l0 = 0, cnt = 0;
         while (l < L) {
-            if (l + 1 < L && fnn_aug_u(fnn_aug_word(&cache, n * L + l)) < r->p0) {
+            if (l >= l0 + cnt) { /* the scan may jump past a tile's end by one */
+                l0 = l;
+                cnt = L - l0 < FNN_AUG_SEQ_TILE ? L - l0 : FNN_AUG_SEQ_TILE;
+                r->tab->words(&r->s, w, (uint64_t)(n * L + l0), cnt);
+            }
+            if (l + 1 < L && (w[l - l0] >> 8) < thr) {
                 FNN_AUG_COPY(yi + l * F, xi + (l + 1) * F, F);
                 FNN_AUG_COPY(yi + (l + 1) * F, xi + l * F, F);
                 l += 2;
@@ -350,6 +375,7 @@ void FNN_NAME(fnn_neighbor_swap)(const T *x, T *y, size_t n, size_t len, size_t 
 {
     if (n == 0 || len == 0 || feat == 0) return;
     FNN_NAME(aug_run) run = {0};
+    run.tab = FNN_NAME(augment_table)();
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;

@@ -10,6 +10,8 @@ typedef struct {
      * pixel k samples (sx0 + k·dsx, sy0 + k·dsy), zeros outside */
     void (*warp_row)(const FNN_REAL *src, size_t h, size_t w, FNN_REAL *o, size_t n, double sx0,
                      double dsx, double sy0, double dsy);
+    /* out[k] = word first + k of the stream, k < n */
+    void (*words)(const fnn_stream *s, uint32_t *out, uint64_t first, size_t n);
 } FNN_NAME(fnn_augment_table);
 
 extern const FNN_NAME(fnn_augment_table) FNN_CAT3(fnn_augment_table, FNN_SFX, baseline);

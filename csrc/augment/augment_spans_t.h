@@ -54,10 +54,41 @@ static void SPAN(warp_row_span)(const T *src, size_t h, size_t w, T *o, size_t n
     }
 }
 
+/* Philox words of consecutive elements, 64 blocks at a time through a
+ * stack buffer: one independent block per lane, so the rounds vectorize
+ * where a block computed per element would not. */
+static void SPAN(words_span)(const fnn_stream *s, uint32_t *out, uint64_t first, size_t n)
+{
+    uint32_t buf[4 * 64];
+    const uint32_t k0 = s->k0, k1 = s->k1, o0 = s->o0, o1 = s->o1;
+    size_t done = 0;
+    while (done < n) {
+        const uint64_t i0 = first + done, b0 = i0 / 4;
+        const size_t skip = (size_t)(i0 % 4);
+        size_t nb = (skip + (n - done) + 3) / 4;
+        if (nb > 64) nb = 64;
+#pragma omp simd
+        for (size_t j = 0; j < nb; ++j) {
+            const uint64_t b = b0 + j;
+            uint32_t c0 = (uint32_t)b, c1 = (uint32_t)(b >> 32), c2 = o0, c3 = o1;
+            FNN_PHILOX_10(c0, c1, c2, c3, k0, k1);
+            buf[4 * j] = c0;
+            buf[4 * j + 1] = c1;
+            buf[4 * j + 2] = c2;
+            buf[4 * j + 3] = c3;
+        }
+        size_t take = 4 * nb - skip;
+        if (take > n - done) take = n - done;
+        memcpy(out + done, buf + skip, take * sizeof(uint32_t));
+        done += take;
+    }
+}
+
 const FNN_NAME(fnn_augment_table) FNN_ISA_NAME(fnn_augment_table) = {
     SPAN(reverse_span),
     SPAN(axpb_span),
     SPAN(warp_row_span),
+    SPAN(words_span),
 };
 
 #undef T
