@@ -167,7 +167,8 @@ class Linear(Module):
             y = F.dense(x, self.weight.data, bias, self.activation, prelu_weight=prelu,
                         out=out, **self.act_kwargs)
             if self.activity_regularizer is not None:
-                self._penalties[2] = float(self.activity_regularizer.forward(y))
+                self.activity_regularizer.forward(y)
+                self._penalties[2] = float(self.activity_regularizer.penalty)
             return y
         pre = None if self._saves_output else self._ws("z", shape, self.dtype)
         y, saved = F.dense_forward(x, self.weight.data, bias, self.activation,
@@ -175,7 +176,8 @@ class Linear(Module):
                                    **self.act_kwargs)
         self._x, self._saved = x, saved
         if self.activity_regularizer is not None:
-            self._penalties[2] = float(self.activity_regularizer.forward(y))
+            self.activity_regularizer.forward(y)
+            self._penalties[2] = float(self.activity_regularizer.penalty)
         return y
 
     def backward(self, dy, *, input_grad=True):
@@ -188,7 +190,8 @@ class Linear(Module):
         if self.activity_regularizer is not None:
             g = self._ws("dy_reg", shape, self.dtype)
             np.copyto(g, dy)
-            self._penalties[2] = float(self.activity_regularizer.backward(self._saved_y(), g))
+            self.activity_regularizer.backward(self._saved_y(), g)
+            self._penalties[2] = float(self.activity_regularizer.penalty)
             dy = g
         gw, acc_w = self._grad_target(self.weight)
         gb = acc_b = None
