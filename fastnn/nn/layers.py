@@ -143,7 +143,7 @@ class Linear(Module):
         else:
             self.bias = None
         self._prelu = None
-        if F.ACTIVATIONS and str(activation).lower() == "prelu":
+        if str(activation).lower() == "prelu":
             self._prelu = self.add_parameter("prelu_weight", np.full(1, 0.25, self.dtype))
         self._x = None
         self._penalties = [0.0, 0.0, 0.0]
