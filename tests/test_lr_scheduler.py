@@ -89,7 +89,8 @@ def test_one_cycle():
     assert lrs[1] == pytest.approx(0.52)
     assert lrs[9] == pytest.approx(0.04 / 1e4)
     pct = (5 - 2) / (9 - 2)
-    assert lrs[5] == pytest.approx(0.04 / 1e4 + (1 - 0.04 / 1e4) / 2 * (math.cos(math.pi * pct) + 1))
+    low = 0.04 / 1e4
+    assert lrs[5] == pytest.approx(low + (1 - low) / 2 * (math.cos(math.pi * pct) + 1))
     o = _opt(momentum=0.9)
     s = S.OneCycleLR(o, 1.0, epochs=2, steps_per_epoch=5, three_phase=True,
                      anneal_strategy="linear")

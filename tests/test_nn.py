@@ -6,6 +6,7 @@ import pytest
 import fastnn
 from fastnn import nn
 from fastnn import reference as R
+from fastnn.functional.regularizers import L2
 from conftest import assert_close
 
 
@@ -107,8 +108,8 @@ def test_linear_no_bias_and_initializers(rng):
 
 
 def test_linear_regularizers_add_gradient_and_penalty(rng):
-    layer = nn.Linear(4, 3, dtype=np.float64, kernel_regularizer=fastnn.functional.regularizers.L2(0.1),
-                      bias_regularizer="l1", seed=0)
+    layer = nn.Linear(4, 3, dtype=np.float64, kernel_regularizer=L2(0.1), bias_regularizer="l1",
+                      seed=0)
     x = rng.standard_normal((5, 4))
     y = layer.forward(x)
     dy = np.ones_like(y)
@@ -123,8 +124,7 @@ def test_linear_regularizers_add_gradient_and_penalty(rng):
 
 
 def test_linear_activity_regularizer(rng):
-    layer = nn.Linear(4, 3, dtype=np.float64, activity_regularizer=fastnn.functional.regularizers.L2(0.5),
-                      seed=0)
+    layer = nn.Linear(4, 3, dtype=np.float64, activity_regularizer=L2(0.5), seed=0)
     x = rng.standard_normal((5, 4))
     y = layer.forward(x).copy()
     assert layer.penalty() == pytest.approx(0.5 * np.sum(y ** 2))

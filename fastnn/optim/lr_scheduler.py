@@ -136,7 +136,8 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, base, epoch, i):
-        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        cos = math.cos(math.pi * epoch / self.T_max)
+        return self.eta_min + (base - self.eta_min) * (1 + cos) / 2
 
 
 class LinearLR(LRScheduler):
@@ -172,7 +173,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, base, epoch, i):
-        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        cos = math.cos(math.pi * self.T_cur / self.T_i)
+        return self.eta_min + (base - self.eta_min) * (1 + cos) / 2
 
     def step(self, epoch=None):
         if epoch is None and self.last_epoch < 0:
