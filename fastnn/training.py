@@ -392,7 +392,7 @@ def predict(model, x, *, batch_size=256, blas_threads=1):
 def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=1,
         batch_size=32, validation_data=None, validation_split=0.0, shuffle=True, seed=0,
         callbacks=(), metrics=None, scheduler=None, scheduler_interval=None, verbose=0,
-        blas_threads=1):
+        blas_threads=1, n_threads=None):
     """Train ``model`` on ``(x, y)`` with mini-batches.
 
     Parameters
@@ -431,15 +431,27 @@ def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=
         OpenBLAS with 2 threads made an epoch of a 784-512-256-10 MLP at
         batch 128 five times slower than with 1 (threads spinning against
         each other and against fastnn's OpenMP threads).
+    n_threads : int, optional
+        fastnn's threads during training (:func:`fastnn.threads`); default
+        :func:`fastnn.get_num_threads`.
 
     Returns
     -------
     History
     """
-    with _blas_limit(blas_threads):
+    with _blas_limit(blas_threads), _fastnn_threads(n_threads):
         return _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                     validation_split, shuffle, seed, callbacks, metrics, scheduler,
                     scheduler_interval, verbose)
+
+
+def _fastnn_threads(n_threads):
+    import contextlib
+
+    if n_threads is None:
+        return contextlib.nullcontext()
+    from fastnn import threads
+    return threads(n_threads)
 
 
 def _blas_limit(blas_threads):

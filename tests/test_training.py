@@ -64,10 +64,14 @@ def test_same_seed_same_weights_any_thread_count():
     x, y = _data()
     states = []
     for n_threads in (1, 2, 2):
-        with fastnn.threads(n_threads):
-            m = _model(seed=7)
-            m.fit(x, y, epochs=2, batch_size=32, seed=3, optimizer="adamw")
-            states.append(m.state_dict())
+        m = _model(seed=7)
+        m.fit(x, y, epochs=2, batch_size=32, seed=3, optimizer="adamw", n_threads=n_threads)
+        states.append(m.state_dict())
+    with fastnn.threads(2):
+        m = _model(seed=7)
+        m.fit(x, y, epochs=2, batch_size=32, seed=3, optimizer="adamw", n_threads=1,
+              blas_threads=2)
+        states.append(m.state_dict())
     for s in states[1:]:
         for k in states[0]:
             np.testing.assert_array_equal(states[0][k], s[k])
