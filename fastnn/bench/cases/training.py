@@ -9,6 +9,11 @@ more than the default sweep's budget. The default sweep times the same
 network on 1,920 samples (15 batches). Compute-bound: no bytes moved.
 The check compares nothing numerically (the implementations draw different
 initial weights) but asserts that fastnn's batch loss decreased.
+
+On a machine shared with other work the result depends on OpenMP's wait
+policy: a step is ~30 short kernel calls, and with libgomp's default
+spin-then-sleep barrier two threads on a loaded 2-core machine were several
+times slower than one; ``OMP_WAIT_POLICY=passive`` removed the loss.
 """
 import warnings
 
