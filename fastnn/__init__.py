@@ -29,3 +29,4 @@ def get_include():
     import os
 
     return os.path.join(os.path.dirname(__file__), "include")
+from fastnn import nn  # noqa: E402,F401
