@@ -25,8 +25,9 @@ import numbers
 import numpy as np
 
 from fastnn.parameter import Parameter
+from fastnn.training import Callback
 
-__all__ = ["Pruner", "MaskedOptimizer", "iterative_prune", "magnitude_scores",
+__all__ = ["Pruner", "MaskedOptimizer", "PruningCallback", "iterative_prune", "magnitude_scores",
            "first_order_scores", "exact_scores", "sparsity"]
 
 _CRITERIA = ("magnitude", "first_order", "exact")
@@ -324,6 +325,45 @@ class MaskedOptimizer:
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
+
+
+class PruningCallback(Callback):
+    """Keeps a :class:`Pruner`'s weights pruned inside :func:`fastnn.training.fit`.
+
+    After every optimizer step (``on_batch_end``) the pruned weights are set
+    back to zero, so they stay exactly zero whatever the optimizer; with a
+    ``schedule`` the pruner also prunes at the end of the given epochs
+    (iterative pruning, the epochs in between retraining).
+
+    Parameters
+    ----------
+    pruner : Pruner
+    schedule : dict, optional
+        ``{epoch: target_sparsity}`` (epochs counted from 0).
+    criterion : str, optional
+        The criterion of scheduled steps ("magnitude" or "first_order"; the
+        gradients of the last batch are used for "first_order").
+    """
+
+    def __init__(self, pruner, schedule=None, criterion="magnitude"):
+        if not isinstance(pruner, Pruner):
+            raise TypeError("pruner must be a fastnn.pruning.Pruner")
+        if criterion not in ("magnitude", "first_order"):
+            raise ValueError(f"criterion must be 'magnitude' or 'first_order', got {criterion!r}")
+        self.pruner = pruner
+        self.schedule = dict(schedule or {})
+        self.criterion = criterion
+
+    def on_train_begin(self, logs):
+        self.pruner.apply()
+
+    def on_batch_end(self, batch, logs):
+        self.pruner.apply()
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch in self.schedule:
+            self.pruner.prune(self.schedule[epoch], self.criterion)
+            logs["sparsity"] = self.pruner.report()[-1]["sparsity"]
 
 
 def iterative_prune(pruner, targets, retrain, evaluate, *, max_drop, criterion="magnitude",

@@ -226,3 +226,23 @@ def test_bad_input(rng):
     with pytest.raises(ValueError, match="max_drop"):
         iterative_prune(pr, [0.5], lambda: None, lambda: 1.0, max_drop=-1)
     np.testing.assert_array_equal(magnitude_scores([np.array([-2.0, 1.0])])[0], [2.0, 1.0])
+
+
+def test_pruning_callback_inside_fit(rng):
+    from fastnn import nn
+    from fastnn.pruning import PruningCallback
+
+    model = nn.Sequential(nn.Linear(8, 16, activation="relu"), nn.Linear(16, 3))
+    x = rng.standard_normal((96, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 96)
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    pr = Pruner(weights)
+    pr.prune(0.5)
+    cb = PruningCallback(pr, schedule={1: 0.75})
+    model.fit(x, y, epochs=3, batch_size=16, callbacks=[cb], seed=0)
+    assert pr.report()[-1]["sparsity"] == pytest.approx(round(0.75 * 176) / 176)
+    for w, m in zip(weights, pr.masks):
+        assert np.all(w.data[~m] == 0)
+        assert np.all(w.data[m] != 0)
+    with pytest.raises(ValueError, match="criterion"):
+        PruningCallback(pr, criterion="exact")
