@@ -392,7 +392,7 @@ def predict(model, x, *, batch_size=256, blas_threads=1):
 def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=1,
         batch_size=32, validation_data=None, validation_split=0.0, shuffle=True, seed=0,
         callbacks=(), metrics=None, scheduler=None, scheduler_interval=None, verbose=0,
-        blas_threads=1, n_threads=None):
+        blas_threads=1, n_threads=None, transform=None):
     """Train ``model`` on ``(x, y)`` with mini-batches.
 
     Parameters
@@ -434,15 +434,21 @@ def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=
     n_threads : int, optional
         fastnn's threads during training (:func:`fastnn.threads`); default
         :func:`fastnn.get_num_threads`.
+    transform : callable, optional
+        Per-batch transform of the training batches, ``(xb, yb) -> (xb, yb)``,
+        e.g. a :class:`fastnn.augment.Compose` pipeline. Validation data is
+        not transformed.
 
     Returns
     -------
     History
     """
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform must be callable, got {type(transform).__name__}")
     with _blas_limit(blas_threads), _fastnn_threads(n_threads):
         return _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                     validation_split, shuffle, seed, callbacks, metrics, scheduler,
-                    scheduler_interval, verbose)
+                    scheduler_interval, verbose, transform)
 
 
 def _fastnn_threads(n_threads):
@@ -471,7 +477,7 @@ def _blas_limit(blas_threads):
 
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
-         verbose):
+         verbose, transform=None):
     if not isinstance(model, Module):
         raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
     _check_xy(x, y)
@@ -527,6 +533,8 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
             idx = order[b * batch_size:(b + 1) * batch_size]
             xb = batches.take(x, idx, "x")
             yb = batches.take(y, idx, "y")
+            if transform is not None:
+                xb, yb = transform(xb, yb)
             model.zero_grad()
             out = model.forward(xb)
             value = loss.forward(out, yb)

@@ -240,3 +240,27 @@ def test_example_optimizers(examples_path):
     curves, rows = ex.run(epochs=2, width=16)
     assert len(rows) == 10
     assert curves["Adam"][-1] < curves["Adam"][0]
+
+
+def test_fit_applies_a_per_batch_transform():
+    import numpy as np
+    from fastnn import nn
+    from fastnn.augment import Compose, GaussianNoise
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 8)).astype(np.float32)
+    y = np.arange(64) % 3
+    seen = []
+
+    def spy(xb, yb):
+        seen.append(xb.shape)
+        return xb, yb
+
+    model = nn.Sequential(nn.Linear(8, 3, seed=0))
+    model.fit(x, y, epochs=1, batch_size=16, transform=spy, verbose=0)
+    assert seen == [(16, 8)] * 4
+    model.fit(x, y, epochs=1, batch_size=16, transform=Compose([GaussianNoise(0.1)], seed=1),
+              verbose=0)
+    import pytest
+    with pytest.raises(TypeError, match="transform"):
+        model.fit(x, y, epochs=1, transform=3)
