@@ -15,4 +15,12 @@ const char *fnn_version(void);
 #define FNN_FEATURE_SIMD_DISPATCH 0x2 /* AVX2/AVX-512 variants compiled in */
 int fnn_features(void);
 
+/* The SIMD level is chosen from the CPU (capped by the FASTNN_SIMD
+ * environment variable) when the library is loaded. These read and pin it
+ * for this copy of the library: FNN_SIMD_BASELINE, _AVX2 or _AVX512. All
+ * levels give bitwise-identical results. Not to be called while a kernel
+ * runs in another thread. */
+int fnn_simd_max_level(void);
+int fnn_simd_set_level(int level); /* clamped to fnn_simd_max_level(); returns the level set */
+
 #endif

@@ -113,6 +113,8 @@ cdef extern from "fastnn.h" nogil:
     void fnn_clamp_f64(double *x, size_t n, double lo, double hi, int n_threads, int flags)
     const char *fnn_version()
     int fnn_features()
+    int fnn_simd_max_level()
+    int fnn_simd_set_level(int level)
     double fnn_softmax_cross_entropy_f32(const float *logits, size_t n_rows, size_t n_classes, const int64_t *labels, const float *target, const float *weight, int64_t ignore_index, double label_smoothing, int smoothing, int reduction, float *loss, float *grad, int n_threads, int flags)
     double fnn_nll_loss_f32(const float *log_probs, size_t n_rows, size_t n_classes, const int64_t *labels, const float *weight, int64_t ignore_index, int reduction, float *loss, float *grad, int n_threads, int flags)
     double fnn_multi_margin_loss_f32(const float *input, size_t n_rows, size_t n_classes, const int64_t *labels, const float *weight, int p, double margin, int divide_by_classes, int reduction, float *loss, float *grad, int n_threads, int flags)

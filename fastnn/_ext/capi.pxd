@@ -105,6 +105,8 @@ cdef void fnn_scale_f64(double *x, size_t n, double scale, int n_threads, int fl
 cdef void fnn_clamp_f64(double *x, size_t n, double lo, double hi, int n_threads, int flags) noexcept nogil
 cdef const char * fnn_version() noexcept nogil
 cdef int fnn_features() noexcept nogil
+cdef int fnn_simd_max_level() noexcept nogil
+cdef int fnn_simd_set_level(int level) noexcept nogil
 cdef double fnn_softmax_cross_entropy_f32(const float *logits, size_t n_rows, size_t n_classes, const int64_t *labels, const float *target, const float *weight, int64_t ignore_index, double label_smoothing, int smoothing, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_nll_loss_f32(const float *log_probs, size_t n_rows, size_t n_classes, const int64_t *labels, const float *weight, int64_t ignore_index, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_multi_margin_loss_f32(const float *input, size_t n_rows, size_t n_classes, const int64_t *labels, const float *weight, int p, double margin, int divide_by_classes, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil

@@ -144,6 +144,14 @@ cdef int fnn_features() noexcept nogil:
     return _c_api.fnn_features()
 
 
+cdef int fnn_simd_max_level() noexcept nogil:
+    return _c_api.fnn_simd_max_level()
+
+
+cdef int fnn_simd_set_level(int level) noexcept nogil:
+    return _c_api.fnn_simd_set_level(level)
+
+
 cdef double fnn_softmax_cross_entropy_f32(const float *logits, size_t n_rows, size_t n_classes, const int64_t *labels, const float *target, const float *weight, int64_t ignore_index, double label_smoothing, int smoothing, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil:
     return _c_api.fnn_softmax_cross_entropy_f32(logits, n_rows, n_classes, labels, target, weight, ignore_index, label_smoothing, smoothing, reduction, loss, grad, n_threads, flags)
 
@@ -419,6 +427,8 @@ KERNELS = (
     'fnn_clamp_f64',
     'fnn_version',
     'fnn_features',
+    'fnn_simd_max_level',
+    'fnn_simd_set_level',
     'fnn_softmax_cross_entropy_f32',
     'fnn_nll_loss_f32',
     'fnn_multi_margin_loss_f32',
