@@ -48,7 +48,7 @@ def get_library():
     FileNotFoundError
         If the library was not built (e.g. an MSVC build).
     """
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_ext")
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
     for name in _LIBRARY_NAMES:
         path = os.path.join(here, name)
         if os.path.exists(path):
