@@ -38,8 +38,10 @@ def _case(lib, n, label, dtype, targets, with_torch):
     fn = getattr(lib, f"fnn_math_{_SFX[dtype]}")
     px, py = x.ctypes.data, y.ctypes.data
     n_threads, flags = resolve_threads(None), kernel_flags()
+    # ctypes gets bare addresses: the closure must own the arrays behind them
+    buffers = (x, y)
 
-    def run_fastnn():
+    def run_fastnn(buffers=buffers):
         fn(TANH, px, py, n, n_threads, flags)
 
     def run_numpy():
