@@ -81,6 +81,6 @@ def cases(full=False, with_torch=False):
     sizes = [(1 << 20, "1M")] + ([(1 << 24, "16M")] if full else [])
     for n, label in sizes:
         for dtype in (np.float32, np.float64):
-            out.append(_case(lib, n, label, dtype,
-                             [Target(">=2x NumPy", lambda r: r["speedup"] >= 2)], with_torch))
+            # throughput is the kernel's own (see the dense benchmarks): no target here
+            out.append(_case(lib, n, label, dtype, [], with_torch))
     return out
