@@ -35,6 +35,7 @@ extern "C" {
 
 #include "runtime/fastnn_runtime.h"
 #include "optim/fastnn_optim.h"
+#include "capi/fastnn_capi.h"
 #include "losses/fastnn_losses.h"
 #include "random/fastnn_random.h"
 #include "norm/fastnn_norm.h"

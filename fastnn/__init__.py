@@ -34,8 +34,15 @@ from fastnn import init  # noqa: E402,F401
 from fastnn.preprocessing import Standardizer  # noqa: E402,F401
 
 
+from fastnn.functional.capi import get_library  # noqa: E402,F401
+
+
 def get_include():
-    """Directory of fastnn's C headers (``fastnn.h``), as numpy.get_include()."""
+    """Directory of fastnn's C headers (``fastnn.h``), as numpy.get_include().
+
+    Pass it to the compiler (``-I``) to build C code or a Cython module
+    against fastnn; see also ``get_library()`` and docs/c_api.md.
+    """
     import os
 
     return os.path.join(os.path.dirname(__file__), "include")
