@@ -352,6 +352,62 @@ cdef int fnn_group_norm_backward_f64(const double *dy, const double *x, size_t n
     return _c_api.fnn_group_norm_backward_f64(dy, x, n, c, s, groups, gamma, mean, rstd, dx, dgamma, dbeta, n_threads, flags)
 
 
+cdef void fnn_flip_crop_f32(const float *x, float *y, size_t n, size_t c, size_t h, size_t w, size_t out_h, size_t out_w, size_t pad, int reflect, double p_hflip, double p_vflip, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_flip_crop_f32(x, y, n, c, h, w, out_h, out_w, pad, reflect, p_hflip, p_vflip, seed, offset, n_threads, flags)
+
+
+cdef void fnn_affine_f32(const float *x, float *y, size_t n, size_t c, size_t h, size_t w, double degrees, double scale_lo, double scale_hi, double translate, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_affine_f32(x, y, n, c, h, w, degrees, scale_lo, scale_hi, translate, seed, offset, n_threads, flags)
+
+
+cdef void fnn_color_jitter_f32(const float *x, float *y, size_t n, size_t row_len, double brightness, double contrast, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_color_jitter_f32(x, y, n, row_len, brightness, contrast, seed, offset, n_threads, flags)
+
+
+cdef void fnn_snr_noise_f32(const float *x, float *y, size_t n, size_t row_len, double snr_db, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_snr_noise_f32(x, y, n, row_len, snr_db, seed, offset, n_threads, flags)
+
+
+cdef void fnn_time_shift_f32(const float *x, float *y, size_t n, size_t len, size_t feat, size_t max_shift, int wrap, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_time_shift_f32(x, y, n, len, feat, max_shift, wrap, seed, offset, n_threads, flags)
+
+
+cdef void fnn_element_dropout_f32(const float *x, float *y, size_t n, size_t len, size_t feat, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_element_dropout_f32(x, y, n, len, feat, p, seed, offset, n_threads, flags)
+
+
+cdef void fnn_neighbor_swap_f32(const float *x, float *y, size_t n, size_t len, size_t feat, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_neighbor_swap_f32(x, y, n, len, feat, p, seed, offset, n_threads, flags)
+
+
+cdef void fnn_flip_crop_f64(const double *x, double *y, size_t n, size_t c, size_t h, size_t w, size_t out_h, size_t out_w, size_t pad, int reflect, double p_hflip, double p_vflip, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_flip_crop_f64(x, y, n, c, h, w, out_h, out_w, pad, reflect, p_hflip, p_vflip, seed, offset, n_threads, flags)
+
+
+cdef void fnn_affine_f64(const double *x, double *y, size_t n, size_t c, size_t h, size_t w, double degrees, double scale_lo, double scale_hi, double translate, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_affine_f64(x, y, n, c, h, w, degrees, scale_lo, scale_hi, translate, seed, offset, n_threads, flags)
+
+
+cdef void fnn_color_jitter_f64(const double *x, double *y, size_t n, size_t row_len, double brightness, double contrast, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_color_jitter_f64(x, y, n, row_len, brightness, contrast, seed, offset, n_threads, flags)
+
+
+cdef void fnn_snr_noise_f64(const double *x, double *y, size_t n, size_t row_len, double snr_db, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_snr_noise_f64(x, y, n, row_len, snr_db, seed, offset, n_threads, flags)
+
+
+cdef void fnn_time_shift_f64(const double *x, double *y, size_t n, size_t len, size_t feat, size_t max_shift, int wrap, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_time_shift_f64(x, y, n, len, feat, max_shift, wrap, seed, offset, n_threads, flags)
+
+
+cdef void fnn_element_dropout_f64(const double *x, double *y, size_t n, size_t len, size_t feat, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_element_dropout_f64(x, y, n, len, feat, p, seed, offset, n_threads, flags)
+
+
+cdef void fnn_neighbor_swap_f64(const double *x, double *y, size_t n, size_t len, size_t feat, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_neighbor_swap_f64(x, y, n, len, feat, p, seed, offset, n_threads, flags)
+
+
 cdef void fnn_act_forward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *x, const float *bias, const float *slope, size_t n_slope, float *pre, float *y, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_act_forward_f32(act, params, n_outer, n_channels, n_inner, x, bias, slope, n_slope, pre, y, n_threads, flags)
 
@@ -479,6 +535,20 @@ KERNELS = (
     'fnn_layer_norm_backward_f64',
     'fnn_group_norm_f64',
     'fnn_group_norm_backward_f64',
+    'fnn_flip_crop_f32',
+    'fnn_affine_f32',
+    'fnn_color_jitter_f32',
+    'fnn_snr_noise_f32',
+    'fnn_time_shift_f32',
+    'fnn_element_dropout_f32',
+    'fnn_neighbor_swap_f32',
+    'fnn_flip_crop_f64',
+    'fnn_affine_f64',
+    'fnn_color_jitter_f64',
+    'fnn_snr_noise_f64',
+    'fnn_time_shift_f64',
+    'fnn_element_dropout_f64',
+    'fnn_neighbor_swap_f64',
     'fnn_act_forward_f32',
     'fnn_act_backward_f32',
     'fnn_math_f32',
