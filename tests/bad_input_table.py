@@ -3,8 +3,9 @@ arguments and hyperparameters, and what each bad input must do.
 
 ``tests/test_bad_inputs.py`` runs every cell; ``tools/gen_bad_inputs_doc.py``
 writes the same table to ``docs/bad_inputs.md``. A cell's expected outcome is
-``TypeError``, ``ValueError`` or ``ok`` (accepted: the result must equal the
-call with clean arguments). Outcomes follow from the role of an argument:
+``TypeError``, ``ValueError``, ``ok`` (accepted: the result must equal the
+call with clean arguments) or ``accepted`` (a valid call with a different
+meaning, e.g. another shape for an elementwise kernel: it must not fail). Outcomes follow from the role of an argument:
 
 * ``in``: read only. Non-contiguous or read-only arrays are accepted (a
   read-only input is never written; a strided one is copied).
@@ -35,7 +36,8 @@ ARRAY_KINDS = {
     "shape": "wrong shape (one element short)",
     "noncontig": "non-contiguous view",
     "readonly": "read-only array",
-    "alias": "shares memory with another argument",
+    "alias": "is another argument (exact aliasing)",
+    "overlap": "partly overlaps another argument",
 }
 LABEL_KINDS = {
     "float": "float64 labels",
@@ -61,7 +63,7 @@ def default_outcome(role, kind):
             "TypeError" if kind in ("float", "list") else "ValueError")
     if kind in ("float16", "other_float", "int", "object", "list"):
         return "TypeError"
-    if kind in ("ndim", "shape", "alias"):
+    if kind in ("ndim", "shape", "alias", "overlap"):
         return "ValueError"
     if kind in ("noncontig", "readonly"):
         return "ok" if role == "in" else "ValueError"
@@ -83,6 +85,7 @@ class Spec:
     expect: dict = field(default_factory=dict)
     why: dict = field(default_factory=dict)
     empty: str = "ok"  # the call with every array empty / a zero-size batch
+    any_shape: tuple = ()  # arguments of any shape: ndim/shape cells are accepted
 
     def call(self, args):
         kwargs = {k: v for k, v in args.items() if k not in self.pos}
@@ -94,11 +97,16 @@ class Spec:
         for arg, role in self.roles.items():
             kinds = LABEL_KINDS if role == "labels" else ARRAY_KINDS
             for kind in kinds:
-                if kind == "alias" and (role == "in" or self.alias_partner(arg) is None):
+                if kind in ("alias", "overlap") and (
+                        role == "in" or self.alias_partner(arg) is None):
                     continue
                 if kind == "other_float" and arg == self._dtype_setter():
                     continue
-                exp = self.expect.get((arg, kind), default_outcome(role, kind))
+                if kind in ("ndim", "shape") and arg in self.any_shape:
+                    exp = "accepted"
+                else:
+                    exp = default_outcome(role, kind)
+                exp = self.expect.get((arg, kind), exp)
                 if exp is not None:
                     out.append((arg, kind, exp))
         for arg, kinds in self.hyper.items():
@@ -430,8 +438,7 @@ for _name, _hyp in (("l1_penalty", ("l1",)), ("l2_penalty", ("l2",)), ("l1l2_pen
 # ---------------------------------------------------------------- classes
 def _std_transform(x, out=None):
     s = fastnn.Standardizer()
-    s.partial_fit(np.random.default_rng(7).standard_normal(x.shape[-1:] if x.ndim else ())
-                  .astype(x.dtype).reshape(1, -1) if x.ndim == 2 else x)
+    s.partial_fit(np.random.default_rng(7).standard_normal((6, 4)))
     return s.transform(x, out=out)
 
 
@@ -466,8 +473,48 @@ for _cls, _hyp in ((fastnn.optim.SGD, ("lr", "momentum", "weight_decay")),
                    (fastnn.optim.Lion, ("lr", "weight_decay"))):
     spec("optim." + _cls.__name__, _opt_step(_cls),
          lambda dt: dict(param=_rng(dt, 4, 5), grad=_rng(dt, 4, 5, seed=1)),
-         ("param", "grad"), {"param": "inout", "grad": "in"}, {h: OPT_HYPER for h in _hyp})
+         ("param", "grad"), {"grad": "in"}, {h: OPT_HYPER for h in _hyp})
+    # param is wrapped in a Parameter, which converts array-likes (documented)
 
 
 def function_names():
     return sorted({s.name for s in SPECS})
+
+
+# ---------------------------------------------------------------- departures from the defaults
+def _by_name(name):
+    return next(s for s in SPECS if s.name == name)
+
+
+def _set(names, key, outcome, why):
+    for n in names:
+        sp = _by_name(n)
+        sp.expect[key] = outcome
+        sp.why[key] = why
+
+
+_set(["sgd_"], ("dampening", "neg"), "accepted",
+     "PyTorch does not restrict dampening either")
+_set(["init.xavier_uniform_", "init.xavier_normal_"], ("gain", "neg"), "accepted",
+     "a negative gain gives the distribution of |gain| (symmetric)")
+_ELEMENTWISE_OUT = ["exp", "expm1", "erf", "erfc"] + [a + "_backward" for a in ACTS]
+for _n in _ELEMENTWISE_OUT:
+    _set([_n], ("out", "alias"), "ok", "out may be the input itself: an elementwise "
+         "kernel reads each element before writing it")
+_set(["Standardizer.transform"], ("out", "alias"), "ok",
+     "out may be x itself: elementwise")
+for _n in ("batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward",
+           "group_norm", "group_norm_backward", "instance_norm", "instance_norm_backward",
+           "Standardizer.partial_fit", "Standardizer.transform"):
+    _by_name(_n).empty = "ValueError"
+    _by_name(_n).why[("*", "empty")] = "a zero-size batch has no statistics to normalize with"
+_by_name("init.variance_scaling_").empty = "ValueError"
+_by_name("init.variance_scaling_").why[("*", "empty")] = "fan_in = 0: the scale is undefined"
+for _n in [a + "_" for a in ACTS]:
+    _by_name(_n).any_shape = ("x",)
+for _n in ("clip_grad_norm_", "clip_grad_value_", "grad_norm"):
+    _by_name(_n).any_shape = ("grads",)
+for _sp in SPECS:
+    if _sp.name.startswith("init.") or _sp.name in ("random.uniform_", "random.normal_"):
+        _sp.any_shape = ("tensor", "out")
+_by_name("Standardizer.partial_fit").any_shape = ("x",)
