@@ -40,7 +40,7 @@ ARRAY_KINDS = {
     "overlap": "partly overlaps another argument",
 }
 LABEL_KINDS = {
-    "float": "float64 labels",
+    "float": "float labels (the call's dtype)",
     "list": "Python list",
     "ndim": "one extra dimension",
     "shape": "wrong shape (one element short)",
