@@ -394,7 +394,10 @@ def grad_norm(grads, norm_type=2.0, n_threads=None):
         return math.sqrt(total)
     total = math.fsum(_k.reduce(_k.REDUCE_SUM_ABS_POW, a, norm_type, nt, flags)
                       for a in arrays)
-    return total ** (1.0 / norm_type)
+    try:
+        return total ** (1.0 / norm_type)
+    except OverflowError:  # tiny norm_type: float ** raises where NumPy gives inf
+        return math.inf
 
 
 def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_threads=None):
