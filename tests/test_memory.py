@@ -88,3 +88,18 @@ def test_large_arrays_are_returned_to_the_system():
         F.exp(x)
     gc.collect()
     assert _rss() - r0 < 32 << 20
+
+
+@pytest.mark.slow
+def test_c_api_driver_is_clean_under_valgrind():
+    """tools/run_valgrind.sh: the C API on heap buffers, memcheck-clean."""
+    import shutil
+    import subprocess
+
+    if shutil.which("valgrind") is None or shutil.which("gcc") is None:
+        pytest.skip("needs valgrind and gcc")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run(["bash", os.path.join(root, "tools", "run_valgrind.sh")],
+                       capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    assert "ERROR SUMMARY: 0 errors" in r.stderr
