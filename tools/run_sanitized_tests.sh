@@ -43,8 +43,10 @@ done
 
 # CPython's own allocations at exit are not leaks of ours: leak checking is off
 # (tests/test_memory.py covers growth). Any other report fails the run.
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=0:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+# Reports go to files too: pytest captures file descriptor 2 during a test, and
+# a report printed there would vanish with the aborted process.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=0:allocator_may_return_null=1:log_path=$WORK/asan-report:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$WORK/ubsan-report:${UBSAN_OPTIONS:-}"
 export PYTHONPATH="$WORK"
 export PYTHONMALLOC=malloc   # let ASan see Python's allocations of array memory too
 export HYPOTHESIS_STORAGE_DIRECTORY="$WORK/.hypothesis"
@@ -52,7 +54,9 @@ echo "== running the tests with $ASAN_LIB preloaded"
 LD_PRELOAD="$ASAN_LIB:$UBSAN_LIB" python -m pytest -q -p no:cacheprovider "${@:-tests}" \
     2>&1 | tee pytest-sanitize.log
 status=${PIPESTATUS[0]}
-if grep -qE "ERROR: AddressSanitizer|runtime error:" pytest-sanitize.log; then
+if ls "$WORK"/asan-report.* "$WORK"/ubsan-report.* > /dev/null 2>&1 ||
+        grep -qE "ERROR: AddressSanitizer|runtime error:" pytest-sanitize.log; then
+    cat "$WORK"/asan-report.* "$WORK"/ubsan-report.* 2>/dev/null | head -80 >&2
     echo "run_sanitized_tests: sanitizer report above" >&2
     exit 1
 fi
