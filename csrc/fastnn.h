@@ -35,9 +35,11 @@ extern "C" {
 
 #include "runtime/fastnn_runtime.h"
 #include "optim/fastnn_optim.h"
+#include "capi/fastnn_capi.h"
 #include "losses/fastnn_losses.h"
 #include "random/fastnn_random.h"
 #include "norm/fastnn_norm.h"
+#include "augment/fastnn_augment.h"
 #include "dense/fastnn_dense.h"
 
 /* Library information */

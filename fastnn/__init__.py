@@ -12,6 +12,16 @@ bench      : ``python -m fastnn.bench``, the benchmark against the references
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# Idle OpenMP threads sleep instead of spinning, unless the user chose a policy.
+# fastnn alternates its parallel kernels with BLAS calls (own thread pool) and
+# Python code; spinning workers then steal the cores those need, which on a
+# small or shared machine costs far more than waking a thread (~10 us). It must
+# be set before the OpenMP runtime starts, i.e. before the extensions load.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
 from fastnn._config import (  # noqa: E402
     available_simd_levels, flush_denormals, get_flush_denormals, get_num_threads,
     get_simd_level, set_flush_denormals, set_num_threads, set_simd_level, show_config, threads,
@@ -24,8 +34,16 @@ from fastnn import init  # noqa: E402,F401
 from fastnn.preprocessing import Standardizer  # noqa: E402,F401
 
 
+from fastnn.functional.capi import get_library  # noqa: E402,F401
+
+
 def get_include():
-    """Directory of fastnn's C headers (``fastnn.h``), as numpy.get_include()."""
+    """Directory of fastnn's C headers (``fastnn.h``), as numpy.get_include().
+
+    Pass it to the compiler (``-I``) to build C code or a Cython module
+    against fastnn; see also ``get_library()`` and docs/c_api.md.
+    """
     import os
 
     return os.path.join(os.path.dirname(__file__), "include")
+from fastnn import nn  # noqa: E402,F401

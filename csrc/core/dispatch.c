@@ -49,3 +49,10 @@ void fnn_simd_init(void)
     }
     fnn_simd_set_level(level);
 }
+
+#if defined(__GNUC__) || defined(__clang__)
+/* A C program or ctypes can load the kernels without any Python module
+ * calling fnn_simd_init(): choose the level as the library is loaded so
+ * such callers get the vector kernels too. */
+__attribute__((constructor)) static void fnn_simd_init_at_load(void) { fnn_simd_init(); }
+#endif

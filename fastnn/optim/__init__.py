@@ -7,3 +7,4 @@ from fastnn.optim.optimizer import Optimizer
 from fastnn.optim.optimizers import SGD, Adagrad, Adam, AdamW, Lion, NAdam, RAdam, RMSprop
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Lion"]
+from fastnn.optim import lr_scheduler  # noqa: E402,F401

@@ -12,5 +12,9 @@ from fastnn.reference import random  # noqa: F401,E402
 from fastnn.reference.random import *  # noqa: F401,F403,E402
 from fastnn.reference import norm  # noqa: F401,E402
 from fastnn.reference.norm import *  # noqa: F401,F403,E402
+from fastnn.reference import augment  # noqa: F401,E402
+from fastnn.reference.augment import *  # noqa: F401,F403,E402
 from fastnn.reference import dense  # noqa: F401
 from fastnn.reference.dense import *  # noqa: F401,F403
+from fastnn.reference import capi  # noqa: F401
+from fastnn.reference.capi import *  # noqa: F401,F403

@@ -1,0 +1,14 @@
+/* Internal interface between the augmentation drivers (augment.c) and the
+ * per-ISA row loops (augment_isa_*.c). Not installed for users. */
+#ifndef FASTNN_AUGMENT_INTERNAL_H
+#define FASTNN_AUGMENT_INTERNAL_H
+
+#include "../fastnn.h"
+/* the Philox round macros and fnn_stream of the random family: the same
+ * generator, so a seed means the same thing in every family */
+#include "../random/random_internal.h"
+
+#define FNN_TEMPLATE "augment/augment_internal_t.h"
+#include "../core/instantiate_dtypes.h"
+
+#endif

@@ -1,0 +1,13 @@
+/* The augmentation row loops compiled for the baseline instruction set. */
+#include <math.h>
+#include <string.h>
+
+#include "augment_internal.h"
+
+#define FNN_ISA baseline
+#include "../core/isa_begin.h"
+#ifndef FNN_ISA_SKIP
+#define FNN_TEMPLATE "augment/augment_spans_t.h"
+#include "../core/instantiate_dtypes.h"
+#endif
+#include "../core/isa_end.h"

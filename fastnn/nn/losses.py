@@ -1,0 +1,119 @@
+"""Loss objects over the fused loss kernels, for :func:`fastnn.training.fit`.
+
+A loss object's ``forward(output, target)`` returns the loss value (a float)
+and keeps the gradient with respect to ``output``, computed in the same
+fused pass; ``backward()`` returns that gradient. The gradient array is a
+workspace reused across calls of one shape.
+"""
+import numpy as np
+
+from fastnn import functional as F
+
+__all__ = ["Loss", "CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss", "get_loss"]
+
+
+class Loss:
+    """Base of the loss objects."""
+
+    def __init__(self):
+        self._grads = {}
+        self._grad = None
+
+    def _out(self, like):
+        key = (like.shape, like.dtype)
+        g = self._grads.get(key)
+        if g is None:
+            if len(self._grads) >= 4:
+                self._grads.clear()
+            g = self._grads[key] = np.empty(like.shape, like.dtype)
+        return g
+
+    def __call__(self, output, target):
+        return self.forward(output, target)
+
+    def backward(self):
+        """Gradient of the latest forward's loss with respect to its output."""
+        if self._grad is None:
+            raise RuntimeError("backward called before forward")
+        return self._grad
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class CrossEntropyLoss(Loss):
+    """Softmax cross-entropy on logits (torch.nn.CrossEntropyLoss).
+
+    Parameters
+    ----------
+    weight : ndarray (n_classes,), optional
+    ignore_index : int, default -100
+    label_smoothing : float, default 0
+    reduction : {"mean", "sum"}, default "mean"
+    """
+
+    def __init__(self, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        super().__init__()
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
+        self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing, self.reduction = label_smoothing, reduction
+
+    def forward(self, output, target):
+        loss, self._grad = F.softmax_cross_entropy(
+            output, target, weight=self.weight, ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing, reduction=self.reduction,
+            out=self._out(output))
+        return float(loss)
+
+
+class MSELoss(Loss):
+    """Mean squared error (torch.nn.MSELoss), reduction "mean" or "sum"."""
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
+        self.reduction = reduction
+
+    def forward(self, output, target):
+        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        loss, self._grad = F.mse_loss(output, target, reduction=self.reduction,
+                                      out=self._out(output))
+        return float(loss)
+
+
+class BCEWithLogitsLoss(Loss):
+    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss)."""
+
+    def __init__(self, weight=None, pos_weight=None, reduction="mean"):
+        super().__init__()
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
+        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
+
+    def forward(self, output, target):
+        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        loss, self._grad = F.binary_cross_entropy_with_logits(
+            output, target, weight=self.weight, pos_weight=self.pos_weight,
+            reduction=self.reduction, out=self._out(output))
+        return float(loss)
+
+
+_NAMES = {"cross_entropy": CrossEntropyLoss, "crossentropy": CrossEntropyLoss,
+          "sparse_categorical_crossentropy": CrossEntropyLoss, "mse": MSELoss,
+          "mse_loss": MSELoss, "mean_squared_error": MSELoss,
+          "bce_with_logits": BCEWithLogitsLoss, "binary_crossentropy": BCEWithLogitsLoss}
+
+
+def get_loss(loss):
+    """A loss object from a name ("cross_entropy", "mse", "bce_with_logits")
+    or a :class:`Loss` (returned as is)."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str):
+        key = loss.lower()
+        if key not in _NAMES:
+            raise ValueError(f"unknown loss {loss!r}; valid names: {sorted(_NAMES)}")
+        return _NAMES[key]()
+    raise TypeError(f"loss must be a str or a Loss, got {type(loss).__name__}")

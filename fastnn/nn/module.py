@@ -1,0 +1,357 @@
+"""The layer base class and Sequential.
+
+A :class:`Module` has ``forward(x)`` and ``backward(dy)``: backward returns
+the gradient with respect to the input and accumulates the gradients of the
+module's parameters into their ``.grad`` (as PyTorch does: call
+``zero_grad()`` between steps). Modules keep their outputs and scratch arrays
+in workspaces keyed by shape, so after the first batch a training step of a
+given batch size allocates no new activation arrays: the array a forward
+call returns is overwritten by the next call with the same shape (copy it
+to keep it).
+"""
+import collections
+import os
+
+import numpy as np
+
+from fastnn.parameter import Parameter
+
+__all__ = ["Module", "Sequential", "manual_seed"]
+
+_MAX_WORKSPACES = 8
+_seed_state = {"rng": np.random.default_rng(0)}
+
+
+def manual_seed(seed):
+    """Seed the source of default layer seeds (weights, dropout streams).
+
+    Layers built without an explicit ``seed`` draw one from this source in
+    construction order, so the same ``manual_seed`` and the same model code
+    give the same initial weights and dropout masks.
+
+    Parameters
+    ----------
+    seed : int
+    """
+    _seed_state["rng"] = np.random.default_rng(seed)
+
+
+def _next_seed(seed):
+    """``seed`` if given, else the next default seed."""
+    if seed is not None:
+        return seed
+    return int(_seed_state["rng"].integers(0, 2**63))
+
+
+def _check_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses register parameters with :meth:`add_parameter`, buffers (state
+    that is saved but not trained, e.g. running statistics) with
+    :meth:`add_buffer` and sub-modules with :meth:`add_module`, and define
+    ``forward(x)`` and ``backward(dy, *, input_grad=True)``.
+    """
+
+    def __init__(self):
+        self._parameters = collections.OrderedDict()
+        self._buffers = collections.OrderedDict()
+        self._modules = collections.OrderedDict()
+        self._workspaces = {}
+        self._grad_scratch = {}
+        self.training = True
+
+    # ------------------------------------------------------------ registry
+
+    def add_parameter(self, name, data):
+        p = data if isinstance(data, Parameter) else Parameter(data, name=name)
+        self._parameters[name] = p
+        object.__setattr__(self, name, p)
+        return p
+
+    def add_buffer(self, name, array):
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
+        return array
+
+    def add_module(self, name, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{name} must be a Module, got {type(module).__name__}")
+        self._modules[str(name)] = module
+        return module
+
+    def children(self):
+        return list(self._modules.values())
+
+    def named_parameters(self, prefix=""):
+        """(name, Parameter) pairs of this module and its sub-modules, in order."""
+        for name, p in self._parameters.items():
+            yield prefix + name, p
+        for mname, m in self._modules.items():
+            yield from m.named_parameters(f"{prefix}{mname}.")
+
+    def named_buffers(self, prefix=""):
+        for name in self._buffers:
+            yield prefix + name, getattr(self, name)
+        for mname, m in self._modules.items():
+            yield from m.named_buffers(f"{prefix}{mname}.")
+
+    def parameters(self):
+        """The list of trainable :class:`fastnn.Parameter` objects."""
+        return [p for _, p in self.named_parameters()]
+
+    def n_parameters(self):
+        """Number of trainable values."""
+        return int(sum(p.size for p in self.parameters()))
+
+    # ------------------------------------------------------------ modes
+
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on); returns self."""
+        self.training = bool(mode)
+        for m in self._modules.values():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        """Inference mode (running statistics, dropout off); returns self."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            p.zero_grad(set_to_none)
+
+    # ------------------------------------------------------------ compute
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dy, *, input_grad=True):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def output_shape(self, input_shape):
+        """Shape of the output for an input of ``input_shape`` (batch axis included)."""
+        return tuple(input_shape)
+
+    def penalty(self):
+        """Regularization penalty recorded by the latest forward/backward
+        (kernel, bias and activity regularizers), summed over sub-modules."""
+        return float(sum(m.penalty() for m in self._modules.values()))
+
+    # ------------------------------------------------------------ workspaces
+
+    def _ws(self, name, shape, dtype):
+        """A reusable array of ``shape``/``dtype`` for slot ``name``."""
+        key = (name, tuple(shape), np.dtype(dtype))
+        a = self._workspaces.get(key)
+        if a is None:
+            if len(self._workspaces) >= _MAX_WORKSPACES:
+                self._workspaces.clear()
+            a = np.empty(shape, dtype)
+            self._workspaces[key] = a
+        return a
+
+    def _grad_target(self, p):
+        """Where to write the gradient of ``p``: its own buffer when ``p.grad``
+        is None (then ``p.grad`` is set to it), else a scratch to add from."""
+        key = id(p)
+        if p.grad is None:
+            buf = self._grad_scratch.get((key, "grad"))
+            if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+                buf = np.empty(p.shape, p.dtype)
+                self._grad_scratch[(key, "grad")] = buf
+            return buf, False
+        buf = self._grad_scratch.get((key, "acc"))
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = np.empty(p.shape, p.dtype)
+            self._grad_scratch[(key, "acc")] = buf
+        return buf, True
+
+    def _grad_commit(self, p, buf, accumulate):
+        if accumulate:
+            np.add(p.grad, buf, out=p.grad)
+        else:
+            p.grad = buf
+
+    def _accumulate(self, p, g):
+        """Accumulate an already computed gradient ``g`` into ``p.grad``."""
+        buf, acc = self._grad_target(p)
+        np.copyto(buf, g)
+        self._grad_commit(p, buf, acc)
+
+    # ------------------------------------------------------------ state
+
+    def state_dict(self):
+        """Copies of every parameter and buffer, by dotted name.
+
+        Returns
+        -------
+        collections.OrderedDict
+        """
+        out = collections.OrderedDict()
+        for name, p in self.named_parameters():
+            out[name] = p.data.copy()
+        for name, b in self.named_buffers():
+            out[name] = np.array(b, copy=True)
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into the parameters and buffers in place (the arrays an
+        optimizer holds stay the same objects). Everything is checked first:
+        nothing changes when a name, shape or dtype does not fit.
+
+        Parameters
+        ----------
+        state_dict : mapping of str to ndarray
+        strict : bool
+            Missing or unexpected names raise KeyError.
+        """
+        targets = collections.OrderedDict()
+        for name, p in self.named_parameters():
+            targets[name] = p.data
+        for name, b in self.named_buffers():
+            targets[name] = b
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        if strict and (missing or unexpected):
+            raise KeyError(f"state_dict does not match the model: missing {missing}, "
+                           f"unexpected {unexpected}")
+        for name, dst in targets.items():
+            if name not in state_dict:
+                continue
+            src = np.asarray(state_dict[name])
+            if src.shape != dst.shape:
+                raise ValueError(f"{name} has shape {src.shape} in the state_dict, "
+                                 f"{dst.shape} in the model")
+            if src.dtype != dst.dtype:
+                raise TypeError(f"{name} has dtype {src.dtype} in the state_dict, "
+                                f"{dst.dtype} in the model")
+        for name, dst in targets.items():
+            if name in state_dict:
+                np.copyto(dst, np.asarray(state_dict[name]))
+
+    def save(self, path):
+        """Save :meth:`state_dict` to an ``.npz`` file."""
+        np.savez(os.fspath(path), **self.state_dict())
+
+    def load(self, path, strict=True):
+        """Load an ``.npz`` written by :meth:`save`; returns self."""
+        with np.load(os.fspath(path)) as data:
+            self.load_state_dict({k: data[k] for k in data.files}, strict=strict)
+        return self
+
+    # ------------------------------------------------------------ display
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, m in self._modules.items():
+            lines.append("  (" + name + "): " + repr(m).replace("\n", "\n  "))
+        lines.append(")")
+        return "\n".join(lines)
+
+    def summary(self, input_shape, *, print_fn=None):
+        """A table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            Shape of one sample (without the batch axis).
+        print_fn : callable, optional
+            Called with the table (e.g. ``print``); it is returned as well.
+
+        Returns
+        -------
+        str
+        """
+        rows = []
+        shape = (None,) + tuple(input_shape)
+        layers = list(self._modules.items()) if isinstance(self, Sequential) else [("0", self)]
+        for name, m in layers:
+            shape = m.output_shape(shape)
+            rows.append((f"{name} {type(m).__name__}", str(shape), m.n_parameters()))
+        w0 = max([len("Layer")] + [len(r[0]) for r in rows])
+        w1 = max([len("Output shape")] + [len(r[1]) for r in rows])
+        lines = [f"{'Layer':<{w0}}  {'Output shape':<{w1}}  {'Param #':>10}",
+                 "-" * (w0 + w1 + 14)]
+        lines += [f"{a:<{w0}}  {b:<{w1}}  {c:>10,}" for a, b, c in rows]
+        lines.append("-" * (w0 + w1 + 14))
+        lines.append(f"Total params: {self.n_parameters():,}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    # ------------------------------------------------------------ training
+
+    def fit(self, x, y, **kwargs):
+        """Train on arrays: see :func:`fastnn.training.fit`."""
+        from fastnn.training import fit
+        return fit(self, x, y, **kwargs)
+
+    def evaluate(self, x, y, **kwargs):
+        """See :func:`fastnn.training.evaluate`."""
+        from fastnn.training import evaluate
+        return evaluate(self, x, y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        """See :func:`fastnn.training.predict`."""
+        from fastnn.training import predict
+        return predict(self, x, **kwargs)
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse.
+
+    Parameters
+    ----------
+    *layers : Module
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        for layer in layers:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer; returns self."""
+        self.add_module(str(len(self._modules)), layer)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __getitem__(self, i):
+        return list(self._modules.values())[i]
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m.forward(x)
+        return x
+
+    def backward(self, dy, *, input_grad=True):
+        layers = list(self._modules.values())
+        for i in range(len(layers) - 1, -1, -1):
+            dy = layers[i].backward(dy, input_grad=input_grad or i > 0)
+        return dy
+
+    def output_shape(self, input_shape):
+        for m in self._modules.values():
+            input_shape = m.output_shape(input_shape)
+        return input_shape
