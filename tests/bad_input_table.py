@@ -352,6 +352,16 @@ spec("activation", F.activation,
      lambda dt: dict(x=_rng(dt, 4, 5), name="elu", out=np.empty((4, 5), dt)),
      ("x", "name"), {"x": "in", "out": "out"}, {"alpha": ("nan", "inf", "str"), "name": ("str",)})
 SPECS[-1].expect[("name", "str")] = "ValueError"
+spec("activation_", F.activation_, lambda dt: dict(x=_rng(dt, 4, 5), name="elu"), ("x", "name"),
+     {"x": "inout"}, {"alpha": ("nan", "inf", "str")}, any_shape=("x",))
+spec("activation_backward", F.activation_backward,
+     lambda dt: dict(grad_output=_rng(dt, 4, 5, seed=1), name="elu", input=_rng(dt, 4, 5),
+                     out=np.empty((4, 5), dt)),
+     ("grad_output", "name"), {"grad_output": "in", "input": "in", "out": "out"},
+     {"alpha": ("nan", "inf", "str")})
+SPECS[-1].expect[("out", "alias")] = "ok"
+SPECS[-1].why[("out", "alias")] = ("out may be the input itself: an elementwise kernel reads "
+                                   "each element before writing it")
 spec("prelu", F.prelu, lambda dt: dict(x=_rng(dt, 4, 5), weight=_rng(dt, 5, seed=1),
                                        out=np.empty((4, 5), dt)),
      ("x", "weight"), {"x": "in", "weight": "in", "out": "out"})
