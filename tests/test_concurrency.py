@@ -109,7 +109,7 @@ def test_kernel_calls_release_the_gil():
     allowed = {"fnn_philox4x32_10"}
     bad = []
     for path in sorted(glob.glob(os.path.join(ROOT, "fastnn", "_ext", "*.pyx"))):
-        if path.endswith("runtime.pyx"):  # only trivial getters
+        if path.endswith(("runtime.pyx", "capi.pyx")):  # trivial getters; a table of addresses
             continue
         nogil_indent = None
         for i, line in enumerate(open(path), 1):

@@ -36,6 +36,8 @@ def _check_step(step):
                         f"got {type(step).__name__}")
     if step < 1:
         raise ValueError(f"step must be >= 1 (the 1-based index of this update), got {step}")
+    if step > 2**63 - 1:  # the kernels take an int64
+        raise ValueError(f"step must be < 2**63, got {step}")
     return int(step)
 
 
