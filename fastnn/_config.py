@@ -64,13 +64,37 @@ def _check_thread_count(n, name):
     return int(n)
 
 
+# libgomp's thread pool does not survive fork(): a child that enters a
+# parallel region after its parent used one waits forever for pool threads that
+# were not copied. Such a child runs every kernel on its calling thread; use the
+# "spawn" or "forkserver" start method for multi-threaded workers.
+_pool_used = False
+_forked_child = False
+
+
+def _after_fork_in_child():
+    global _forked_child
+    _forked_child = _forked_child or _pool_used
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def resolve_threads(n_threads):
-    """The thread count for one call: ``n_threads`` if given, else the default."""
+    """The thread count for one call: ``n_threads`` if given, else the default.
+
+    1 in a process forked after fastnn ran multi-threaded (see above)."""
+    global _pool_used
     if n_threads is None:
-        if _num_threads is not None:
-            return _num_threads
-        return _runtime.default_threads()
-    return _check_thread_count(n_threads, "n_threads")
+        n = _num_threads if _num_threads is not None else _runtime.default_threads()
+    else:
+        n = _check_thread_count(n_threads, "n_threads")
+    if _forked_child:
+        return 1
+    if n > 1:
+        _pool_used = True
+    return n
 
 
 @contextlib.contextmanager

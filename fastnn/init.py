@@ -258,7 +258,7 @@ def xavier_uniform_(tensor, gain=1.0, *, seed, offset=0, n_threads=None, layout=
     t = _tensor(tensor)
     gain = check_real("gain", gain)
     fan_in, fan_out = calculate_fan_in_and_fan_out(t, layout)
-    limit = gain * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    limit = abs(gain) * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
     return _random.uniform_(t, -limit, limit, seed=seed, offset=offset, n_threads=n_threads)
 
 

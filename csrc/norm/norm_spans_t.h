@@ -21,7 +21,8 @@
  * every iteration, since y might alias the constants as far as C knows). */
 #define K(name, i) (HAS(FNN_NM_COLS) ? name##_p[i] : name##_0)
 #define LOAD_CST(name, need)                                          \
-    const T *name##_p = c->name;                                      \
+    /* c is NULL when the mode needs no constant: never read through it */ \
+    const T *name##_p = c ? c->name : (const T *)0;                   \
     const T name##_0 = (!HAS(FNN_NM_COLS) && (need)) ? c->name[0] : (T)0; \
     (void)name##_p;                                                   \
     (void)name##_0

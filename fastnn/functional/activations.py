@@ -163,6 +163,7 @@ def _backward(grad_output, input, output, act, weight, out, n_threads):
     if out is not None:
         dx = check_inout("out", out, dy)
         check_disjoint(("out", "input" if not saved_is_output else "output"), (dx, saved))
+        _same_or_disjoint(("grad_output", "out"), dy, dx)
     else:
         dx = None
     threads = _config.resolve_threads(n_threads)
@@ -319,10 +320,19 @@ def identity(x, *, out=None, n_threads=None):
     return _forward(x, _Act("identity"), None, out, n_threads)
 
 
+def _same_or_disjoint(names, a, b):
+    """out may be its input itself (elementwise: each element is read before it
+    is written); any partial overlap would read already-written elements."""
+    if a.__array_interface__["data"][0] == b.__array_interface__["data"][0]:
+        return
+    check_disjoint(names, (a, b))
+
+
 def _math(fn, x, out, n_threads):
     x = _check_array("x", x)
     if out is not None:
         y = check_inout("out", out, x)
+        _same_or_disjoint(("x", "out"), x, y)
     else:
         y = None
     threads = _config.resolve_threads(n_threads)

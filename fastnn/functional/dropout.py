@@ -275,6 +275,7 @@ def dropconnect(weight, p=0.5, training=True, *, seed, offset=0, out=None, mask=
     respect to ``W'`` goes through :func:`dropconnect_backward` to give the
     gradient of ``W``. Parameters as :func:`dropout` (``weight`` for ``x``).
     """
+    _input("weight", weight)  # errors name this function's argument
     return dropout(weight, p, training, seed=seed, offset=offset, out=out, mask=mask,
                    n_threads=n_threads)
 
@@ -283,6 +284,7 @@ def dropconnect_backward(grad_dropped_weight, p=0.5, *, seed=None, offset=0, mas
                          out=None, n_threads=None):
     """Gradient of :func:`dropconnect`: ``grad_W = grad_W'·keep/(1 − p)``, the
     mask regenerated from ``(seed, offset)`` or read from ``mask``."""
+    _input("grad_dropped_weight", grad_dropped_weight)
     return dropout_backward(grad_dropped_weight, p, seed=seed, offset=offset, mask=mask,
                             out=out, n_threads=n_threads)
 

@@ -71,24 +71,24 @@ def _check_int(name, value):
     return int(value)
 
 
-def _check_labels(labels, n_rows, n_classes, ignore_index=None):
+def _check_labels(labels, n_rows, n_classes, ignore_index=None, name="labels"):
     """Integer labels of shape (n_rows,) in [0, n_classes) (or ignore_index);
     returned as C-contiguous int64."""
     if not isinstance(labels, np.ndarray):
-        raise TypeError(f"labels must be a numpy.ndarray of integers, got {type(labels).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray of integers, got {type(labels).__name__}")
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must have an integer dtype, got {labels.dtype}")
+        raise TypeError(f"{name} must have an integer dtype, got {labels.dtype}")
     if labels.shape != (n_rows,):
-        raise ValueError(f"labels has shape {labels.shape}, expected ({n_rows},)")
+        raise ValueError(f"{name} has shape {labels.shape}, expected ({n_rows},)")
     if labels.dtype.kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
-        raise ValueError("labels has values beyond the int64 range")
+        raise ValueError(f"{name} has values beyond the int64 range")
     y = np.ascontiguousarray(labels, dtype=np.int64)
     bad = (y < 0) | (y >= n_classes)
     if ignore_index is not None:
         bad &= y != ignore_index
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"labels[{i}] = {int(y[i])} is out of range [0, {n_classes})"
+        raise ValueError(f"{name}[{i}] = {int(y[i])} is out of range [0, {n_classes})"
                          + (f" and is not ignore_index ({ignore_index})"
                             if ignore_index is not None else ""))
     return y
@@ -209,7 +209,7 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
                         f"got {type(target).__name__}")
     labels = probs = None
     if target.dtype.kind in "iu":
-        labels = _check_labels(target, n_rows, n_classes, ignore_index)
+        labels = _check_labels(target, n_rows, n_classes, ignore_index, "target")
     elif target.dtype.kind == "f":
         probs = _check_same("target", target, z)
         if check_target and probs.size:

@@ -36,6 +36,8 @@ def _check_step(step):
                         f"got {type(step).__name__}")
     if step < 1:
         raise ValueError(f"step must be >= 1 (the 1-based index of this update), got {step}")
+    if step > 2**63 - 1:  # the kernels take an int64
+        raise ValueError(f"step must be < 2**63, got {step}")
     return int(step)
 
 
@@ -394,7 +396,10 @@ def grad_norm(grads, norm_type=2.0, n_threads=None):
         return math.sqrt(total)
     total = math.fsum(_k.reduce(_k.REDUCE_SUM_ABS_POW, a, norm_type, nt, flags)
                       for a in arrays)
-    return total ** (1.0 / norm_type)
+    try:
+        return total ** (1.0 / norm_type)
+    except OverflowError:  # tiny norm_type: float ** raises where NumPy gives inf
+        return math.inf
 
 
 def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_threads=None):

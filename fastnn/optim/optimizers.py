@@ -6,6 +6,7 @@ Each class keeps its per-parameter state and calls the fused kernel of
 import numpy as np
 
 from fastnn.functional import optim as F
+from fastnn._ext.runtime import check_real
 from fastnn.optim.optimizer import Optimizer
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Lion"]
@@ -18,8 +19,10 @@ def _zeros(data):
 
 
 def _check_lr(group):
-    if not group["lr"] >= 0:
-        raise ValueError(f"invalid learning rate: {group['lr']}")
+    try:
+        check_real("lr", group["lr"], 0.0)
+    except ValueError as e:
+        raise ValueError(f"invalid learning rate: {e}") from None
 
 
 class SGD(Optimizer):
