@@ -41,6 +41,7 @@ import sys
 import sysconfig
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from glob import glob
 from pathlib import Path
 
@@ -52,6 +53,8 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).parent.resolve()
 CSRC = "csrc"
 CAPI_EXTENSION = "fastnn._ext.capi"
+# extension name -> the csrc/**/*.c it links (cythonize drops extra attributes)
+KERNEL_SOURCES = {}
 PLAIN_LIBRARY = "libfastnn.so" if sys.platform != "darwin" else "libfastnn.dylib"
 
 OPENMP_PROBE = r"""
@@ -141,11 +144,43 @@ class BuildExt(build_ext):
                 raise RuntimeError(msg)
             warnings.warn(msg)
             print(msg, file=sys.stderr)
+        self._lib_ldflags = ldflags
+        objects = self.compile_kernels(cflags)
         for ext in self.extensions:
             ext.extra_compile_args = cflags + list(ext.extra_compile_args or [])
             ext.extra_link_args = ldflags + list(ext.extra_link_args or [])
-        self._lib_ldflags = ldflags
+            ext.extra_objects = [objects[src] for src in KERNEL_SOURCES[ext.name]]
         super().build_extensions()
+
+    def compile_kernels(self, cflags):
+        """Compile every C source once; the extensions link the objects.
+
+        Each object is written by exactly one compiler process. (Compiling
+        the shared sources once per extension, with the extensions built
+        side by side, let one extension's link read an object that another
+        extension's compiler was rewriting at that moment.)
+        """
+        sources = sorted({src for ext in self.extensions for src in KERNEL_SOURCES[ext.name]})
+        output_dir = os.path.join(self.build_temp, "kernels")
+        headers = sorted(glob(f"{CSRC}/**/*.h", recursive=True))
+        newest_header = max((os.path.getmtime(h) for h in headers), default=0.0)
+        objects = dict(zip(sources, self.compiler.object_filenames(
+            sources, output_dir=output_dir)))
+
+        def stale(src):
+            obj = objects[src]
+            return (self.force or not os.path.exists(obj)
+                    or os.path.getmtime(obj) < max(os.path.getmtime(src), newest_header))
+
+        def compile_one(src):
+            self.compiler.compile(
+                [src], output_dir=output_dir, include_dirs=[CSRC],
+                extra_postargs=cflags, depends=headers)
+
+        todo = [src for src in sources if stale(src)]
+        with ThreadPoolExecutor(max_workers=max(1, int(self.parallel or 1))) as pool:
+            list(pool.map(compile_one, todo))  # list() re-raises compile errors
+        return objects
 
     def build_extension(self, ext):
         super().build_extension(ext)
@@ -154,8 +189,7 @@ class BuildExt(build_ext):
 
     def link_plain_library(self, ext):
         """libfastnn.so: the C objects of the capi extension, without Python."""
-        c_sources = [s for s in ext.sources if s.endswith(".c") and s.startswith(CSRC)]
-        objects = self.compiler.object_filenames(c_sources, output_dir=self.build_temp)
+        objects = list(ext.extra_objects)
         # not next to the extensions: fastnn._config imports every *.so in _ext
         target = Path(self.build_lib, "fastnn", "lib", PLAIN_LIBRARY)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -180,18 +214,22 @@ def extensions():
     exts = []
     for pyx in sorted(glob("fastnn/_ext/*.pyx")):
         family = Path(pyx).stem
-        sources = [pyx] + sorted(set(glob(f"{CSRC}/{family}/*.c")) - set(core_sources)) \
+        kernel_sources = sorted(set(glob(f"{CSRC}/{family}/*.c")) - set(core_sources)) \
             + core_sources
         if f"fastnn._ext.{family}" == CAPI_EXTENSION:
             # every kernel of every family, in one shared object
-            sources = [pyx] + sorted(glob(f"{CSRC}/**/*.c", recursive=True))
-        exts.append(Extension(
+            kernel_sources = sorted(glob(f"{CSRC}/**/*.c", recursive=True))
+        ext = Extension(
             f"fastnn._ext.{family}",
-            sources=sources,
+            sources=[pyx],
             include_dirs=[CSRC, np.get_include()],
-            depends=headers,
+            # the C sources are compiled by BuildExt.compile_kernels; listing
+            # them here relinks the extension when one changes
+            depends=headers + kernel_sources,
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
-        ))
+        )
+        KERNEL_SOURCES[ext.name] = kernel_sources
+        exts.append(ext)
     return cythonize(
         exts,
         compiler_directives={
