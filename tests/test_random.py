@@ -440,3 +440,43 @@ def test_dropout_layer(dtype, mode, rng):
         D.Dropout(0.5, seed=1, mask="bits")
     with pytest.raises(RuntimeError):
         D.Dropout(0.5, seed=1).backward(x)
+
+
+# ------------------------------------------------------------ streaming stores
+
+# Outputs of FNN_STREAM_MIN_BYTES (16 MiB) and more are written with
+# streaming stores from a stack tile. The sizes cross that threshold with an
+# odd tail, and the destination starts one element past a cache line, so the
+# unaligned head, the streamed body and the tail of every tile are all used.
+STREAM_MIN_BYTES = 16 << 20
+
+
+def _misaligned(n, dtype):
+    buf = np.empty(n + 16, dtype)
+    start = (-buf.ctypes.data % 64) // buf.itemsize + 1
+    out = buf[start:start + n]
+    assert out.ctypes.data % 64 != 0 and out.flags.c_contiguous
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_streaming_outputs_match_reference(dtype, simd_level, rng):
+    n = STREAM_MIN_BYTES // np.dtype(dtype).itemsize + 1013
+    out = uniform_(_misaligned(n, dtype), -1.0, 3.0, seed=6, offset=2)
+    np.testing.assert_array_equal(out, R.uniform_ref((n,), dtype, -1.0, 3.0, seed=6, offset=2))
+    out = normal_(_misaligned(n, dtype), 0.5, 2.0, seed=6, offset=2)
+    assert_close(out, R.normal_ref((n,), dtype, 0.5, 2.0, seed=6, offset=2), dtype)
+    x = rng.standard_normal(n).astype(dtype)
+    noisy = D.gaussian_noise(x, 0.3, seed=6, offset=2, out=_misaligned(n, dtype))
+    assert_close(noisy, R.gaussian_noise_ref(x, 0.3, seed=6, offset=2), dtype)
+    mask = D.empty_mask(x)
+    y = D.dropout(x, 0.3, seed=6, offset=2, mask=mask, out=_misaligned(n, dtype))
+    np.testing.assert_array_equal(y, R.dropout_ref(x, 0.3, seed=6, offset=2))
+    expected = R.dropout_backward_ref(x, 0.3, seed=6, offset=2)
+    np.testing.assert_array_equal(
+        D.dropout_backward(x, 0.3, mask=mask, out=_misaligned(n, dtype)), expected)
+    np.testing.assert_array_equal(
+        D.dropout_backward(x, 0.3, seed=6, offset=2, out=_misaligned(n, dtype)), expected)
+    # bitwise equal across thread counts
+    np.testing.assert_array_equal(D.dropout(x, 0.3, seed=6, offset=2, n_threads=1), y)
+    np.testing.assert_array_equal(D.dropout(x, 0.3, seed=6, offset=2, n_threads=3), y)

@@ -18,6 +18,10 @@
 
 /* Size of the fixed blocks that deterministic reductions are split into. */
 #define FNN_REDUCE_BLOCK ((size_t)8192)
+/* Outputs of at least this many bytes are written with streaming stores
+ * (core/stream_store.h): half the last-level cache of a typical server
+ * CPU, about where a fresh output stops fitting beside its inputs. */
+#define FNN_STREAM_MIN_BYTES ((size_t)16 << 20)
 
 typedef void (*fnn_range_fn)(const void *ctx, size_t begin, size_t end);
 typedef void (*fnn_segment_fn)(const void *ctx, size_t array, size_t begin, size_t end);

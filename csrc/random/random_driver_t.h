@@ -20,6 +20,12 @@ static const TABLE *FNN_NAME(random_table)(void)
     return &FNN_CAT3(fnn_random_table, FNN_SFX, baseline);
 }
 
+/* Whether an output of n values is written with streaming stores. */
+static int FNN_NAME(streams)(size_t n)
+{
+    return n >= FNN_STREAM_MIN_BYTES / sizeof(T);
+}
+
 typedef struct {
     const TABLE *tab;
     fnn_stream s;
@@ -32,6 +38,7 @@ typedef struct {
     uint32_t thr;   /* elementwise: 16-bit threshold */
     uint32_t thr32; /* channels: 32-bit threshold */
     int zero; /* p = 1: every element dropped */
+    int streaming; /* output past the caches: streaming stores */
     size_t row_len;
     double p;
 } FNN_NAME(random_run);
@@ -39,7 +46,7 @@ typedef struct {
 static void FNN_NAME(uniform_range)(const void *vctx, size_t begin, size_t end)
 {
     const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
-    r->tab->uniform(&r->s, r->y, begin, end, r->a, r->b);
+    r->tab->uniform(&r->s, r->y, begin, end, r->a, r->b, r->streaming);
 }
 
 void FNN_NAME(fnn_uniform)(T *out, size_t n, double low, double high, uint64_t seed,
@@ -49,6 +56,7 @@ void FNN_NAME(fnn_uniform)(T *out, size_t n, double low, double high, uint64_t s
     run.tab = FNN_NAME(random_table)();
     run.s = fnn_make_stream(seed, offset);
     run.y = out;
+    run.streaming = FNN_NAME(streams)(n);
     run.a = (T)low;
     run.b = (T)(high - low);
     fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
@@ -58,7 +66,7 @@ void FNN_NAME(fnn_uniform)(T *out, size_t n, double low, double high, uint64_t s
 static void FNN_NAME(normal_range)(const void *vctx, size_t begin, size_t end)
 {
     const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
-    r->tab->normal(&r->s, r->x, r->y, begin, end, r->a, r->b, r->mode);
+    r->tab->normal(&r->s, r->x, r->y, begin, end, r->a, r->b, r->mode, r->streaming);
 }
 
 void FNN_NAME(fnn_normal)(T *out, size_t n, double mean, double std, uint64_t seed,
@@ -68,6 +76,7 @@ void FNN_NAME(fnn_normal)(T *out, size_t n, double mean, double std, uint64_t se
     run.tab = FNN_NAME(random_table)();
     run.s = fnn_make_stream(seed, offset);
     run.y = out;
+    run.streaming = FNN_NAME(streams)(n);
     run.a = (T)mean;
     run.b = (T)std;
     run.mode = FNN_NOISE_FILL;
@@ -83,6 +92,7 @@ void FNN_NAME(fnn_gaussian_noise)(const T *x, T *y, size_t n, double std, int mu
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
+    run.streaming = FNN_NAME(streams)(n);
     run.b = (T)std;
     run.mode = multiplicative ? FNN_NOISE_MUL : FNN_NOISE_ADD;
     fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
@@ -108,7 +118,7 @@ static void FNN_NAME(dropout_range)(const void *vctx, size_t begin, size_t end)
         if (r->mask) memset(r->mask + begin / 8, 0, (end - begin + 7) / 8);
         return;
     }
-    r->tab->dropout(&r->s, r->x, r->y, r->mask, begin, end, r->thr, r->a);
+    r->tab->dropout(&r->s, r->x, r->y, r->mask, begin, end, r->thr, r->a, r->streaming);
 }
 
 void FNN_NAME(fnn_dropout)(const T *x, T *y, uint8_t *mask, size_t n, double p, uint64_t seed,
@@ -119,6 +129,7 @@ void FNN_NAME(fnn_dropout)(const T *x, T *y, uint8_t *mask, size_t n, double p, 
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
+    run.streaming = FNN_NAME(streams)(n);
     run.mask = mask;
     fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, FNN_RANDOM_ALIGN, n_threads, flags,
                         FNN_NAME(dropout_range), &run);
@@ -138,7 +149,7 @@ static void FNN_NAME(dropout_mask_range)(const void *vctx, size_t begin, size_t 
         memset(r->y + begin, 0, (end - begin) * sizeof(T));
         return;
     }
-    r->tab->dropout_mask(r->mask_in, r->x, r->y, begin, end, r->a);
+    r->tab->dropout_mask(r->mask_in, r->x, r->y, begin, end, r->a, r->streaming);
 }
 
 void FNN_NAME(fnn_dropout_backward_mask)(const T *gy, const uint8_t *mask, T *gx, size_t n,
@@ -148,6 +159,7 @@ void FNN_NAME(fnn_dropout_backward_mask)(const T *gy, const uint8_t *mask, T *gx
     FNN_NAME(dropout_setup)(&run, p);
     run.x = gy;
     run.y = gx;
+    run.streaming = FNN_NAME(streams)(n);
     run.mask_in = mask;
     fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, FNN_RANDOM_ALIGN, n_threads, flags,
                         FNN_NAME(dropout_mask_range), &run);

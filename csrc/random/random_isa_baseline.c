@@ -1,6 +1,9 @@
 /* The random loops compiled for the baseline instruction set. */
 #include <math.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h> /* SSE2, part of x86-64: streaming stores */
+#endif
 
 #include "random_internal.h"
 

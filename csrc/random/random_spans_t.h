@@ -23,6 +23,7 @@
 
 #ifndef FNN_RANDOM_SPANS_ONCE
 #define FNN_RANDOM_SPANS_ONCE
+#include "../core/stream_store.h"
 /* Words of blocks block0 .. block0 + n_blocks − 1, block-major: the
  * portable loop, used by the baseline unit and for the tails of the
  * vector ones. */
@@ -284,24 +285,30 @@ static void SPAN(words_span)(const fnn_stream *s, uint32_t *out, size_t begin, s
     }
 }
 
+/* With `streaming`, each tile is computed into a stack buffer and leaves
+ * it by streaming stores (core/stream_store.h). */
 static void SPAN(uniform_span)(const fnn_stream *s, T *out, size_t begin, size_t end, T low,
-                               T range)
+                               T range, int streaming)
 {
     uint32_t w[TILE * WPE];
+    T buf[TILE];
     for (size_t t0 = begin; t0 < end; t0 += TILE) {
         const size_t n = end - t0 < TILE ? end - t0 : TILE;
         FNN_PHILOX_TILE(s, t0 * WPE / 4, (n * WPE + 3) / 4, w);
-        T *RESTRICT o = out + t0;
+        T *RESTRICT o = streaming ? buf : out + t0;
 #pragma omp simd
         for (size_t i = 0; i < n; ++i) o[i] = low + range * U01(w, i);
+        if (streaming) fnn_stream_copy(out + t0, buf, n * sizeof(T));
     }
+    if (streaming) fnn_stream_fence();
 }
 
 INLINE void SPAN(normal_loop)(const fnn_stream *s, const T *x, T *out, size_t begin, size_t end,
-                              T a, T b, const int mode)
+                              T a, T b, const int mode, int streaming)
 {
     uint32_t w[TILE * WPE];
     T z[TILE];
+    T buf[TILE];
     for (size_t t0 = begin; t0 < end; t0 += TILE) {
         const size_t n = end - t0 < TILE ? end - t0 : TILE;
         const size_t n_pairs = (n + 1) / 2;
@@ -314,7 +321,7 @@ INLINE void SPAN(normal_loop)(const fnn_stream *s, const T *x, T *out, size_t be
             z[2 * p] = z0;
             z[2 * p + 1] = z1;
         }
-        T *RESTRICT o = out + t0;
+        T *RESTRICT o = streaming ? buf : out + t0;
         if (mode == FNN_NOISE_FILL) {
 #pragma omp simd
             for (size_t i = 0; i < n; ++i) o[i] = a + b * z[i];
@@ -328,16 +335,22 @@ INLINE void SPAN(normal_loop)(const fnn_stream *s, const T *x, T *out, size_t be
                 for (size_t i = 0; i < n; ++i) o[i] = xi[i] * ((T)1 + b * z[i]);
             }
         }
+        if (streaming) fnn_stream_copy(out + t0, buf, n * sizeof(T));
     }
+    if (streaming) fnn_stream_fence();
 }
 
 static void SPAN(normal_span)(const fnn_stream *s, const T *x, T *out, size_t begin, size_t end,
-                              T a, T b, int mode)
+                              T a, T b, int mode, int streaming)
 {
     switch (mode) {
-    case FNN_NOISE_ADD: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_ADD); break;
-    case FNN_NOISE_MUL: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_MUL); break;
-    default: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_FILL); break;
+    case FNN_NOISE_ADD:
+        SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_ADD, streaming);
+        break;
+    case FNN_NOISE_MUL:
+        SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_MUL, streaming);
+        break;
+    default: SPAN(normal_loop)(s, x, out, begin, end, a, b, FNN_NOISE_FILL, streaming); break;
     }
 }
 
@@ -347,15 +360,16 @@ static void SPAN(normal_span)(const fnn_stream *s, const T *x, T *out, size_t be
  * and still resolve p to 2⁻¹⁶. Byte j of the mask (elements 8j .. 8j+7)
  * is exactly Philox block j; its bits past n are cleared. */
 static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *mask,
-                               size_t begin, size_t end, uint32_t thr, T scale)
+                               size_t begin, size_t end, uint32_t thr, T scale, int streaming)
 {
     uint32_t w[TILE / 2];
+    T buf[TILE];
     for (size_t t0 = begin; t0 < end; t0 += TILE) {
         const size_t n = end - t0 < TILE ? end - t0 : TILE;
         const size_t n_bytes = (n + 7) / 8;
         FNN_PHILOX_TILE(s, t0 / 8, n_bytes, w);
         const T *RESTRICT xi = x + t0;
-        T *RESTRICT yi = y + t0;
+        T *RESTRICT yi = streaming ? buf : y + t0;
         const size_t n_pairs = n / 2;
 #pragma omp simd
         for (size_t j = 0; j < n_pairs; ++j) {
@@ -364,6 +378,7 @@ static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *m
             yi[2 * j + 1] = xi[2 * j + 1] * ((wj >> 16) >= thr ? scale : (T)0);
         }
         if (n % 2) yi[n - 1] = xi[n - 1] * ((w[n_pairs] & 0xFFFFu) >= thr ? scale : (T)0);
+        if (streaming) fnn_stream_copy(y + t0, buf, n * sizeof(T));
         if (mask) {
             uint8_t *RESTRICT m = mask + t0 / 8;
 #pragma omp simd
@@ -379,24 +394,35 @@ static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *m
             if (n % 8) m[n_bytes - 1] &= (uint8_t)((1u << (n % 8)) - 1u);
         }
     }
+    if (streaming) fnn_stream_fence();
 }
 
 /* 32 mask bits at a time: a variable shift of one broadcast word per
  * element vectorizes, where per-byte bit extraction does not. */
 static void SPAN(dropout_mask_span)(const uint8_t *mask, const T *gy, T *gx, size_t begin,
-                                    size_t end, T scale)
+                                    size_t end, T scale, int streaming)
 {
-    size_t i = begin;
-    for (; i + 32 <= end; i += 32) {
-        const uint8_t *mb = mask + i / 8;
-        const uint32_t bits = (uint32_t)mb[0] | (uint32_t)mb[1] << 8 | (uint32_t)mb[2] << 16 |
-                              (uint32_t)mb[3] << 24;
-        const T *RESTRICT g = gy + i;
-        T *RESTRICT o = gx + i;
+    T buf[TILE];
+    for (size_t t0 = begin; t0 < end; t0 += TILE) {
+        const size_t n = end - t0 < TILE ? end - t0 : TILE;
+        T *RESTRICT out = streaming ? buf : gx + t0;
+        size_t i = 0;
+        for (; i + 32 <= n; i += 32) {
+            const uint8_t *mb = mask + (t0 + i) / 8;
+            const uint32_t bits = (uint32_t)mb[0] | (uint32_t)mb[1] << 8 |
+                                  (uint32_t)mb[2] << 16 | (uint32_t)mb[3] << 24;
+            const T *RESTRICT g = gy + t0 + i;
+            T *RESTRICT o = out + i;
 #pragma omp simd
-        for (uint32_t k = 0; k < 32; ++k) o[k] = g[k] * (((bits >> k) & 1u) ? scale : (T)0);
+            for (uint32_t k = 0; k < 32; ++k) o[k] = g[k] * (((bits >> k) & 1u) ? scale : (T)0);
+        }
+        for (; i < n; ++i) {
+            const size_t e = t0 + i;
+            out[i] = gy[e] * (((mask[e / 8] >> (e % 8)) & 1u) ? scale : (T)0);
+        }
+        if (streaming) fnn_stream_copy(gx + t0, buf, n * sizeof(T));
     }
-    for (; i < end; ++i) gx[i] = gy[i] * (((mask[i / 8] >> (i % 8)) & 1u) ? scale : (T)0);
+    if (streaming) fnn_stream_fence();
 }
 
 static void SPAN(scale_span)(const T *x, T *y, size_t n, T scale)

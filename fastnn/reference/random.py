@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["philox4x32_10_ref", "philox_words_ref", "uniform_ref", "normal_ref",
            "dropout_ref", "dropout_backward_ref", "dropout_mask_ref", "channel_dropout_ref",
-           "gaussian_noise_ref", "dropout_numpy"]
+           "gaussian_noise_ref", "dropout_numpy", "dropout_backward_numpy"]
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
@@ -171,3 +171,12 @@ def dropout_numpy(x, p, rng):
     y = x·(rng.random(x.shape) ≥ p)/(1 − p)."""
     mask = rng.random(x.shape) >= p
     return x * mask / (1 - p)
+
+
+def dropout_backward_numpy(grad_out, p, seed):
+    """NumPy dropout backward without a stored mask, the benchmark baseline
+    of the regenerated-mask mode: the mask is redrawn from a generator
+    seeded as in forward, grad_x = grad_out·(rng.random(shape) ≥ p)/(1 − p)."""
+    rng = np.random.default_rng(seed)
+    return dropout_numpy(grad_out, p, rng)
+
