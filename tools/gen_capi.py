@@ -18,6 +18,11 @@ fastnn/_ext/capi.pyx
     the definitions behind them. Cython exports these through the module's
     ``__pyx_capi__`` capsules, so a downstream module reaches the kernels at
     import time with no link-time dependency on a fastnn library.
+fastnn/_ext/c_generic.pxd
+    for fastnn's own wrappers: one dtype-generic entry point per pair of
+    typed kernels, ``fnn_<kernel>(dtype, ...)`` taking ``void *`` arrays
+    and calling ``fnn_<kernel>_f32`` or ``_f64`` (a C macro), so that the
+    wrappers pass pointers once instead of repeating each call per dtype.
 """
 import os
 import re
@@ -221,8 +226,56 @@ def render(constants, structs, functions):
             EXT / "capi.pyx": "\n".join(pyx)}
 
 
+def generic_arg(a32, a64):
+    """The argument of a dtype-generic entry point, from the typed pair."""
+    if a32 == a64:
+        return a32
+    if re.sub(r"\bfloat\b", "double", a32) != a64:
+        raise SystemExit(f"gen_capi: typed arguments differ beyond the dtype: {a32!r} / {a64!r}")
+    if a32.count("*") > 1:  # float ** does not convert from void **: no generic entry
+        return None
+    if "*" in a32:  # a typed array: void *, const kept
+        return re.sub(r"\bfloat\b", "void", a32)
+    return a64  # a scalar: double converts to float on the call
+
+
+def render_generic(functions):
+    by_name = {name: (ret, args) for ret, name, args in functions}
+    lines = [PY_HEADER,
+             "# dtype-generic entry points of the typed kernel pairs (fastnn's wrappers only):",
+             "# fnn_<kernel>(dtype, ...) calls fnn_<kernel>_f32 or fnn_<kernel>_f64 with the",
+             "# same arguments, arrays passed as void *.",
+             "from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t",
+             "from fastnn._ext.c_capi cimport *",
+             "",
+             "cdef extern from *:",
+             '    """',
+             '    #include "fastnn.h"',
+             "    #define FNN_BY_DTYPE_(dtype, fn, ...) \\",
+             "        ((dtype) == FNN_DTYPE_FLOAT32 ? fn##_f32(__VA_ARGS__) : fn##_f64(__VA_ARGS__))"]
+    decls = []
+    for ret, name, args in functions:
+        if not name.endswith("_f32") or name[:-4] + "_f64" not in by_name:
+            continue
+        stem = name[:-4]
+        ret64, args64 = by_name[stem + "_f64"]
+        if stem in by_name:  # the library has its own generic entry point
+            continue
+        if ret != ret64 or len(args) != len(args64):
+            raise SystemExit(f"gen_capi: {name} and {stem}_f64 differ beyond the dtype")
+        generic = [generic_arg(a, b) for a, b in zip(args, args64)]
+        if None in generic:
+            continue
+        lines.append(f"    #define {stem}(dtype, ...) FNN_BY_DTYPE_(dtype, {stem}, __VA_ARGS__)")
+        decls.append(f"    {ret} {stem}(int dtype, {cy_args(generic)})"
+                     .replace("* ", "*").replace(" *", " *"))
+    lines += ['    """'] + [d + " nogil" for d in decls] + [""]
+    return "\n".join(lines)
+
+
 def main(argv):
     files = render(*parse())
+    files[EXT / "c_generic.pxd"] = render_generic(parse()[2])
     stale = [p for p, t in files.items() if not p.exists() or p.read_text() != t]
     if "--check" in argv:
         for p in stale:

@@ -5,15 +5,12 @@ contiguous arrays of one dtype, masks of (n + 7) // 8 uint8 bytes."""
 cimport numpy as cnp
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 
-from fastnn._ext.c_random cimport *
+from fastnn._ext.c_generic cimport *
 
 cnp.import_array()
 
 include "dispatch.pxi"
-
-
-cdef inline bint _f32(cnp.ndarray a):
-    return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
+include "arrays.pxi"
 
 
 cdef inline uint8_t *_mask(object mask):
@@ -40,24 +37,18 @@ def uniform(cnp.ndarray out, double low, double high, uint64_t seed, uint64_t of
             int n_threads, int flags):
     cdef void *p = cnp.PyArray_DATA(out)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(out)
-    cdef bint f32 = _f32(out)
+    cdef int dtype = _dtype(out)
     with nogil:
-        if f32:
-            fnn_uniform_f32(<float *>p, n, low, high, seed, offset, n_threads, flags)
-        else:
-            fnn_uniform_f64(<double *>p, n, low, high, seed, offset, n_threads, flags)
+        fnn_uniform(dtype, p, n, low, high, seed, offset, n_threads, flags)
 
 
 def normal(cnp.ndarray out, double mean, double std, uint64_t seed, uint64_t offset,
            int n_threads, int flags):
     cdef void *p = cnp.PyArray_DATA(out)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(out)
-    cdef bint f32 = _f32(out)
+    cdef int dtype = _dtype(out)
     with nogil:
-        if f32:
-            fnn_normal_f32(<float *>p, n, mean, std, seed, offset, n_threads, flags)
-        else:
-            fnn_normal_f64(<double *>p, n, mean, std, seed, offset, n_threads, flags)
+        fnn_normal(dtype, p, n, mean, std, seed, offset, n_threads, flags)
 
 
 def dropout(cnp.ndarray x, cnp.ndarray y, object mask, double p, uint64_t seed,
@@ -66,14 +57,9 @@ def dropout(cnp.ndarray x, cnp.ndarray y, object mask, double p, uint64_t seed,
     cdef void *py = cnp.PyArray_DATA(y)
     cdef uint8_t *pm = _mask(mask)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef bint f32 = _f32(x)
+    cdef int dtype = _dtype(x)
     with nogil:
-        if f32:
-            fnn_dropout_f32(<const float *>px, <float *>py, pm, n, p, seed, offset,
-                            n_threads, flags)
-        else:
-            fnn_dropout_f64(<const double *>px, <double *>py, pm, n, p, seed, offset,
-                            n_threads, flags)
+        fnn_dropout(dtype, px, py, pm, n, p, seed, offset, n_threads, flags)
 
 
 def dropout_backward(cnp.ndarray gy, cnp.ndarray gx, double p, uint64_t seed, uint64_t offset,
@@ -81,14 +67,9 @@ def dropout_backward(cnp.ndarray gy, cnp.ndarray gx, double p, uint64_t seed, ui
     cdef const void *pg = cnp.PyArray_DATA(gy)
     cdef void *po = cnp.PyArray_DATA(gx)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(gy)
-    cdef bint f32 = _f32(gy)
+    cdef int dtype = _dtype(gy)
     with nogil:
-        if f32:
-            fnn_dropout_backward_f32(<const float *>pg, <float *>po, n, p, seed, offset,
-                                     n_threads, flags)
-        else:
-            fnn_dropout_backward_f64(<const double *>pg, <double *>po, n, p, seed, offset,
-                                     n_threads, flags)
+        fnn_dropout_backward(dtype, pg, po, n, p, seed, offset, n_threads, flags)
 
 
 def dropout_backward_mask(cnp.ndarray gy, cnp.ndarray mask, cnp.ndarray gx, double p,
@@ -97,28 +78,18 @@ def dropout_backward_mask(cnp.ndarray gy, cnp.ndarray mask, cnp.ndarray gx, doub
     cdef const uint8_t *pm = <const uint8_t *>cnp.PyArray_DATA(mask)
     cdef void *po = cnp.PyArray_DATA(gx)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(gy)
-    cdef bint f32 = _f32(gy)
+    cdef int dtype = _dtype(gy)
     with nogil:
-        if f32:
-            fnn_dropout_backward_mask_f32(<const float *>pg, pm, <float *>po, n, p,
-                                          n_threads, flags)
-        else:
-            fnn_dropout_backward_mask_f64(<const double *>pg, pm, <double *>po, n, p,
-                                          n_threads, flags)
+        fnn_dropout_backward_mask(dtype, pg, pm, po, n, p, n_threads, flags)
 
 
 def channel_dropout(cnp.ndarray x, cnp.ndarray y, size_t n_rows, size_t row_len, double p,
                     uint64_t seed, uint64_t offset, int n_threads, int flags):
     cdef const void *px = cnp.PyArray_DATA(x)
     cdef void *py = cnp.PyArray_DATA(y)
-    cdef bint f32 = _f32(x)
+    cdef int dtype = _dtype(x)
     with nogil:
-        if f32:
-            fnn_channel_dropout_f32(<const float *>px, <float *>py, n_rows, row_len, p, seed,
-                                    offset, n_threads, flags)
-        else:
-            fnn_channel_dropout_f64(<const double *>px, <double *>py, n_rows, row_len, p,
-                                    seed, offset, n_threads, flags)
+        fnn_channel_dropout(dtype, px, py, n_rows, row_len, p, seed, offset, n_threads, flags)
 
 
 def gaussian_noise(cnp.ndarray x, cnp.ndarray y, double std, bint multiplicative,
@@ -126,11 +97,7 @@ def gaussian_noise(cnp.ndarray x, cnp.ndarray y, double std, bint multiplicative
     cdef const void *px = cnp.PyArray_DATA(x)
     cdef void *py = cnp.PyArray_DATA(y)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef bint f32 = _f32(x)
+    cdef int dtype = _dtype(x)
     with nogil:
-        if f32:
-            fnn_gaussian_noise_f32(<const float *>px, <float *>py, n, std, multiplicative,
-                                   seed, offset, n_threads, flags)
-        else:
-            fnn_gaussian_noise_f64(<const double *>px, <double *>py, n, std, multiplicative,
-                                   seed, offset, n_threads, flags)
+        fnn_gaussian_noise(dtype, px, py, n, std, multiplicative, seed, offset, n_threads,
+                           flags)
