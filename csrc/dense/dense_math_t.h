@@ -124,6 +124,20 @@ MINLINE T FNN_NAME(m_exp)(T x)
     return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
 }
 
+/* exp(−(hi + lo)) for hi >= 0 and |lo| <= 2^-10·hi (a two-part argument,
+ * e.g. an exactly split square): k is taken from hi and lo is folded into
+ * the reduced argument, so one exp gives what exp(−hi)·exp(−lo) would. */
+MINLINE T FNN_NAME(m_exp_neg2)(T hi, T lo)
+{
+    T x = -hi;
+    x = x < M_EXP_LO ? M_EXP_LO : x;
+    MI k;
+    T r = FNN_NAME(m_reduce)(x, &k) - lo;
+    T p = FNN_NAME(m_expm1_reduced)(r);
+    MI k1 = k >> 1;
+    return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
+}
+
 /* expm1 for x <= 0: 2^k·p + (2^k − 1) keeps full relative accuracy near 0 */
 MINLINE T FNN_NAME(m_expm1_neg)(T x)
 {
@@ -152,20 +166,22 @@ MINLINE T FNN_NAME(m_tanh)(T x)
     return FNN_M(copysign)(-e / (e + (T)2), x);
 }
 
-/* σ(x) and σ(−x) = 1 − σ(x), each without cancellation */
+/* σ(x) and σ(−x) = 1 − σ(x), each without cancellation: one division,
+ * the smaller of the two as e·(1/d) (one more rounding, <= 1 ulp) */
 MINLINE T FNN_NAME(m_sigmoid2)(T x, T *sig_neg)
 {
     T e = FNN_NAME(m_exp)(-FNN_M(fabs)(x));
-    T d = (T)1 + e;
-    T big = (T)1 / d, small = e / d;
-    *sig_neg = x >= (T)0 ? small : big;
-    return x >= (T)0 ? big : small;
+    T r = (T)1 / ((T)1 + e);
+    T small = e * r;
+    *sig_neg = x >= (T)0 ? small : r;
+    return x >= (T)0 ? r : small;
 }
 
+/* σ(x) alone: e/(1 + e) or 1/(1 + e), one division */
 MINLINE T FNN_NAME(m_sigmoid)(T x)
 {
-    T unused;
-    return FNN_NAME(m_sigmoid2)(x, &unused);
+    T e = FNN_NAME(m_exp)(-FNN_M(fabs)(x));
+    return (x >= (T)0 ? (T)1 : e) / ((T)1 + e);
 }
 
 /* log(1 + u) for u in [0, 1]: w = 1 + u, halved above √2 so that
@@ -270,10 +286,10 @@ static const float fnn_erfcx32_coef[13] =
 #define FNN_ERFCX32_T0 0.2857142857142857
 #endif
 
-/* erfc(a) and exp(−a²) for a >= 0 (NaN propagates) */
-MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
+/* erfcx(a) = exp(a²)·erfc(a) for 0 <= a <= M_ERFC_HI (a little beyond is
+ * harmless: float32 extrapolates, float64 uses its last piece) */
+MINLINE T FNN_NAME(m_erfcx_poly)(T ac)
 {
-    T ac = a > M_ERFC_HI ? M_ERFC_HI : a;
     T t = (T)4 / ((T)4 + ac);
 #if FNN_IS_F32
     const T t0 = (T)FNN_ERFCX32_T0;
@@ -316,6 +332,14 @@ MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
     p = p * s + CF(0);
 #undef CF
 #endif
+    return p;
+}
+
+/* erfc(a) and exp(−a²) for a >= 0 (NaN propagates) */
+MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
+{
+    T ac = a > M_ERFC_HI ? M_ERFC_HI : a;
+    T p = FNN_NAME(m_erfcx_poly)(ac);
     T e2 = FNN_NAME(m_exp_negsq)(ac);
     *e2_out = a > M_ERFC_HI ? (T)0 : e2;
     T r = e2 * p;
@@ -342,18 +366,28 @@ MINLINE T FNN_NAME(m_erf)(T x)
     return FNN_M(copysign)(a < M_ERF_SERIES_MAX ? small : big, x);
 }
 
-/* Φ(x) = (1 + erf(x/√2))/2 and the density φ(x), accurate in the lower
- * tail too (there Φ = erfc(|x|/√2)/2 with no cancellation). */
+/* Φ(x) = erfc(−x/√2)/2 and the density φ(x) = exp(−x²/2)/√(2π) with one
+ * exp and one erfcx: Φ(−|x|) = exp(−x²/2)·erfcx(|x|/√2)/2 keeps its relative
+ * accuracy in the lower tail, Φ(|x|) = 1 − Φ(−|x|) >= 1/2 cancels nothing.
+ * x²/2 is split exactly (x = h + l with h² exact) so that exp(−x²/2) does
+ * not inherit the rounding of x², which would cost 2·(x²/2) ulp. |x| is
+ * clamped where Φ(−|x|)·|x| underflows (GELU) and Φ(|x|) rounds to 1. */
 MINLINE T FNN_NAME(m_ncdf)(T x, T *pdf)
 {
-    T e2;
-    T a = FNN_M(fabs)(x) * (T)0.70710678118654752440;
-    T erfs = FNN_NAME(m_erf_small)(a);
-    T ec = FNN_NAME(m_erfc_pos)(a, &e2);
-    T upper = a < M_ERF_SERIES_MAX ? (T)0.5 + (T)0.5 * erfs : (T)1 - (T)0.5 * ec; /* Φ(|x|) */
-    T lower = a < (T)0.5 ? (T)0.5 - (T)0.5 * erfs : (T)0.5 * ec;        /* Φ(−|x|) */
-    *pdf = e2 * (T)0.39894228040143267794;
-    return x < (T)0 ? lower : upper;
+#if FNN_IS_F32
+    const T xmax = (T)15.5;
+#else
+    const T xmax = (T)40.0;
+#endif
+    T ax = FNN_M(fabs)(x);
+    ax = ax > xmax ? xmax : ax; /* NaN passes */
+    T p = FNN_NAME(m_erfcx_poly)(ax * (T)0.70710678118654752440);
+    T h = FNN_NAME(m_real)(FNN_NAME(m_bits)(ax) & M_SPLIT_MASK);
+    T l = ax - h;
+    T e = FNN_NAME(m_exp_neg2)((h * h) * (T)0.5, h * l + (l * l) * (T)0.5);
+    *pdf = e * (T)0.39894228040143267794;
+    T q = ((T)0.5 * e) * p; /* Φ(−|x|) */
+    return x < (T)0 ? q : (T)1 - q;
 }
 
 #undef T
