@@ -284,6 +284,11 @@ static const double fnn_erfcx64_tab[FNN_ERFCX64_PIECES * 11] = {
 static const float fnn_erfcx32_coef[13] =
     {0.23357014358043671, 0.31211239099502563, 0.2200557142496109, 0.13060057163238525, 0.065078645944595337, 0.026908861473202705, 0.0089942850172519684, 0.0022967967670410872, 0.00038398662582039833, 1.3344246326596476e-05, -1.2419995982781984e-05, -2.4543728613934945e-06, 1.4264986702983151e-07};
 #define FNN_ERFCX32_T0 0.2857142857142857
+/* erfcx for Φ in float32 (m_ncdf): t = 4/(4 + a) in [T0, 1], a <= 9.25, degree 9
+ * (gen_erfc_coefs.py 4 9.25 1 9 f32: 5.9 ulp with float32 evaluation) */
+static const float fnn_ncdf32_coef[10] =
+    {0.24075116217136383, 0.31498414278030396, 0.21887277066707611, 0.12756243348121643, 0.062217596918344498, 0.025107908993959427, 0.0081837866455316544, 0.0020201373845338821, 0.00029626343166455626, 3.8215707718336489e-06};
+#define FNN_NCDF32_T0 0.30188679245283018
 #endif
 
 /* erfcx(a) = exp(a²)·erfc(a) for 0 <= a <= M_ERFC_HI (a little beyond is
@@ -370,21 +375,47 @@ MINLINE T FNN_NAME(m_erf)(T x)
  * exp and one erfcx: Φ(−|x|) = exp(−x²/2)·erfcx(|x|/√2)/2 keeps its relative
  * accuracy in the lower tail, Φ(|x|) = 1 − Φ(−|x|) >= 1/2 cancels nothing.
  * x²/2 is split exactly (x = h + l with h² exact) so that exp(−x²/2) does
- * not inherit the rounding of x², which would cost 2·(x²/2) ulp. |x| is
- * clamped where Φ(−|x|)·|x| underflows (GELU) and Φ(|x|) rounds to 1. */
+ * not inherit the rounding of x², which would cost 2·(x²/2) ulp.
+ * float32: erfcx is a shorter polynomial fitted on |x| <= 13.08 only, and
+ * beyond |x| = 13 Φ(−|x|) and φ are flushed to 0 (they are below 7e-39
+ * there: GELU's lower tail is then −0 instead of a value under 1e-37, where
+ * the product x·Φ(x) of torch's formula has long been 0), so exp needs no
+ * subnormal scaling. float64: the erfcx table of erfc, |x| clamped at 40
+ * where everything underflows anyway. */
 MINLINE T FNN_NAME(m_ncdf)(T x, T *pdf)
 {
-#if FNN_IS_F32
-    const T xmax = (T)15.5;
-#else
-    const T xmax = (T)40.0;
-#endif
     T ax = FNN_M(fabs)(x);
-    ax = ax > xmax ? xmax : ax; /* NaN passes */
+#if FNN_IS_F32
+    const int flush = ax > (T)13; /* NaN: not flushed, propagates */
+    ax = flush ? (T)13 : ax;
+    T t = (T)4 / ((T)4 + ax * (T)0.70710678118654752440);
+    T s = (t - (T)FNN_NCDF32_T0) * (T)(2.0 / (1.0 - FNN_NCDF32_T0)) - (T)1;
+#define CF(j) ((T)fnn_ncdf32_coef[j])
+    T p = CF(9);
+    p = p * s + CF(8);
+    p = p * s + CF(7);
+    p = p * s + CF(6);
+    p = p * s + CF(5);
+    p = p * s + CF(4);
+    p = p * s + CF(3);
+    p = p * s + CF(2);
+    p = p * s + CF(1);
+    p = p * s + CF(0);
+#undef CF
+    T h = FNN_NAME(m_real)(FNN_NAME(m_bits)(ax) & M_SPLIT_MASK);
+    T l = ax - h;
+    /* exp(−(hi + lo)) with hi <= 84.5: 2^k stays normal, one scaling */
+    MI k;
+    T r = FNN_NAME(m_reduce)(-((h * h) * (T)0.5), &k) - (h * l + (l * l) * (T)0.5);
+    T e = ((T)1 + FNN_NAME(m_expm1_reduced)(r)) * FNN_NAME(m_pow2)(k);
+    e = flush ? (T)0 : e;
+#else
+    ax = ax > (T)40 ? (T)40 : ax; /* NaN passes */
     T p = FNN_NAME(m_erfcx_poly)(ax * (T)0.70710678118654752440);
     T h = FNN_NAME(m_real)(FNN_NAME(m_bits)(ax) & M_SPLIT_MASK);
     T l = ax - h;
     T e = FNN_NAME(m_exp_neg2)((h * h) * (T)0.5, h * l + (l * l) * (T)0.5);
+#endif
     *pdf = e * (T)0.39894228040143267794;
     T q = ((T)0.5 * e) * p; /* Φ(−|x|) */
     return x < (T)0 ? q : (T)1 - q;
