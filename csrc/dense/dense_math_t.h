@@ -10,7 +10,13 @@
  *                   ln2 with a two-part constant, Taylor polynomial on
  *                   |r| <= ln2/2, exponent bits built with integer ops,
  *                   results in the subnormal range scaled in two steps)
- *   tanh, sigmoid   <= 3 ulp (from expm1 / exp and one division)
+ *   tanh, sigmoid   <= 3 ulp (from expm1 / exp and one division; the
+ *                   pair σ(x), σ(−x) of backward passes: the smaller one as
+ *                   e·(1/d), one more ulp)
+ *   Φ (GELU)        GELU float32 <= 12 ulp for |x| <= 13, flushed to −0
+ *                   below −13 (|GELU| < 1e-37 there); float64 <= 8 ulp;
+ *                   one exp of the exactly split −x²/2 times erfcx(|x|/√2),
+ *                   no erf series and no 1 + erf cancellation (m_ncdf)
  *   erf             float32 <= 3 ulp, float64 <= 3 ulp
  *   erfc            float32 <= 10 ulp, float64 <= 9 ulp (the rounding of
  *                   t = 4/(4 + a) is amplified about (4 + a)·|erfcx'/erfcx|
