@@ -58,14 +58,41 @@ def test_dense_backward(benchmark, layers, shape, act):
               grad_bias=gb, grad_preact=dz)
 
 
+ACT_N = 16 * 1024 * 1024  # the size of the targets
+
+
+@pytest.fixture(scope="module")
+def act_data():
+    rng = np.random.default_rng(1)
+    x = (4 * rng.standard_normal(ACT_N)).astype(np.float32)
+    g = rng.standard_normal(ACT_N).astype(np.float32)
+    return x, g
+
+
 @pytest.mark.parametrize("act", ["gelu", "silu", "elu", "sigmoid", "tanh"])
-def test_activation(benchmark, act):
-    x = (4 * np.random.default_rng(1).standard_normal(4 * 1024 * 1024)).astype(np.float32)
+def test_activation(benchmark, act_data, act):
+    x, _ = act_data
     y = np.empty_like(x)
     benchmark(F.activation, x, act, out=y)
 
 
 @pytest.mark.parametrize("act", ["gelu", "silu", "elu", "sigmoid", "tanh"])
-def test_activation_numpy(benchmark, act):
-    x = (4 * np.random.default_rng(1).standard_normal(4 * 1024 * 1024)).astype(np.float32)
+def test_activation_numpy(benchmark, act_data, act):
+    x, _ = act_data
     benchmark(R.ref_activation, x, act)
+
+
+@pytest.mark.parametrize("act", ["gelu", "silu", "elu", "sigmoid", "tanh"])
+def test_activation_backward(benchmark, act_data, act):
+    x, g = act_data
+    dx = np.empty_like(x)
+    if act in ("elu", "sigmoid", "tanh"):
+        benchmark(F.activation_backward, g, act, output=F.activation(x, act), out=dx)
+    else:
+        benchmark(F.activation_backward, g, act, input=x, out=dx)
+
+
+@pytest.mark.parametrize("act", ["gelu", "silu", "elu", "sigmoid", "tanh"])
+def test_activation_backward_numpy(benchmark, act_data, act):
+    x, g = act_data
+    benchmark(R.ref_activation_backward, g, x, act)

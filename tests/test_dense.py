@@ -122,6 +122,42 @@ def test_math_accuracy(name, fn, ref, bound32, bound64, dtype, simd_level, rng):
         np.testing.assert_array_equal(np.signbit(y[zeros]), np.signbit(x[zeros]))
 
 
+def test_gelu_accuracy(dtype, simd_level, rng):
+    """GELU = x·Φ(x) within a few ulp, the lower tail included (Φ from one erfc,
+    never 1 + erf); float32 flushes below x = −13 where |GELU| < 1e-37."""
+    f32 = dtype == np.float32
+    lim = 13.0 if f32 else 38.0
+    x = np.concatenate([rng.uniform(-lim, lim, 20000), rng.uniform(-6, 6, 20000),
+                        np.geomspace(1e-30, 1, 500), -np.geomspace(1e-30, 1, 500),
+                        [0.0, -0.0, lim, -lim]]).astype(dtype)
+    y = F.gelu(x)
+    d = F.gelu_backward(np.ones_like(x), input=x)
+    if f32:
+        xd = x.astype(np.float64)
+        exact = xd * special.ndtr(xd)
+        exact_d = special.ndtr(xd) + xd * np.exp(-0.5 * xd * xd) / np.sqrt(2 * np.pi)
+    else:
+        mp = pytest.importorskip("mpmath")
+        x, y, d = x[::20], y[::20], d[::20]
+        exact = np.array([float(mp.mpf(float(v)) * mp.ncdf(mp.mpf(float(v)))) for v in x])
+        exact_d = np.array([float(mp.ncdf(mp.mpf(float(v))) + mp.mpf(float(v)) * mp.npdf(mp.mpf(float(v))))
+                            for v in x])
+    keep = np.abs(exact) >= np.finfo(dtype).tiny
+    err = ulp_error(y[keep], exact[keep], dtype)
+    worst = int(np.argmax(err))
+    assert err[worst] <= (12.0 if f32 else 8.0), f"{err[worst]:.2f} ulp at x={x[keep][worst]!r}"
+    # the derivative crosses zero near x = −0.75: there, relative to its scale
+    scale = np.maximum(np.abs(exact_d), 0.1)
+    np.testing.assert_array_less(np.abs(d - exact_d) / scale, (60 if f32 else 60) * np.finfo(dtype).eps)
+    if f32:
+        far = np.array([-13.01, -14.0, -20.0, -1e30, 13.5, 1e30], dtype)
+        yf = F.gelu(far)
+        assert np.all(np.abs(yf[:4]) <= 1e-37) and np.all(yf[:4] <= 0)
+        np.testing.assert_array_equal(yf[4:], far[4:])
+        np.testing.assert_array_equal(F.gelu_backward(np.ones_like(far), input=far),
+                                      [0, 0, 0, 0, 1, 1])
+
+
 def test_log1p_accuracy(dtype, rng):
     x = np.concatenate([rng.uniform(0, 1, 50000), np.geomspace(1e-30, 1, 1000), [0.0, 1.0]])
     x = x.astype(dtype)
@@ -343,6 +379,39 @@ def test_activation_threads_bitwise(name, dtype, rng):
                                   F.activation(x, act, n_threads=2, **kw))
     np.testing.assert_array_equal(F.activation_backward(g, act, input=x, n_threads=1, **kw),
                                   F.activation_backward(g, act, input=x, n_threads=3, **kw))
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "relu", "sigmoid"])
+def test_streamed_outputs(name, dtype, rng):
+    """Outputs above 8 MB are streamed (computed in L1 chunks, copied with
+    non-temporal stores): same bits as small calls, any thread count, any
+    alignment of out, in place, every SIMD level."""
+    n = (8 << 20) // np.dtype(dtype).itemsize + 4099
+    x = sample(rng, (n,), dtype)
+    g = sample(rng, (n,), dtype, 1.0)
+    y1 = F.activation(x, name, n_threads=1)
+    np.testing.assert_array_equal(y1, F.activation(x, name, n_threads=2))
+    for part in (slice(0, 4099), slice(n - 3000, n)):
+        np.testing.assert_array_equal(y1[part], F.activation(x[part], name))
+    for off in (1, 3):
+        out = np.empty(n + off, dtype)[off:]
+        np.testing.assert_array_equal(F.activation(x, name, out=out), y1)
+    z = x.copy()
+    F.activation_(z, name, n_threads=2)
+    np.testing.assert_array_equal(z, y1)
+    d1 = F.activation_backward(g, name, input=x, n_threads=1)
+    np.testing.assert_array_equal(d1, F.activation_backward(g, name, input=x, n_threads=2))
+    np.testing.assert_array_equal(d1[:4099], F.activation_backward(g[:4099], name, input=x[:4099]))
+    g2 = g.copy()
+    F.activation_backward(g2, name, input=x, out=g2)
+    np.testing.assert_array_equal(g2, d1)
+    previous = fastnn.get_simd_level()
+    try:
+        for level in fastnn.available_simd_levels():
+            fastnn.set_simd_level(level)
+            np.testing.assert_array_equal(F.activation(x, name), y1)
+    finally:
+        fastnn.set_simd_level(previous)
 
 
 # ---------------------------------------------------------------- dense layer

@@ -37,10 +37,18 @@ static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
 
 static size_t FNN_NAME(ceil_div)(size_t a, size_t b) { return (a + b - 1) / b; }
 
+/* The streaming-store copy when an elementwise output of n values is large
+ * enough not to stay in cache, else NULL (see FNN_DENSE_STREAM_BYTES). */
+static FNN_NAME(fnn_stream_span) FNN_NAME(stream_for)(const TABLE *t, size_t n)
+{
+    return n * sizeof(T) >= FNN_DENSE_STREAM_BYTES ? t->stream : NULL;
+}
+
 /* ---- forward ---- */
 
 typedef struct {
     FNN_NAME(fnn_act_fwd_span) span;
+    FNN_NAME(fnn_stream_span) stream; /* NULL: y written in place by span */
     const COEF *c;
     unsigned mode;
     const T *x, *bias, *slope;
@@ -51,8 +59,20 @@ typedef struct {
 static void FNN_NAME(fwd_flat)(const void *vctx, size_t b, size_t e)
 {
     const FNN_NAME(fwd_run) *r = (const FNN_NAME(fwd_run) *)vctx;
-    r->span(r->c, r->mode, e - b, r->x + b, NULL, NULL, r->slope ? r->slope[0] : (T)0,
-            r->pre ? r->pre + b : NULL, r->y + b);
+    const T s0 = r->slope ? r->slope[0] : (T)0;
+    if (r->stream == NULL) {
+        r->span(r->c, r->mode, e - b, r->x + b, NULL, NULL, s0, r->pre ? r->pre + b : NULL,
+                r->y + b);
+        return;
+    }
+    /* chunks computed into an L1 buffer, then streamed to y */
+    _Alignas(64) T buf[FNN_DENSE_STREAM_CHUNK];
+    for (size_t i = b; i < e; i += FNN_DENSE_STREAM_CHUNK) {
+        size_t m = e - i < FNN_DENSE_STREAM_CHUNK ? e - i : FNN_DENSE_STREAM_CHUNK;
+        r->span(r->c, r->mode, m, r->x + i, NULL, NULL, s0, r->pre ? r->pre + i : NULL, buf);
+        r->stream(m, buf, r->y + i);
+    }
+    fnn_dense_store_fence();
 }
 
 static void FNN_NAME(fwd_rows)(const void *vctx, size_t b, size_t e)
@@ -85,7 +105,8 @@ void FNN_NAME(fnn_act_forward)(int act, const fnn_act_params *params, size_t n_o
     COEF c;
     FNN_NAME(act_coefficients)(params, &c);
     const int per_channel = slope != NULL && n_slope > 1;
-    FNN_NAME(fwd_run) run = {FNN_NAME(dense_table)()->fwd[act], &c, 0, x, bias, slope, pre, y,
+    const TABLE *table = FNN_NAME(dense_table)();
+    FNN_NAME(fwd_run) run = {table->fwd[act], NULL, &c, 0, x, bias, slope, pre, y,
                              n_channels, n_inner};
     if (pre) run.mode |= FNN_DMODE_PRE;
     if (n_inner == 1 && (bias || per_channel)) {
@@ -97,6 +118,7 @@ void FNN_NAME(fnn_act_forward)(int act, const fnn_act_params *params, size_t n_o
         fnn_parallel_ranges(n_outer * n_channels, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_inner),
                             1, n_threads, flags, FNN_NAME(fwd_segments), &run);
     } else {
+        run.stream = FNN_NAME(stream_for)(table, total);
         fnn_parallel_ranges(total, FNN_GRAIN_ELEMENTWISE, 16, n_threads, flags,
                             FNN_NAME(fwd_flat), &run);
     }
@@ -106,6 +128,7 @@ void FNN_NAME(fnn_act_forward)(int act, const fnn_act_params *params, size_t n_o
 
 typedef struct {
     FNN_NAME(fnn_act_bwd_span) span;
+    FNN_NAME(fnn_stream_span) stream; /* NULL: dx written in place by span */
     const COEF *c;
     unsigned mode;
     const T *dy, *saved, *slope;
@@ -120,8 +143,18 @@ typedef struct {
 static void FNN_NAME(bwd_flat)(const void *vctx, size_t b, size_t e)
 {
     const FNN_NAME(bwd_run) *r = (const FNN_NAME(bwd_run) *)vctx;
-    r->span(r->c, r->mode, e - b, r->dy + b, r->saved + b, NULL, r->slope ? r->slope[0] : (T)0,
-            r->dx + b, NULL, NULL);
+    const T s0 = r->slope ? r->slope[0] : (T)0;
+    if (r->stream == NULL) {
+        r->span(r->c, r->mode, e - b, r->dy + b, r->saved + b, NULL, s0, r->dx + b, NULL, NULL);
+        return;
+    }
+    _Alignas(64) T buf[FNN_DENSE_STREAM_CHUNK];
+    for (size_t i = b; i < e; i += FNN_DENSE_STREAM_CHUNK) {
+        size_t m = e - i < FNN_DENSE_STREAM_CHUNK ? e - i : FNN_DENSE_STREAM_CHUNK;
+        r->span(r->c, r->mode, m, r->dy + i, r->saved + i, NULL, s0, buf, NULL, NULL);
+        r->stream(m, buf, r->dx + i);
+    }
+    fnn_dense_store_fence();
 }
 
 static void FNN_NAME(bwd_rows)(const void *vctx, size_t b, size_t e)
@@ -188,7 +221,8 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
     const int per_channel = slope != NULL && n_slope > 1;
     FNN_NAME(bwd_run) run;
     memset(&run, 0, sizeof(run));
-    run.span = FNN_NAME(dense_table)()->bwd[act];
+    const TABLE *table = FNN_NAME(dense_table)();
+    run.span = table->bwd[act];
     run.c = &c;
     run.mode = saved_is_output ? FNN_DMODE_FROM_OUTPUT : 0u;
     run.dy = dy;
@@ -276,6 +310,7 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
         (void)dbias;
         return 0;
     }
+    run.stream = FNN_NAME(stream_for)(table, total);
     fnn_parallel_ranges(total, FNN_GRAIN_ELEMENTWISE, 16, n_threads, flags, FNN_NAME(bwd_flat),
                         &run);
     return 0;

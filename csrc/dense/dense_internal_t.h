@@ -16,11 +16,14 @@ typedef void (*FNN_NAME(fnn_act_bwd_span))(const FNN_NAME(fnn_act_coef) *c, unsi
                                            const FNN_REAL *slopev, FNN_REAL slope, FNN_REAL *dx,
                                            FNN_REAL *acc_b, FNN_REAL *acc_s);
 typedef void (*FNN_NAME(fnn_math_span))(size_t n, const FNN_REAL *x, FNN_REAL *y);
+/* dst[0:n] = src[0:n] with non-temporal stores where dst is aligned */
+typedef void (*FNN_NAME(fnn_stream_span))(size_t n, const FNN_REAL *src, FNN_REAL *dst);
 
 typedef struct {
     FNN_NAME(fnn_act_fwd_span) fwd[FNN_ACT_N];
     FNN_NAME(fnn_act_bwd_span) bwd[FNN_ACT_N];
     FNN_NAME(fnn_math_span) math[FNN_MATH_N];
+    FNN_NAME(fnn_stream_span) stream;
 } FNN_NAME(fnn_dense_table);
 
 extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, baseline);

@@ -1,6 +1,10 @@
 /* The activation and vector-math loops compiled for the avx2 instruction set. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h> /* the non-temporal stores of stream_store */
+#endif
 
 #include "dense_internal.h"
 

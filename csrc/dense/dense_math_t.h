@@ -10,7 +10,13 @@
  *                   ln2 with a two-part constant, Taylor polynomial on
  *                   |r| <= ln2/2, exponent bits built with integer ops,
  *                   results in the subnormal range scaled in two steps)
- *   tanh, sigmoid   <= 3 ulp (from expm1 / exp and one division)
+ *   tanh, sigmoid   <= 3 ulp (from expm1 / exp and one division; the
+ *                   pair σ(x), σ(−x) of backward passes: the smaller one as
+ *                   e·(1/d), one more ulp)
+ *   Φ (GELU)        GELU float32 <= 12 ulp for |x| <= 13, flushed to −0
+ *                   below −13 (|GELU| < 1e-37 there); float64 <= 8 ulp;
+ *                   one exp of the exactly split −x²/2 times erfcx(|x|/√2),
+ *                   no erf series and no 1 + erf cancellation (m_ncdf)
  *   erf             float32 <= 3 ulp, float64 <= 3 ulp
  *   erfc            float32 <= 10 ulp, float64 <= 9 ulp (the rounding of
  *                   t = 4/(4 + a) is amplified about (4 + a)·|erfcx'/erfcx|
@@ -124,6 +130,20 @@ MINLINE T FNN_NAME(m_exp)(T x)
     return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
 }
 
+/* exp(−(hi + lo)) for hi >= 0 and |lo| <= 2^-10·hi (a two-part argument,
+ * e.g. an exactly split square): k is taken from hi and lo is folded into
+ * the reduced argument, so one exp gives what exp(−hi)·exp(−lo) would. */
+MINLINE T FNN_NAME(m_exp_neg2)(T hi, T lo)
+{
+    T x = -hi;
+    x = x < M_EXP_LO ? M_EXP_LO : x;
+    MI k;
+    T r = FNN_NAME(m_reduce)(x, &k) - lo;
+    T p = FNN_NAME(m_expm1_reduced)(r);
+    MI k1 = k >> 1;
+    return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
+}
+
 /* expm1 for x <= 0: 2^k·p + (2^k − 1) keeps full relative accuracy near 0 */
 MINLINE T FNN_NAME(m_expm1_neg)(T x)
 {
@@ -152,20 +172,22 @@ MINLINE T FNN_NAME(m_tanh)(T x)
     return FNN_M(copysign)(-e / (e + (T)2), x);
 }
 
-/* σ(x) and σ(−x) = 1 − σ(x), each without cancellation */
+/* σ(x) and σ(−x) = 1 − σ(x), each without cancellation: one division,
+ * the smaller of the two as e·(1/d) (one more rounding, <= 1 ulp) */
 MINLINE T FNN_NAME(m_sigmoid2)(T x, T *sig_neg)
 {
     T e = FNN_NAME(m_exp)(-FNN_M(fabs)(x));
-    T d = (T)1 + e;
-    T big = (T)1 / d, small = e / d;
-    *sig_neg = x >= (T)0 ? small : big;
-    return x >= (T)0 ? big : small;
+    T r = (T)1 / ((T)1 + e);
+    T small = e * r;
+    *sig_neg = x >= (T)0 ? small : r;
+    return x >= (T)0 ? r : small;
 }
 
+/* σ(x) alone: e/(1 + e) or 1/(1 + e), one division */
 MINLINE T FNN_NAME(m_sigmoid)(T x)
 {
-    T unused;
-    return FNN_NAME(m_sigmoid2)(x, &unused);
+    T e = FNN_NAME(m_exp)(-FNN_M(fabs)(x));
+    return (x >= (T)0 ? (T)1 : e) / ((T)1 + e);
 }
 
 /* log(1 + u) for u in [0, 1]: w = 1 + u, halved above √2 so that
@@ -268,12 +290,17 @@ static const double fnn_erfcx64_tab[FNN_ERFCX64_PIECES * 11] = {
 static const float fnn_erfcx32_coef[13] =
     {0.23357014358043671, 0.31211239099502563, 0.2200557142496109, 0.13060057163238525, 0.065078645944595337, 0.026908861473202705, 0.0089942850172519684, 0.0022967967670410872, 0.00038398662582039833, 1.3344246326596476e-05, -1.2419995982781984e-05, -2.4543728613934945e-06, 1.4264986702983151e-07};
 #define FNN_ERFCX32_T0 0.2857142857142857
+/* erfcx for Φ in float32 (m_ncdf): t = 4/(4 + a) in [T0, 1], a <= 9.25, degree 9
+ * (gen_erfc_coefs.py 4 9.25 1 9 f32: 5.9 ulp with float32 evaluation) */
+static const float fnn_ncdf32_coef[10] =
+    {0.24075116217136383, 0.31498414278030396, 0.21887277066707611, 0.12756243348121643, 0.062217596918344498, 0.025107908993959427, 0.0081837866455316544, 0.0020201373845338821, 0.00029626343166455626, 3.8215707718336489e-06};
+#define FNN_NCDF32_T0 0.30188679245283018
 #endif
 
-/* erfc(a) and exp(−a²) for a >= 0 (NaN propagates) */
-MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
+/* erfcx(a) = exp(a²)·erfc(a) for 0 <= a <= M_ERFC_HI (a little beyond is
+ * harmless: float32 extrapolates, float64 uses its last piece) */
+MINLINE T FNN_NAME(m_erfcx_poly)(T ac)
 {
-    T ac = a > M_ERFC_HI ? M_ERFC_HI : a;
     T t = (T)4 / ((T)4 + ac);
 #if FNN_IS_F32
     const T t0 = (T)FNN_ERFCX32_T0;
@@ -316,6 +343,14 @@ MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
     p = p * s + CF(0);
 #undef CF
 #endif
+    return p;
+}
+
+/* erfc(a) and exp(−a²) for a >= 0 (NaN propagates) */
+MINLINE T FNN_NAME(m_erfc_pos)(T a, T *e2_out)
+{
+    T ac = a > M_ERFC_HI ? M_ERFC_HI : a;
+    T p = FNN_NAME(m_erfcx_poly)(ac);
     T e2 = FNN_NAME(m_exp_negsq)(ac);
     *e2_out = a > M_ERFC_HI ? (T)0 : e2;
     T r = e2 * p;
@@ -342,18 +377,54 @@ MINLINE T FNN_NAME(m_erf)(T x)
     return FNN_M(copysign)(a < M_ERF_SERIES_MAX ? small : big, x);
 }
 
-/* Φ(x) = (1 + erf(x/√2))/2 and the density φ(x), accurate in the lower
- * tail too (there Φ = erfc(|x|/√2)/2 with no cancellation). */
+/* Φ(x) = erfc(−x/√2)/2 and the density φ(x) = exp(−x²/2)/√(2π) with one
+ * exp and one erfcx: Φ(−|x|) = exp(−x²/2)·erfcx(|x|/√2)/2 keeps its relative
+ * accuracy in the lower tail, Φ(|x|) = 1 − Φ(−|x|) >= 1/2 cancels nothing.
+ * x²/2 is split exactly (x = h + l with h² exact) so that exp(−x²/2) does
+ * not inherit the rounding of x², which would cost 2·(x²/2) ulp.
+ * float32: erfcx is a shorter polynomial fitted on |x| <= 13.08 only, and
+ * beyond |x| = 13 Φ(−|x|) and φ are flushed to 0 (they are below 7e-39
+ * there: GELU's lower tail is then −0 instead of a value under 1e-37, where
+ * the product x·Φ(x) of torch's formula has long been 0), so exp needs no
+ * subnormal scaling. float64: the erfcx table of erfc, |x| clamped at 40
+ * where everything underflows anyway. */
 MINLINE T FNN_NAME(m_ncdf)(T x, T *pdf)
 {
-    T e2;
-    T a = FNN_M(fabs)(x) * (T)0.70710678118654752440;
-    T erfs = FNN_NAME(m_erf_small)(a);
-    T ec = FNN_NAME(m_erfc_pos)(a, &e2);
-    T upper = a < M_ERF_SERIES_MAX ? (T)0.5 + (T)0.5 * erfs : (T)1 - (T)0.5 * ec; /* Φ(|x|) */
-    T lower = a < (T)0.5 ? (T)0.5 - (T)0.5 * erfs : (T)0.5 * ec;        /* Φ(−|x|) */
-    *pdf = e2 * (T)0.39894228040143267794;
-    return x < (T)0 ? lower : upper;
+    T ax = FNN_M(fabs)(x);
+#if FNN_IS_F32
+    const int flush = ax > (T)13; /* NaN: not flushed, propagates */
+    ax = flush ? (T)13 : ax;
+    T t = (T)4 / ((T)4 + ax * (T)0.70710678118654752440);
+    T s = (t - (T)FNN_NCDF32_T0) * (T)(2.0 / (1.0 - FNN_NCDF32_T0)) - (T)1;
+#define CF(j) ((T)fnn_ncdf32_coef[j])
+    T p = CF(9);
+    p = p * s + CF(8);
+    p = p * s + CF(7);
+    p = p * s + CF(6);
+    p = p * s + CF(5);
+    p = p * s + CF(4);
+    p = p * s + CF(3);
+    p = p * s + CF(2);
+    p = p * s + CF(1);
+    p = p * s + CF(0);
+#undef CF
+    T h = FNN_NAME(m_real)(FNN_NAME(m_bits)(ax) & M_SPLIT_MASK);
+    T l = ax - h;
+    /* exp(−(hi + lo)) with hi <= 84.5: 2^k stays normal, one scaling */
+    MI k;
+    T r = FNN_NAME(m_reduce)(-((h * h) * (T)0.5), &k) - (h * l + (l * l) * (T)0.5);
+    T e = ((T)1 + FNN_NAME(m_expm1_reduced)(r)) * FNN_NAME(m_pow2)(k);
+    e = flush ? (T)0 : e;
+#else
+    ax = ax > (T)40 ? (T)40 : ax; /* NaN passes */
+    T p = FNN_NAME(m_erfcx_poly)(ax * (T)0.70710678118654752440);
+    T h = FNN_NAME(m_real)(FNN_NAME(m_bits)(ax) & M_SPLIT_MASK);
+    T l = ax - h;
+    T e = FNN_NAME(m_exp_neg2)((h * h) * (T)0.5, h * l + (l * l) * (T)0.5);
+#endif
+    *pdf = e * (T)0.39894228040143267794;
+    T q = ((T)0.5 * e) * p; /* Φ(−|x|) */
+    return x < (T)0 ? q : (T)1 - q;
 }
 
 #undef T
