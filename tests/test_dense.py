@@ -383,10 +383,10 @@ def test_activation_threads_bitwise(name, dtype, rng):
 
 @pytest.mark.parametrize("name", ["tanh", "gelu", "relu", "sigmoid"])
 def test_streamed_outputs(name, dtype, rng):
-    """Outputs above 8 MB are streamed (computed in L1 chunks, copied with
+    """Outputs of 16 MiB and more are streamed (computed in L1 chunks, copied with
     non-temporal stores): same bits as small calls, any thread count, any
     alignment of out, in place, every SIMD level."""
-    n = (8 << 20) // np.dtype(dtype).itemsize + 4099
+    n = (16 << 20) // np.dtype(dtype).itemsize + 4099
     x = sample(rng, (n,), dtype)
     g = sample(rng, (n,), dtype, 1.0)
     y1 = F.activation(x, name, n_threads=1)

@@ -6,8 +6,10 @@
  * the size threshold, decided once per call by the driver.
  *
  * Include after core/isa_begin.h in a per-ISA unit: the widest store of
- * that unit's instruction set is used. Stores change no value, so results
- * stay bitwise identical with and without streaming. */
+ * that unit's instruction set is used. The including unit includes the
+ * intrinsics headers (<immintrin.h>, or <emmintrin.h> for the baseline and
+ * the drivers' fence) before it. Stores change no value, so results stay
+ * bitwise identical with and without streaming. */
 #ifndef FASTNN_CORE_STREAM_STORE_H
 #define FASTNN_CORE_STREAM_STORE_H
 
@@ -18,16 +20,20 @@
 
 #include "parallel.h" /* FNN_STREAM_MIN_BYTES */
 
-#if defined(FNN_X86_64) && FNN_ISA_ID(FNN_ISA) == 2
+/* The widest store of the unit's instruction set (none outside per-ISA
+ * units: there fnn_stream_copy is a plain copy). */
+#if defined(FNN_ISA) && defined(FNN_X86_64)
+#if FNN_ISA_ID(FNN_ISA) == 2
 #define FNN_STREAM_WIDTH 64
 #define FNN_STREAM_ONE(d, s) _mm512_stream_si512((__m512i *)(d), _mm512_loadu_si512((const void *)(s)))
-#elif defined(FNN_X86_64) && FNN_ISA_ID(FNN_ISA) == 1
+#elif FNN_ISA_ID(FNN_ISA) == 1
 #define FNN_STREAM_WIDTH 32
 #define FNN_STREAM_ONE(d, s) \
     _mm256_stream_si256((__m256i *)(d), _mm256_loadu_si256((const __m256i *)(s)))
-#elif defined(FNN_X86_64) && defined(__SSE2__)
+#elif defined(__SSE2__)
 #define FNN_STREAM_WIDTH 16
 #define FNN_STREAM_ONE(d, s) _mm_stream_si128((__m128i *)(d), _mm_loadu_si128((const __m128i *)(s)))
+#endif
 #endif
 
 /* dst[0 .. n_bytes) ← src[0 .. n_bytes); src is a small cache-resident
@@ -53,7 +59,7 @@ static inline void fnn_stream_copy(void *FNN_RESTRICT dst, const void *FNN_RESTR
  * region's closing barrier): they are weakly ordered. */
 static inline void fnn_stream_fence(void)
 {
-#ifdef FNN_STREAM_WIDTH
+#if defined(FNN_X86_64)
     _mm_sfence();
 #endif
 }

@@ -38,10 +38,10 @@ static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
 static size_t FNN_NAME(ceil_div)(size_t a, size_t b) { return (a + b - 1) / b; }
 
 /* The streaming-store copy when an elementwise output of n values is large
- * enough not to stay in cache, else NULL (see FNN_DENSE_STREAM_BYTES). */
+ * enough not to stay in cache, else NULL (see FNN_STREAM_MIN_BYTES). */
 static FNN_NAME(fnn_stream_span) FNN_NAME(stream_for)(const TABLE *t, size_t n)
 {
-    return n * sizeof(T) >= FNN_DENSE_STREAM_BYTES ? t->stream : NULL;
+    return n * sizeof(T) >= FNN_STREAM_MIN_BYTES ? t->stream : NULL;
 }
 
 /* ---- forward ---- */
@@ -72,7 +72,7 @@ static void FNN_NAME(fwd_flat)(const void *vctx, size_t b, size_t e)
         r->span(r->c, r->mode, m, r->x + i, NULL, NULL, s0, r->pre ? r->pre + i : NULL, buf);
         r->stream(m, buf, r->y + i);
     }
-    fnn_dense_store_fence();
+    fnn_stream_fence();
 }
 
 static void FNN_NAME(fwd_rows)(const void *vctx, size_t b, size_t e)
@@ -154,7 +154,7 @@ static void FNN_NAME(bwd_flat)(const void *vctx, size_t b, size_t e)
         r->span(r->c, r->mode, m, r->dy + i, r->saved + i, NULL, s0, buf, NULL, NULL);
         r->stream(m, buf, r->dx + i);
     }
-    fnn_dense_store_fence();
+    fnn_stream_fence();
 }
 
 static void FNN_NAME(bwd_rows)(const void *vctx, size_t b, size_t e)

@@ -10,6 +10,7 @@
  * element is read before it is written at the same index. */
 
 #include "dense_math_t.h"
+#include "../core/stream_store.h"
 
 #define T FNN_REAL
 #define COEF FNN_NAME(fnn_act_coef)
@@ -210,50 +211,11 @@ DEFINE_MATH(erfc, FNN_NAME(m_erfc)(v))
 DEFINE_MATH(sigmoid, FNN_NAME(m_sigmoid)(v))
 DEFINE_MATH(log1p, FNN_NAME(m_log1p01)(v))
 
-/* ---- non-temporal copy ---- */
+/* ---- non-temporal copy (core/stream_store.h) ---- */
 
-/* Copies a block computed into an L1-resident buffer to its destination
- * with streaming stores: for outputs far larger than the caches this saves
- * the read of each destination line before it is written (a third of the
- * traffic of y = f(x)). Values are copied bit for bit. */
 static void SPAN(stream_store)(size_t n, const T *src, T *dst)
 {
-    size_t i = 0;
-#if defined(__x86_64__) || defined(_M_X64)
-#if FNN_ISA_ID(FNN_ISA) == 2
-#define ST_BYTES 64
-#if FNN_IS_F32
-#define ST_COPY(d, s) _mm512_stream_ps((d), _mm512_loadu_ps(s))
-#else
-#define ST_COPY(d, s) _mm512_stream_pd((d), _mm512_loadu_pd(s))
-#endif
-#elif FNN_ISA_ID(FNN_ISA) == 1
-#define ST_BYTES 32
-#if FNN_IS_F32
-#define ST_COPY(d, s) _mm256_stream_ps((d), _mm256_loadu_ps(s))
-#else
-#define ST_COPY(d, s) _mm256_stream_pd((d), _mm256_loadu_pd(s))
-#endif
-#else
-#define ST_BYTES 16
-#if FNN_IS_F32
-#define ST_COPY(d, s) _mm_stream_ps((d), _mm_loadu_ps(s))
-#else
-#define ST_COPY(d, s) _mm_stream_pd((d), _mm_loadu_pd(s))
-#endif
-#endif
-    const size_t w = ST_BYTES / sizeof(T);
-    if (((uintptr_t)dst % sizeof(T)) == 0) {
-        while (i < n && ((uintptr_t)(dst + i) % ST_BYTES) != 0) {
-            dst[i] = src[i];
-            ++i;
-        }
-        for (; i + w <= n; i += w) ST_COPY(dst + i, src + i);
-    }
-#undef ST_BYTES
-#undef ST_COPY
-#endif
-    for (; i < n; ++i) dst[i] = src[i];
+    fnn_stream_copy(dst, src, n * sizeof(T));
 }
 
 const FNN_NAME(fnn_dense_table) FNN_ISA_NAME(fnn_dense_table) = {
