@@ -9,7 +9,7 @@
  * dy == dx) are allowed, and `omp simd` still vectorizes since every
  * element is read before it is written at the same index. */
 
-#include "dense_math_t.h"
+#include "../core/vmath_t.h"
 #include "../core/stream_store.h"
 
 #define T FNN_REAL

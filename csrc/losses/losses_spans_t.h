@@ -4,7 +4,10 @@
  * Sums over a row or block go through LANES fixed accumulators (element j
  * feeds lane j % LANES) combined by a fixed tree, so the result does not
  * depend on the vector width: every SIMD level gives the same bits, which
- * a `#pragma omp simd reduction` would not. */
+ * a `#pragma omp simd reduction` would not. exp and log1p are the shared
+ * branch-free vector math of core/vmath_t.h. */
+
+#include "../core/vmath_t.h"
 
 #define T FNN_REAL
 #define COEF FNN_NAME(fnn_loss_coef)
@@ -46,96 +49,6 @@ INLINE double SPAN(lane_sum_d)(double *acc)
     return acc[0];
 }
 
-/* exp(x) without libm so that it vectorizes: x = n·ln2 + r with |r| <= ln2/2
- * (Cody-Waite: ln2 split so n·ln2_hi is exact), a Taylor polynomial for
- * e^r, and 2^n built in the exponent bits. The round-to-nearest of x/ln2 is
- * the add/subtract of 1.5·2^(mantissa bits), which also leaves n in the low
- * bits of the sum. Below the smallest normal result it returns 0 (callers
- * pass x = z − max <= 0, where those terms cannot matter against e^0). */
-#if FNN_IS_F32
-typedef uint32_t SPAN(uint_t);
-#define EXP_MIN ((T)-87.0f)
-#define EXP_MAX ((T)88.0f)
-#define EXP_SHIFT 12582912.0f
-#define EXP_BIAS 127u
-#define EXP_MBITS 23
-#define LN2_HI 0.693359375f
-#define LN2_LO -2.12194440e-4f
-#else
-typedef uint64_t SPAN(uint_t);
-#define EXP_MIN ((T)-708.0)
-#define EXP_MAX ((T)709.0)
-#define EXP_SHIFT 6755399441055744.0
-#define EXP_BIAS 1023u
-#define EXP_MBITS 52
-#define LN2_HI 6.93147180369123816490e-01
-#define LN2_LO 1.90821492927058770002e-10
-#endif
-
-INLINE T SPAN(vexp)(T x)
-{
-    const T xc = x < EXP_MIN ? EXP_MIN : (x > EXP_MAX ? EXP_MAX : x);
-    const T shifted = xc * (T)1.44269504088896340736 + (T)EXP_SHIFT;
-    const T n = shifted - (T)EXP_SHIFT;
-    const T r = (xc - n * (T)LN2_HI) - n * (T)LN2_LO;
-#if FNN_IS_F32
-    T p = (T)(1.0 / 5040);
-    p = p * r + (T)(1.0 / 720);
-    p = p * r + (T)(1.0 / 120);
-#else
-    T p = (T)(1.0 / 479001600);
-    p = p * r + (T)(1.0 / 39916800);
-    p = p * r + (T)(1.0 / 3628800);
-    p = p * r + (T)(1.0 / 362880);
-    p = p * r + (T)(1.0 / 40320);
-    p = p * r + (T)(1.0 / 5040);
-    p = p * r + (T)(1.0 / 720);
-    p = p * r + (T)(1.0 / 120);
-#endif
-    p = p * r + (T)(1.0 / 24);
-    p = p * r + (T)(1.0 / 6);
-    p = p * r + (T)0.5;
-    p = p * r + (T)1;
-    p = p * r + (T)1;
-    SPAN(uint_t) bits;
-    __builtin_memcpy(&bits, &shifted, sizeof bits);
-    bits = (bits + EXP_BIAS) << EXP_MBITS;
-    T scale;
-    __builtin_memcpy(&scale, &bits, sizeof scale);
-    return x < EXP_MIN ? (T)0 : p * scale;
-}
-
-/* log(1 + t) for t in [0, 1]: 2·atanh(s) with s = t/(2 + t) in [0, 1/3],
- * accurate in relative terms down to t = 0 (no 1 + t rounding). */
-INLINE T SPAN(vlog1p01)(T t)
-{
-    const T s = t / ((T)2 + t);
-    const T s2 = s * s;
-#if FNN_IS_F32
-    T p = (T)(1.0 / 15);
-    p = p * s2 + (T)(1.0 / 13);
-#else
-    T p = (T)(1.0 / 35);
-    p = p * s2 + (T)(1.0 / 33);
-    p = p * s2 + (T)(1.0 / 31);
-    p = p * s2 + (T)(1.0 / 29);
-    p = p * s2 + (T)(1.0 / 27);
-    p = p * s2 + (T)(1.0 / 25);
-    p = p * s2 + (T)(1.0 / 23);
-    p = p * s2 + (T)(1.0 / 21);
-    p = p * s2 + (T)(1.0 / 19);
-    p = p * s2 + (T)(1.0 / 17);
-    p = p * s2 + (T)(1.0 / 15);
-    p = p * s2 + (T)(1.0 / 13);
-#endif
-    p = p * s2 + (T)(1.0 / 11);
-    p = p * s2 + (T)(1.0 / 9);
-    p = p * s2 + (T)(1.0 / 7);
-    p = p * s2 + (T)(1.0 / 5);
-    p = p * s2 + (T)(1.0 / 3);
-    p = p * s2 + (T)1;
-    return (T)2 * s * p;
-}
 
 /* ---- row losses ---- */
 
@@ -156,7 +69,7 @@ INLINE T SPAN(row_exp)(const T *RESTRICT z, size_t n, T m, T *RESTRICT g)
 {
     T acc[LANES] = {0};
     LANE_FOR(n, j, {
-        T e = SPAN(vexp)(z[j] - m);
+        T e = FNN_NAME(m_exp)(z[j] - m);
         g[j] = e;
         acc[l] += e;
     });
@@ -299,8 +212,8 @@ INLINE double SPAN(bce_loop)(const COEF *c, size_t n, const T *RESTRICT x, const
     LANE_FOR(n, j, {
         T xj = x[j], yj = y[j];
         T ax = xj < (T)0 ? -xj : xj;
-        T e = SPAN(vexp)(-ax);
-        T sp = SPAN(vlog1p01)(e) + (xj < (T)0 ? -xj : (T)0);
+        T e = FNN_NAME(m_exp)(-ax);
+        T sp = FNN_NAME(m_log1p01)(e) + (xj < (T)0 ? -xj : (T)0);
         T lw = HAS(FNN_LMODE_POSW) ? (T)1 + (pw[j] - (T)1) * yj : (T)1;
         T v = ((T)1 - yj) * xj + lw * sp;
         T sig_c = (xj < (T)0 ? (T)1 : e) / ((T)1 + e); /* 1 − σ(x) */
@@ -500,13 +413,6 @@ const FNN_NAME(fnn_losses_table) FNN_ISA_NAME(fnn_losses_table) = {
 #undef HAS
 #undef LANES
 #undef LANE_FOR
-#undef EXP_MIN
-#undef EXP_MAX
-#undef EXP_SHIFT
-#undef EXP_BIAS
-#undef EXP_MBITS
-#undef LN2_HI
-#undef LN2_LO
 #undef CALL_ce_loop
 #undef CALL_margin_loop
 #undef CALL_bce_loop

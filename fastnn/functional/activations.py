@@ -343,7 +343,7 @@ def _math(fn, x, out, n_threads):
 
 
 def exp(x, *, out=None, n_threads=None):
-    """exp(x) with fastnn's vector code (within 1 ulp; see csrc/dense/dense_math_t.h).
+    """exp(x) with fastnn's vector code (within 1 ulp; see csrc/core/vmath_t.h).
 
     Parameters
     ----------

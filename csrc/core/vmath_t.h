@@ -1,5 +1,5 @@
-/* Template included by dense_spans_t.h (so compiled once per ISA and per
- * dtype): branch-free scalar math that GCC vectorizes inside `omp simd`
+/* Template included by the per-ISA span templates of the dense and losses
+ * families (so compiled once per ISA and per dtype): branch-free scalar math that GCC vectorizes inside `omp simd`
  * loops. Every function computes all its cases and selects, so a loop
  * calling it stays one straight-line vector body.
  *
