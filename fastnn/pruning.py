@@ -225,6 +225,31 @@ class Pruner:
         for p, m in zip(self.params, self.masks):
             np.copyto(_data(p), 0, where=~m)
 
+    def extend_mask(self, param, old_shape):
+        """Fit the mask of ``param`` to its grown array (network growth).
+
+        The old mask goes to the leading block ``[:old_shape[0], ...]`` and
+        the new entries are True (kept: new weights are trainable). Nothing
+        happens when ``param`` is not pruned by this pruner. The undo history
+        is cleared: an undo cannot restore arrays of another shape.
+
+        Parameters
+        ----------
+        param : Parameter
+            Already grown (see :func:`fastnn.growth.grow_dense`).
+        old_shape : tuple of int
+        """
+        for i, p in enumerate(self.params):
+            if p is param:
+                old = self.masks[i]
+                if old.shape != tuple(old_shape):
+                    raise ValueError(f"the mask of {self.names[i]} has shape {old.shape}, "
+                                     f"not {tuple(old_shape)}")
+                mask = np.ones(_data(p).shape, dtype=bool)
+                mask[tuple(slice(0, s) for s in old_shape)] = old
+                self.masks[i] = mask
+                self._history.clear()
+
     # --------------------------------------------------------------- undo
 
     def _tracked(self):
