@@ -28,22 +28,20 @@ typedef struct {
     double p0, p1, p2, p3;
 } FNN_NAME(aug_run);
 
-/* Mean of x (square = 0) or of x² (square = 1) over one sample, in double
- * with four running sums combined in a fixed order: one thread reduces a
- * sample, so the result does not depend on the thread count. */
-static double FNN_NAME(aug_mean)(const T *x, size_t n, int square)
+/* Mean of x over one sample, in double with four running sums combined in
+ * a fixed order: one thread reduces a sample, so the result does not
+ * depend on the thread count. */
+static double FNN_NAME(aug_mean)(const T *x, size_t n)
 {
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        const double a = (double)x[i], b = (double)x[i + 1], c = (double)x[i + 2],
-                     d = (double)x[i + 3];
-        s0 += square ? a * a : a;
-        s1 += square ? b * b : b;
-        s2 += square ? c * c : c;
-        s3 += square ? d * d : d;
+        s0 += (double)x[i];
+        s1 += (double)x[i + 1];
+        s2 += (double)x[i + 2];
+        s3 += (double)x[i + 3];
     }
-    for (; i < n; ++i) s0 += square ? (double)x[i] * (double)x[i] : (double)x[i];
+    for (; i < n; ++i) s0 += (double)x[i];
     return n ? ((s0 + s1) + (s2 + s3)) / (double)n : 0.0;
 }
 
@@ -188,7 +186,7 @@ static void FNN_NAME(jitter_range)(const void *vctx, size_t begin, size_t end)
         fnn_aug_block(&r->s, n, wd);
         const double b = 1.0 + r->p0 * (2.0 * fnn_aug_u(wd[0]) - 1.0);
         const double k = 1.0 + r->p1 * (2.0 * fnn_aug_u(wd[1]) - 1.0);
-        const double m = FNN_NAME(aug_mean)(r->x + n * len, len, 0);
+        const double m = FNN_NAME(aug_mean)(r->x + n * len, len);
         r->tab->axpb(r->x + n * len, r->y + n * len, len, (T)(b * k), (T)(b * (1.0 - k) * m));
     }
 }
@@ -216,15 +214,10 @@ static void FNN_NAME(snr_range)(const void *vctx, size_t begin, size_t end)
 {
     const FNN_NAME(aug_run) *r = (const FNN_NAME(aug_run) *)vctx;
     const size_t len = r->len;
-    fnn_aug_words cache = {&r->s, (uint64_t)-1, {0, 0, 0, 0}};
-    fnn_aug_pair last = {(uint64_t)-1, {0.0, 0.0}};
     for (size_t n = begin; n < end; ++n) {
         const T *xi = r->x + n * len;
-        T *yi = r->y + n * len;
-        const double sigma = sqrt(FNN_NAME(aug_mean)(xi, len, 1) * r->p0);
-        for (size_t i = 0; i < len; ++i)
-            yi[i] = (T)((double)xi[i] + sigma * fnn_aug_normal(&r->s, n * len + i, FNN_IS_F32,
-                                                              &cache, &last));
+        const double sigma = sqrt(r->tab->sum_sq(xi, len) / (double)len * r->p0);
+        r->tab->snr_row(&r->s, xi, r->y + n * len, len, (uint64_t)(n * len), sigma);
     }
 }
 
@@ -239,8 +232,9 @@ void FNN_NAME(fnn_snr_noise)(const T *x, T *y, size_t n, size_t row_len, double 
     run.y = y;
     run.len = row_len;
     run.p0 = pow(10.0, -snr_db / 10.0);
-    /* a normal number costs about as much as copying a few dozen values */
-    fnn_parallel_ranges(n, fnn_aug_grain(32 * row_len), 1, n_threads, flags,
+    /* vectorized normals cost about as much as the random family's: threads
+     * from about 8192 elements per thread, as there */
+    fnn_parallel_ranges(n, fnn_aug_grain(4 * row_len), 1, n_threads, flags,
                         FNN_NAME(snr_range), &run);
 }
 
