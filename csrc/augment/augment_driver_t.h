@@ -128,6 +128,9 @@ static void FNN_NAME(affine_range)(const void *vctx, size_t begin, size_t end)
     const double cx = 0.5 * ((double)r->w - 1.0), cy = 0.5 * ((double)r->h - 1.0);
     size_t cur = (size_t)-1;
     double A = 1.0, B = 0.0, tx = 0.0, ty = 0.0;
+    /* int32 indices when a plane (with a row of margin) fits */
+    void (*warp)(const T *, size_t, size_t, T *, size_t, double, double, double, double) =
+        (r->h + 1) * r->w < (size_t)INT32_MAX ? r->tab->warp_row : r->tab->warp_row_big;
     for (size_t row = begin; row < end; ++row) {
         const size_t n = row / (r->c * r->h);
         const size_t plane = row / r->h;
@@ -147,8 +150,8 @@ static void FNN_NAME(affine_range)(const void *vctx, size_t begin, size_t end)
          * u = x − cx − tx, v = y − cy − ty: the inverse of the rotation,
          * scaling and shift, linear in x along the row */
         const double u0 = -cx - tx, v = yo - cy - ty;
-        r->tab->warp_row(r->x + plane * r->h * r->w, r->h, r->w, r->y + row * r->w, r->w,
-                         cx + A * u0 - B * v, A, cy + B * u0 + A * v, B);
+        warp(r->x + plane * r->h * r->w, r->h, r->w, r->y + row * r->w, r->w,
+             cx + A * u0 - B * v, A, cy + B * u0 + A * v, B);
     }
 }
 

@@ -54,6 +54,116 @@ static void SPAN(warp_row_span)(const T *src, size_t h, size_t w, T *o, size_t n
     }
 }
 
+#if FNN_ISA_ID(FNN_ISA) >= 1
+/* The same warp in three passes over tiles of a row, for planes of fewer
+ * than 2³¹ values (int32 indices): (1) coordinates, weights and corner
+ * indices, plain C that vectorizes; (2) the four corners fetched with
+ * masked AVX2 gathers, zero where a corner falls outside (loads and integer
+ * compares only, so exact); (3) the blend, plain C that vectorizes. The
+ * arithmetic is that of warp_row_span, operation for operation, so every
+ * path gives the same bits. GCC does not vectorize the loads of the
+ * one-pass loop (data-dependent, conditional), which kept it scalar. */
+#define AUG_WARP_TILE ((size_t)64)
+
+static void SPAN(warp_row_tiled)(const T *src, size_t h, size_t w, T *o, size_t n, double sx0,
+                                 double dsx, double sy0, double dsy)
+{
+    const int32_t W = (int32_t)w, H = (int32_t)h;
+    int32_t ixs[AUG_WARP_TILE], iys[AUG_WARP_TILE];
+    double axs[AUG_WARP_TILE], ays[AUG_WARP_TILE];
+    T v00[AUG_WARP_TILE], v01[AUG_WARP_TILE], v10[AUG_WARP_TILE], v11[AUG_WARP_TILE];
+    for (size_t k0 = 0; k0 < n; k0 += AUG_WARP_TILE) {
+        const size_t m = n - k0 < AUG_WARP_TILE ? n - k0 : AUG_WARP_TILE;
+        const double kb = (double)k0;
+#pragma omp simd
+        for (size_t j = 0; j < m; ++j) {
+            /* k0 + j, exactly; int32 → double converts in AVX2, size_t does not */
+            const double k = kb + (double)(int32_t)j;
+            const double sx = sx0 + k * dsx;
+            const double sy = sy0 + k * dsy;
+            const double fx = floor(sx), fy = floor(sy);
+            axs[j] = sx - fx;
+            ays[j] = sy - fy;
+            const double cx = fx < -2.0 ? -2.0 : (fx > (double)W ? (double)W : fx);
+            const double cy = fy < -2.0 ? -2.0 : (fy > (double)H ? (double)H : fy);
+            ixs[j] = (int32_t)cx;
+            iys[j] = (int32_t)cy;
+        }
+        size_t j = 0;
+        const __m256i one = _mm256_set1_epi32(1), neg1 = _mm256_set1_epi32(-1);
+        const __m256i vw = _mm256_set1_epi32(W), vh = _mm256_set1_epi32(H);
+#if FNN_IS_F32
+        enum { STEP = 8 };
+#else
+        enum { STEP = 4 };
+#endif
+        for (; j + STEP <= m; j += STEP) {
+#if FNN_IS_F32
+            const __m256i x0 = _mm256_loadu_si256((const __m256i *)(ixs + j));
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(iys + j));
+#else
+            const __m256i x0 = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(ixs + j)));
+            const __m256i y0 = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(iys + j)));
+#endif
+            const __m256i x1 = _mm256_add_epi32(x0, one), y1 = _mm256_add_epi32(y0, one);
+            /* 0 <= v < n  ⇔  v > −1 and n > v */
+            const __m256i x0in = _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1),
+                                                  _mm256_cmpgt_epi32(vw, x0));
+            const __m256i x1in = _mm256_and_si256(_mm256_cmpgt_epi32(x1, neg1),
+                                                  _mm256_cmpgt_epi32(vw, x1));
+            const __m256i y0in = _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg1),
+                                                  _mm256_cmpgt_epi32(vh, y0));
+            const __m256i y1in = _mm256_and_si256(_mm256_cmpgt_epi32(y1, neg1),
+                                                  _mm256_cmpgt_epi32(vh, y1));
+            /* masked-off lanes are never read, so their indices may be anything */
+            const __m256i i00 = _mm256_add_epi32(_mm256_mullo_epi32(y0, vw), x0);
+            const __m256i i10 = _mm256_add_epi32(i00, vw);
+            const __m256i m00 = _mm256_and_si256(y0in, x0in), m01 = _mm256_and_si256(y0in, x1in);
+            const __m256i m10 = _mm256_and_si256(y1in, x0in), m11 = _mm256_and_si256(y1in, x1in);
+#if FNN_IS_F32
+            const __m256 z = _mm256_setzero_ps();
+#define AUG_GATHER(dst, idx, msk) \
+    _mm256_storeu_ps((dst) + j, _mm256_mask_i32gather_ps(z, src, (idx), _mm256_castsi256_ps(msk), 4))
+#else
+            const __m256d z = _mm256_setzero_pd();
+#define AUG_GATHER(dst, idx, msk)                                                            \
+    _mm256_storeu_pd((dst) + j,                                                             \
+                     _mm256_mask_i32gather_pd(z, src, _mm256_castsi256_si128(idx),           \
+                                              _mm256_castsi256_pd(_mm256_cvtepi32_epi64(     \
+                                                  _mm256_castsi256_si128(msk))),             \
+                                              8))
+#endif
+            AUG_GATHER(v00, i00, m00);
+            AUG_GATHER(v01, _mm256_add_epi32(i00, one), m01);
+            AUG_GATHER(v10, i10, m10);
+            AUG_GATHER(v11, _mm256_add_epi32(i10, one), m11);
+#undef AUG_GATHER
+        }
+        for (; j < m; ++j) {
+            const int32_t ix = ixs[j], iy = iys[j];
+            const int x0in = ix >= 0 && ix < W, x1in = ix + 1 >= 0 && ix + 1 < W;
+            const int y0in = iy >= 0 && iy < H, y1in = iy + 1 >= 0 && iy + 1 < H;
+            v00[j] = (y0in && x0in) ? src[iy * W + ix] : (T)0;
+            v01[j] = (y0in && x1in) ? src[iy * W + ix + 1] : (T)0;
+            v10[j] = (y1in && x0in) ? src[(iy + 1) * W + ix] : (T)0;
+            v11[j] = (y1in && x1in) ? src[(iy + 1) * W + ix + 1] : (T)0;
+        }
+        T *RESTRICT out = o + k0;
+#pragma omp simd
+        for (size_t q = 0; q < m; ++q) {
+            const double ax = axs[q], ay = ays[q];
+            const double top = (1.0 - ax) * (double)v00[q] + ax * (double)v01[q];
+            const double bot = (1.0 - ax) * (double)v10[q] + ax * (double)v11[q];
+            out[q] = (T)((1.0 - ay) * top + ay * bot);
+        }
+    }
+}
+#undef AUG_WARP_TILE
+#define AUG_WARP_ROW SPAN(warp_row_tiled)
+#else
+#define AUG_WARP_ROW SPAN(warp_row_span)
+#endif
+
 /* Philox words of consecutive elements, 64 blocks at a time through a
  * stack buffer: one independent block per lane, so the rounds vectorize
  * where a block computed per element would not. */
@@ -231,12 +341,14 @@ static double SPAN(sum_sq_span)(const T *x, size_t n)
 const FNN_NAME(fnn_augment_table) FNN_ISA_NAME(fnn_augment_table) = {
     SPAN(reverse_span),
     SPAN(axpb_span),
+    AUG_WARP_ROW,
     SPAN(warp_row_span),
     SPAN(words_span),
     SPAN(snr_row_span),
     SPAN(sum_sq_span),
 };
 
+#undef AUG_WARP_ROW
 #undef T
 #undef SPAN
 #undef RESTRICT
