@@ -34,8 +34,12 @@ statistic keeps its bits and the new outgoing weights are exactly zero.
 The forward pass computes the products with BLAS, whose summation order can
 depend on the matrix shapes (gemv for one row, small-matrix kernels, blocking
 along the inner dimension), so the outputs of the grown network may differ
-from the previous ones in the last bits (measured with OpenBLAS: at most a
-few ulps) even though every added term is an exact zero.
+from the previous ones in the last bits even though every added term is an
+exact zero. Measured with OpenBLAS 0.3.31 on 96 shapes (batch 1 to 128,
+64-16-10 to 784-256-10, 1 to 16 new neurons, both dtypes): 90 bitwise
+equal, the others within 2 ulps of the largest output. With exactly
+representable values (where no order can round) the outputs are bitwise
+equal; the tests check both.
 
 Incoming weights of the new neurons (``init``):
 
