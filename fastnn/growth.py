@@ -304,7 +304,7 @@ def _data_rows(target, random_rows, a, mu, chosen):
     return rows, bias
 
 
-def _check_data(x, y, target, init, loss, dtype):
+def _check_data(x, y, init, loss, dtype):
     if x is None:
         raise ValueError(f"init={init!r} needs the training inputs x")
     if not isinstance(x, np.ndarray):
@@ -392,7 +392,7 @@ def grow_dense(model, layer, n_new, *, init="random", optimizer=None, pruner=Non
     random_rows = target._new_rows(n_new, None, seed, offset)
     rows, bias, samples = random_rows, None, None
     if init != "random":
-        loss_obj = _check_data(x, y, target, init, loss, target.dtype)
+        loss_obj = _check_data(x, y, init, loss, target.dtype)
         pool = _pool(x.shape[0], max_samples, seed, (offset + 1) % (1 << 64))
         if len(pool) < n_new:
             raise ValueError(f"init={init!r} needs at least n_new={n_new} samples, got "
@@ -408,7 +408,7 @@ def grow_dense(model, layer, n_new, *, init="random", optimizer=None, pruner=Non
         rows, bias = _data_rows(target, random_rows, a, mu, chosen)
         samples = pool[chosen]
         if not (np.all(np.isfinite(rows)) and np.all(np.isfinite(bias))):
-            raise ValueError(f"the layer inputs of the chosen samples are not finite")
+            raise ValueError("the layer inputs of the chosen samples are not finite")
         if target.bias is None:
             bias = None
 

@@ -122,8 +122,9 @@ static void SPAN(warp_row_tiled)(const T *src, size_t h, size_t w, T *o, size_t 
             const __m256i m10 = _mm256_and_si256(y1in, x0in), m11 = _mm256_and_si256(y1in, x1in);
 #if FNN_IS_F32
             const __m256 z = _mm256_setzero_ps();
-#define AUG_GATHER(dst, idx, msk) \
-    _mm256_storeu_ps((dst) + j, _mm256_mask_i32gather_ps(z, src, (idx), _mm256_castsi256_ps(msk), 4))
+#define AUG_GATHER(dst, idx, msk)                                                            \
+    _mm256_storeu_ps((dst) + j,                                                             \
+                     _mm256_mask_i32gather_ps(z, src, (idx), _mm256_castsi256_ps(msk), 4))
 #else
             const __m256d z = _mm256_setzero_pd();
 #define AUG_GATHER(dst, idx, msk)                                                            \
