@@ -139,9 +139,17 @@ class Pruner:
         One ranking over all arrays, or each array to the target sparsity.
     names : list of str, optional
         Labels for the report (default: Parameter names or ``param{i}``).
+    model : fastnn.nn.Module, optional
+        When given, every :meth:`prune` also saves the model's whole
+        ``state_dict`` (parameters and buffers: BatchNorm running statistics,
+        dropout stream offsets) and :meth:`undo` restores it bit for bit, so
+        the network computes exactly what it computed before the step.
     """
 
-    def __init__(self, params, *, scope="global", names=None):
+    def __init__(self, params, *, scope="global", names=None, model=None):
+        if model is not None and not hasattr(model, "state_dict"):
+            raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
+        self.model = model
         self.params = _check_params(params)
         if scope not in ("global", "layer"):
             raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
@@ -225,6 +233,31 @@ class Pruner:
         for p, m in zip(self.params, self.masks):
             np.copyto(_data(p), 0, where=~m)
 
+    def extend_mask(self, param, old_shape):
+        """Fit the mask of ``param`` to its grown array (network growth).
+
+        The old mask goes to the leading block ``[:old_shape[0], ...]`` and
+        the new entries are True (kept: new weights are trainable). Nothing
+        happens when ``param`` is not pruned by this pruner. The undo history
+        is cleared: an undo cannot restore arrays of another shape.
+
+        Parameters
+        ----------
+        param : Parameter
+            Already grown (see :func:`fastnn.growth.grow_dense`).
+        old_shape : tuple of int
+        """
+        for i, p in enumerate(self.params):
+            if p is param:
+                old = self.masks[i]
+                if old.shape != tuple(old_shape):
+                    raise ValueError(f"the mask of {self.names[i]} has shape {old.shape}, "
+                                     f"not {tuple(old_shape)}")
+                mask = np.ones(_data(p).shape, dtype=bool)
+                mask[tuple(slice(0, s) for s in old_shape)] = old
+                self.masks[i] = mask
+                self._history.clear()
+
     # --------------------------------------------------------------- undo
 
     def _tracked(self):
@@ -239,14 +272,16 @@ class Pruner:
     def _save(self):
         opt = self.optimizer.state_dict() if self.optimizer is not None else None
         tracked = self._tracked()
+        model = self.model.state_dict() if self.model is not None else None
         self._history.append((tracked, [_data(p).copy() for p in tracked],
-                              [m.copy() for m in self.masks], opt))
+                              [m.copy() for m in self.masks], opt, model))
 
     def undo(self):
         """Restore the weights, masks and optimizer state saved by the last
         :meth:`prune`, bit for bit (retraining since is discarded). With a
         wrapped optimizer every parameter it updates is restored, not only
-        the pruned ones.
+        the pruned ones; with ``model`` every parameter and buffer of the
+        model.
 
         Returns
         -------
@@ -255,9 +290,11 @@ class Pruner:
         """
         if not self._history:
             return False
-        tracked, datas, masks, opt = self._history.pop()
+        tracked, datas, masks, opt, model = self._history.pop()
         for p, d in zip(tracked, datas):
             np.copyto(_data(p), d)
+        if model is not None:
+            self.model.load_state_dict(model)
         self.masks = masks
         if opt is not None and self.optimizer is not None:
             self.optimizer.load_state_dict(opt)
@@ -331,7 +368,9 @@ class PruningCallback(Callback):
     """Keeps a :class:`Pruner`'s weights pruned inside :func:`fastnn.training.fit`.
 
     After every optimizer step (``on_batch_end``) the pruned weights are set
-    back to zero, so they stay exactly zero whatever the optimizer; with a
+    back to zero, so they stay exactly zero whatever the optimizer. The
+    training optimizer becomes the pruner's ``optimizer`` (unless it has
+    one), so :meth:`Pruner.undo` restores its state too. With a
     ``schedule`` the pruner also prunes at the end of the given epochs
     (iterative pruning, the epochs in between retraining).
 
@@ -355,6 +394,11 @@ class PruningCallback(Callback):
         self.criterion = criterion
 
     def on_train_begin(self, logs):
+        # the training optimizer's state is then saved by each prune and
+        # restored by undo, as with Pruner.wrap
+        if self.pruner.optimizer is None:
+            opt = self.trainer.optimizer
+            self.pruner.optimizer = getattr(opt, "optimizer", opt)
         self.pruner.apply()
 
     def on_batch_end(self, batch, logs):

@@ -29,8 +29,10 @@ _OPTIMIZERS = {"sgd": _optim.SGD, "adagrad": _optim.Adagrad, "rmsprop": _optim.R
 
 def get_optimizer(optimizer, params, lr=None):
     """An optimizer from a name ("adam", "sgd", ...) over ``params``, or
-    an :class:`fastnn.optim.Optimizer` (returned as is)."""
-    if isinstance(optimizer, _optim.Optimizer):
+    an :class:`fastnn.optim.Optimizer` or a wrapper of one such as
+    :class:`fastnn.pruning.MaskedOptimizer` (returned as is)."""
+    if isinstance(optimizer, _optim.Optimizer) or \
+            isinstance(getattr(optimizer, "optimizer", None), _optim.Optimizer):
         return optimizer
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be a str or an Optimizer, got {type(optimizer).__name__}")
@@ -63,7 +65,8 @@ class History:
 
 class Callback:
     """Base of the callbacks. ``self.model`` and ``self.trainer`` (with
-    ``optimizer`` and ``stop_training``) are set before training starts."""
+    ``optimizer``, ``stop_training``, the training data ``x``, ``y`` and the
+    ``loss``) are set before training starts."""
 
     model = None
     trainer = None
@@ -264,10 +267,15 @@ class ProgressBar(Callback):
 
 
 class _Trainer:
-    def __init__(self, optimizer, n_batches):
+    """What callbacks see of a :func:`fit` run: ``optimizer``, ``n_batches``,
+    ``stop_training``, the training data ``x``, ``y`` (after any validation
+    split) and the ``loss`` object."""
+
+    def __init__(self, optimizer, n_batches, x=None, y=None, loss=None):
         self.optimizer = optimizer
         self.n_batches = n_batches
         self.stop_training = False
+        self.x, self.y, self.loss = x, y, loss
 
 
 def _check_xy(x, y, name="x"):
@@ -509,7 +517,7 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
 
     n = x.shape[0]
     n_batches = -(-n // batch_size)
-    trainer = _Trainer(opt, n_batches)
+    trainer = _Trainer(opt, n_batches, x, y, loss)
     callbacks = list(callbacks)
     if verbose:
         callbacks.append(ProgressBar())

@@ -246,3 +246,188 @@ def test_pruning_callback_inside_fit(rng):
         assert np.all(w.data[m] != 0)
     with pytest.raises(ValueError, match="criterion"):
         PruningCallback(pr, criterion="exact")
+
+
+# every optimizer with the options that move a weight without a gradient:
+# L2 and decoupled weight decay, L1, momentum, Nesterov, AMSGrad, centered, maximize
+DECAY_OPTIMIZERS = [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.05, l1=0.01),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.05,
+                         decoupled_weight_decay=True, ema_momentum=True),
+    lambda ps: optim.Adagrad(ps, lr=0.1, weight_decay=0.05, initial_accumulator_value=0.1,
+                             l1=0.01),
+    lambda ps: optim.Adagrad(ps, lr=0.1, weight_decay=0.05, decoupled_weight_decay=True),
+    lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True, weight_decay=0.05),
+    lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, weight_decay=0.05,
+                             decoupled_weight_decay=True, maximize=True),
+    lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1, amsgrad=True, l1=0.01),
+    lambda ps: optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True),
+    lambda ps: optim.NAdam(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: optim.NAdam(ps, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    lambda ps: optim.RAdam(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: optim.RAdam(ps, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    lambda ps: optim.Lion(ps, lr=0.01, weight_decay=0.1, maximize=True),
+]
+
+
+@pytest.mark.parametrize("explicit_grads", [False, True])
+@pytest.mark.parametrize("make", DECAY_OPTIMIZERS)
+def test_masks_respected_with_decay_and_momentum(make, explicit_grads, dtype, rng):
+    """Pruned weights are exactly zero after every step, also when weight
+    decay, L1 and momentum built up before the pruning would move them."""
+    ps = _params(rng, dtype)
+    bias = fastnn.Parameter(rng.standard_normal(4).astype(dtype))
+    pr = Pruner(ps, scope="layer")
+    opt = pr.wrap(make(ps + [bias]))
+    for step in range(8):
+        if step in (3, 6):
+            pr.prune(0.4 if step == 3 else 0.7)
+        grads = [rng.standard_normal(p.shape).astype(dtype) for p in ps + [bias]]
+        if explicit_grads:
+            opt.step(grads)
+        else:
+            for p, g in zip(ps + [bias], grads):
+                p.grad = g
+            opt.step()
+        for p, m in zip(ps, pr.masks):
+            assert np.all(p.data[~m] == 0)
+            assert not np.any(np.signbit(p.data[~m]))  # +0, not −0
+        assert np.all(np.isfinite(bias.data))
+    assert pr.report()[-1]["pruned"] == sum(int(round(0.7 * p.size)) for p in ps)
+
+
+@pytest.mark.parametrize("make", DECAY_OPTIMIZERS)
+def test_masks_respected_after_every_batch_inside_fit(make, rng):
+    from fastnn import nn
+    from fastnn.pruning import PruningCallback
+    from fastnn.training import Callback
+
+    nn.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 12, activation="relu"), nn.BatchNorm1d(12),
+                          nn.Linear(12, 3))
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    weights = [model[0].weight, model[2].weight]
+    pr = Pruner(weights)
+    pr.prune(0.5)
+    checked = []
+
+    class Check(Callback):
+        def __init__(self, pruner):
+            self.pruner = pruner
+
+        def on_batch_end(self, batch, logs):
+            for w, m in zip(weights, self.pruner.masks):
+                assert np.all(w.data[~m] == 0)
+            checked.append(batch)
+
+    opt = make(model.parameters())
+    model.fit(x, y, optimizer=opt, epochs=3, batch_size=16,
+              callbacks=[PruningCallback(pr, schedule={1: 0.8}), Check(pr)])
+    assert len(checked) == 12
+    assert pr.report()[-1]["sparsity"] == pytest.approx(round(0.8 * 108) / 108)
+    # a MaskedOptimizer can be given to fit directly
+    pr2 = Pruner(weights, scope="layer")
+    pr2.prune(0.9)
+    model.fit(x, y, optimizer=pr2.wrap(make(model.parameters())), epochs=1, batch_size=16,
+              callbacks=[Check(pr2)])
+    assert len(checked) == 16
+
+
+def test_undo_with_model_restores_buffers_and_outputs_bitwise(rng):
+    from fastnn import nn
+
+    nn.manual_seed(5)
+    model = nn.Sequential(nn.Linear(6, 10, activation="relu"), nn.BatchNorm1d(10),
+                          nn.Dropout(0.2), nn.Linear(10, 3))
+    x = rng.standard_normal((80, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 80)
+    weights = [model[0].weight, model[3].weight]
+    pr = Pruner(weights, model=model)
+    opt = pr.wrap(optim.Adam(model.parameters(), lr=1e-2))
+    model.fit(x, y, optimizer=opt, epochs=2, batch_size=16)
+    saved = model.state_dict()
+    saved_opt = opt.state_dict()
+    out = model.predict(x)
+    pr.prune(0.6)
+    model.fit(x, y, optimizer=opt, epochs=2, batch_size=16)
+    assert not np.array_equal(model[1].running_mean, saved["1.running_mean"])
+    assert pr.undo()
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(np.atleast_1d(value).view(np.uint8),
+                                      np.atleast_1d(saved[name]).view(np.uint8), err_msg=name)
+    for key, value in saved_opt["state"].items():
+        for k, arr in value.items():
+            np.testing.assert_array_equal(opt.state_dict()["state"][key][k], arr)
+    np.testing.assert_array_equal(model.predict(x), out)
+    with pytest.raises(TypeError, match="model"):
+        Pruner(weights, model=object())
+
+
+def test_pruning_callback_undo_restores_the_training_optimizer(rng):
+    from fastnn import nn
+    from fastnn.pruning import PruningCallback
+
+    nn.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 8, activation="tanh"), nn.Linear(8, 2))
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = rng.integers(0, 2, 32)
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    pr = Pruner([model[0].weight, model[1].weight], model=model)
+    model.fit(x, y, optimizer=opt, epochs=2, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.optimizer is opt
+    saved, saved_opt = model.state_dict(), opt.state_dict()
+    pr.prune(0.5)
+    model.fit(x, y, optimizer=opt, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    pr.undo()
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, saved[name])
+    for key, value in saved_opt["state"].items():
+        assert opt.state[id(opt._all_params()[key])]["step"] == value["step"]
+        for k, arr in value.items():
+            if isinstance(arr, np.ndarray):
+                np.testing.assert_array_equal(opt.state[id(opt._all_params()[key])][k], arr)
+
+
+def test_exact_criterion_on_a_held_out_batch_of_a_network(rng):
+    """exact_scores on a real network: each score is the held-out loss with
+    that one weight zeroed minus the loss of the intact network, measured
+    independently on a copy; the network is restored bit for bit."""
+    import copy
+
+    from fastnn import nn
+
+    nn.manual_seed(2)
+    model = nn.Sequential(nn.Linear(5, 6, activation="tanh", dtype=np.float64),
+                          nn.Linear(6, 3, dtype=np.float64))
+    x = rng.standard_normal((64, 5))
+    y = rng.integers(0, 3, 64)
+    model.fit(x[:48], y[:48], optimizer="adam", lr=1e-2, epochs=5, batch_size=16)
+    x_val, y_val = x[48:], y[48:]
+    weights = [model[0].weight, model[1].weight]
+    before = [w.data.copy() for w in weights]
+
+    def held_out_loss():
+        return model.evaluate(x_val, y_val)["loss"]
+
+    scores = exact_scores(weights, held_out_loss)
+    for w, b in zip(weights, before):
+        np.testing.assert_array_equal(w.data, b)
+    base = held_out_loss()
+    for li, (w, s) in enumerate(zip(weights, scores)):
+        for idx in [(0, 0), (2, 3), (w.shape[0] - 1, w.shape[1] - 1)]:
+            other = copy.deepcopy(model)
+            other[li].weight.data[idx] = 0
+            assert s[idx] == pytest.approx(other.evaluate(x_val, y_val)["loss"] - base,
+                                           abs=1e-13)
+    pr = Pruner(weights)
+    pr.prune(0.25, "exact", loss_fn=held_out_loss)
+    k = int(round(0.25 * 48))
+    flat = np.concatenate([s.reshape(-1) for s in scores])
+    chosen = np.argsort(flat, kind="stable")[:k]
+    masks = np.concatenate([m.reshape(-1) for m in pr.masks])
+    np.testing.assert_array_equal(np.flatnonzero(~masks), np.sort(chosen))
+    # the exact criterion prunes the weights that cost the least on the held-out batch:
+    # zeroing them one at a time never costs more than zeroing the smallest |w|
+    mag = np.argsort(np.concatenate([np.abs(b).reshape(-1) for b in before]), kind="stable")
+    assert flat[chosen].sum() <= flat[mag[:k]].sum()

@@ -28,22 +28,20 @@ typedef struct {
     double p0, p1, p2, p3;
 } FNN_NAME(aug_run);
 
-/* Mean of x (square = 0) or of x² (square = 1) over one sample, in double
- * with four running sums combined in a fixed order: one thread reduces a
- * sample, so the result does not depend on the thread count. */
-static double FNN_NAME(aug_mean)(const T *x, size_t n, int square)
+/* Mean of x over one sample, in double with four running sums combined in
+ * a fixed order: one thread reduces a sample, so the result does not
+ * depend on the thread count. */
+static double FNN_NAME(aug_mean)(const T *x, size_t n)
 {
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        const double a = (double)x[i], b = (double)x[i + 1], c = (double)x[i + 2],
-                     d = (double)x[i + 3];
-        s0 += square ? a * a : a;
-        s1 += square ? b * b : b;
-        s2 += square ? c * c : c;
-        s3 += square ? d * d : d;
+        s0 += (double)x[i];
+        s1 += (double)x[i + 1];
+        s2 += (double)x[i + 2];
+        s3 += (double)x[i + 3];
     }
-    for (; i < n; ++i) s0 += square ? (double)x[i] * (double)x[i] : (double)x[i];
+    for (; i < n; ++i) s0 += (double)x[i];
     return n ? ((s0 + s1) + (s2 + s3)) / (double)n : 0.0;
 }
 
@@ -130,6 +128,9 @@ static void FNN_NAME(affine_range)(const void *vctx, size_t begin, size_t end)
     const double cx = 0.5 * ((double)r->w - 1.0), cy = 0.5 * ((double)r->h - 1.0);
     size_t cur = (size_t)-1;
     double A = 1.0, B = 0.0, tx = 0.0, ty = 0.0;
+    /* int32 indices when a plane (with a row of margin) fits */
+    void (*warp)(const T *, size_t, size_t, T *, size_t, double, double, double, double) =
+        (r->h + 1) * r->w < (size_t)INT32_MAX ? r->tab->warp_row : r->tab->warp_row_big;
     for (size_t row = begin; row < end; ++row) {
         const size_t n = row / (r->c * r->h);
         const size_t plane = row / r->h;
@@ -149,8 +150,8 @@ static void FNN_NAME(affine_range)(const void *vctx, size_t begin, size_t end)
          * u = x − cx − tx, v = y − cy − ty: the inverse of the rotation,
          * scaling and shift, linear in x along the row */
         const double u0 = -cx - tx, v = yo - cy - ty;
-        r->tab->warp_row(r->x + plane * r->h * r->w, r->h, r->w, r->y + row * r->w, r->w,
-                         cx + A * u0 - B * v, A, cy + B * u0 + A * v, B);
+        warp(r->x + plane * r->h * r->w, r->h, r->w, r->y + row * r->w, r->w,
+             cx + A * u0 - B * v, A, cy + B * u0 + A * v, B);
     }
 }
 
@@ -188,7 +189,7 @@ static void FNN_NAME(jitter_range)(const void *vctx, size_t begin, size_t end)
         fnn_aug_block(&r->s, n, wd);
         const double b = 1.0 + r->p0 * (2.0 * fnn_aug_u(wd[0]) - 1.0);
         const double k = 1.0 + r->p1 * (2.0 * fnn_aug_u(wd[1]) - 1.0);
-        const double m = FNN_NAME(aug_mean)(r->x + n * len, len, 0);
+        const double m = FNN_NAME(aug_mean)(r->x + n * len, len);
         r->tab->axpb(r->x + n * len, r->y + n * len, len, (T)(b * k), (T)(b * (1.0 - k) * m));
     }
 }
@@ -216,15 +217,10 @@ static void FNN_NAME(snr_range)(const void *vctx, size_t begin, size_t end)
 {
     const FNN_NAME(aug_run) *r = (const FNN_NAME(aug_run) *)vctx;
     const size_t len = r->len;
-    fnn_aug_words cache = {&r->s, (uint64_t)-1, {0, 0, 0, 0}};
-    fnn_aug_pair last = {(uint64_t)-1, {0.0, 0.0}};
     for (size_t n = begin; n < end; ++n) {
         const T *xi = r->x + n * len;
-        T *yi = r->y + n * len;
-        const double sigma = sqrt(FNN_NAME(aug_mean)(xi, len, 1) * r->p0);
-        for (size_t i = 0; i < len; ++i)
-            yi[i] = (T)((double)xi[i] + sigma * fnn_aug_normal(&r->s, n * len + i, FNN_IS_F32,
-                                                              &cache, &last));
+        const double sigma = sqrt(r->tab->sum_sq(xi, len) / (double)len * r->p0);
+        r->tab->snr_row(&r->s, xi, r->y + n * len, len, (uint64_t)(n * len), sigma);
     }
 }
 
@@ -239,8 +235,9 @@ void FNN_NAME(fnn_snr_noise)(const T *x, T *y, size_t n, size_t row_len, double 
     run.y = y;
     run.len = row_len;
     run.p0 = pow(10.0, -snr_db / 10.0);
-    /* a normal number costs about as much as copying a few dozen values */
-    fnn_parallel_ranges(n, fnn_aug_grain(32 * row_len), 1, n_threads, flags,
+    /* vectorized normals cost about as much as the random family's: threads
+     * from about 8192 elements per thread, as there */
+    fnn_parallel_ranges(n, fnn_aug_grain(4 * row_len), 1, n_threads, flags,
                         FNN_NAME(snr_range), &run);
 }
 

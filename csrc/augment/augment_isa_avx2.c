@@ -1,6 +1,9 @@
 /* The augmentation row loops compiled for the avx2 instruction set. */
 #include <math.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "augment_internal.h"
 

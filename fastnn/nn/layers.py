@@ -46,6 +46,12 @@ def _need_forward(layer):
         raise RuntimeError(f"{type(layer).__name__}.backward called before a training forward")
 
 
+def _resize(param, data):
+    """Give ``param`` a new (grown) array; its gradient no longer fits."""
+    param.data = np.ascontiguousarray(data)
+    param.grad = None
+
+
 _TORCH_INIT = {
     "xavier_uniform": _init.xavier_uniform_, "xavier_normal": _init.xavier_normal_,
     "kaiming_uniform": _init.kaiming_uniform_, "kaiming_normal": _init.kaiming_normal_,
@@ -125,6 +131,7 @@ class Linear(Module):
                                      if activity_regularizer is not None else None)
         seed = _next_seed(seed)
         self.seed = seed
+        self.kernel_initializer = kernel_initializer
         bound = 1.0 / math.sqrt(self.in_features)
         w = np.empty((self.out_features, self.in_features), self.dtype)
         if kernel_initializer is None:
@@ -218,6 +225,101 @@ class Linear(Module):
     def _saved_y(self):
         return self._ws("y", self._x.shape[:-1] + (self.out_features,), self.dtype)
 
+    # ------------------------------------------------------------ growth
+
+    def grow(self, n_new, *, weight=None, bias=None, seed=None, offset=0):
+        """Add ``n_new`` output neurons (rows of ``weight``, entries of ``bias``).
+
+        The existing rows and biases keep their values bit for bit; the
+        parameters get new, larger arrays (the :class:`fastnn.Parameter`
+        objects stay the same, their ``grad`` is dropped). To keep the
+        network's function and an optimizer's state, use
+        :func:`fastnn.growth.grow_dense`, which also widens the next layer.
+
+        Parameters
+        ----------
+        n_new : int >= 1
+        weight : array_like (n_new, in_features), optional
+            Incoming weights of the new neurons. Default: the layer's kernel
+            initializer applied to a (out_features + n_new, in_features)
+            array drawn from the stream (seed, offset), its last ``n_new``
+            rows (what a layer built at the grown size would draw).
+        bias : array_like (n_new,), optional
+            Default zeros.
+        seed : int, optional
+            Default: the layer's seed.
+        offset : int, optional
+
+        Returns
+        -------
+        self
+        """
+        n_new = _check_int("n_new", n_new)
+        new_w = self._new_rows(n_new, weight, seed, offset)
+        new_b = None
+        if self.bias is not None:
+            new_b = np.zeros(n_new, self.dtype)
+            if bias is not None:
+                b = np.asarray(bias)
+                if b.shape != (n_new,):
+                    raise ValueError(f"bias has shape {b.shape}, expected {(n_new,)}")
+                if not np.all(np.isfinite(b)):
+                    raise ValueError("bias must be finite")
+                new_b[...] = b
+        elif bias is not None:
+            raise ValueError("bias given but the layer has no bias")
+        _resize(self.weight, np.concatenate([self.weight.data, new_w], axis=0))
+        if self.bias is not None:
+            _resize(self.bias, np.concatenate([self.bias.data, new_b]))
+        self.out_features += n_new
+        self._reset()
+        return self
+
+    def _new_rows(self, n_new, weight, seed, offset):
+        shape = (n_new, self.in_features)
+        if weight is not None:
+            w = np.asarray(weight)
+            if w.shape != shape:
+                raise ValueError(f"weight has shape {w.shape}, expected {shape}")
+            if not np.all(np.isfinite(w)):
+                raise ValueError("weight must be finite")
+            return np.ascontiguousarray(w, dtype=self.dtype)
+        seed = self.seed if seed is None else seed
+        full = np.empty((self.out_features + n_new, self.in_features), self.dtype)
+        if self.kernel_initializer is None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            _init.uniform_(full, -bound, bound, seed=seed, offset=offset)
+        else:
+            _initializer(self.kernel_initializer, "kernel_initializer")(full, seed=seed,
+                                                                        offset=offset)
+        return full[self.out_features:].copy()
+
+    def grow_inputs(self, n_new):
+        """Add ``n_new`` input features whose weights (new columns) are zero,
+        so the layer's output is mathematically unchanged for any value of
+        the new inputs (the previous layer's new neurons).
+
+        Parameters
+        ----------
+        n_new : int >= 1
+
+        Returns
+        -------
+        self
+        """
+        n_new = _check_int("n_new", n_new)
+        w = np.zeros((self.out_features, self.in_features + n_new), self.dtype)
+        w[:, :self.in_features] = self.weight.data
+        _resize(self.weight, w)
+        self.in_features += n_new
+        self._reset()
+        return self
+
+    def _reset(self):
+        self._x = self._saved = None
+        self._workspaces.clear()
+        self._grad_scratch.clear()
+
     def penalty(self):
         p = sum(self._penalties[2:])
         if self.kernel_regularizer is not None:
@@ -310,11 +412,26 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters = _check_int("num_parameters", num_parameters)
         self.dtype = _check_dtype(dtype)
-        self.add_parameter("weight", np.full(self.num_parameters, float(init), self.dtype))
+        self.init = float(init)
+        self.add_parameter("weight", np.full(self.num_parameters, self.init, self.dtype))
         self._x = None
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
+
+    def grow(self, n_new):
+        """Add ``n_new`` channel slopes, set to ``init`` (per-channel PReLU
+        only; one shared slope needs no change). Returns self."""
+        n_new = _check_int("n_new", n_new)
+        if self.num_parameters == 1:
+            raise ValueError("a PReLU with one shared slope has no channels to grow")
+        _resize(self.weight, np.concatenate([self.weight.data,
+                                             np.full(n_new, self.init, self.dtype)]))
+        self.num_parameters += n_new
+        self._x = None
+        self._workspaces.clear()
+        self._grad_scratch.clear()
+        return self
 
     def forward(self, x):
         x = _check_input("x", x, self.dtype)
@@ -365,6 +482,25 @@ class _BatchNorm(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+    def grow(self, n_new):
+        """Add ``n_new`` channels as a new BatchNorm would have them: gamma 1,
+        beta 0, running mean 0, running variance 1 (existing entries and
+        ``num_batches_tracked`` unchanged). Returns self."""
+        n_new = _check_int("n_new", n_new)
+        if self.affine:
+            _resize(self.weight, np.concatenate([self.weight.data, np.ones(n_new, self.dtype)]))
+            _resize(self.bias, np.concatenate([self.bias.data, np.zeros(n_new, self.dtype)]))
+        if self.track_running_stats:
+            for name, fill in (("running_mean", 0.0), ("running_var", 1.0)):
+                grown = np.concatenate([getattr(self, name), np.full(n_new, fill, self.dtype)])
+                self._buffers[name] = grown
+                object.__setattr__(self, name, grown)
+        self.num_features += n_new
+        self._x = None
+        self._workspaces.clear()
+        self._grad_scratch.clear()
+        return self
 
     def forward(self, x):
         x = _check_input("x", x, self.dtype, self._min_ndim)
