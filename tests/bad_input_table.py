@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import fastnn
+from fastnn import augment as AUG
 from fastnn import functional as F
 from fastnn import init as I
 from fastnn import random as R
@@ -53,8 +54,9 @@ HYPER_KINDS = {
     "inf": float("inf"),
     "neg": -1.0,
     "str": "0.1",
+    "huge": 2 ** 64,
 }
-HYPER_KIND_TEXT = {"nan": "NaN", "inf": "+inf", "neg": "-1", "str": "a str"}
+HYPER_KIND_TEXT = {"nan": "NaN", "inf": "+inf", "neg": "-1", "str": "a str", "huge": "2**64"}
 
 
 def default_outcome(role, kind):
@@ -86,6 +88,12 @@ class Spec:
     why: dict = field(default_factory=dict)
     empty: str = "ok"  # the call with every array empty / a zero-size batch
     any_shape: tuple = ()  # arguments of any shape: ndim/shape cells are accepted
+    # (argument, kind) -> the bad value tried instead of HYPER_KINDS[kind]
+    # (e.g. a tuple with one bad entry for a tuple hyperparameter)
+    values: dict = field(default_factory=dict)
+    # argument -> the name its error messages use, when the function passes it
+    # on under another name
+    msg_names: dict = field(default_factory=dict)
 
     def call(self, args):
         kwargs = {k: v for k, v in args.items() if k not in self.pos}
@@ -443,6 +451,153 @@ for _name, _hyp in (("l1_penalty", ("l1",)), ("l2_penalty", ("l2",)), ("l1l2_pen
                                     **{h: 0.01 for h in _hyp}),
          ("w",), {"w": "in", "grad": "inout"},
          dict({h: OPT_HYPER for h in _hyp}, scale=("nan", "inf", "str")))
+
+
+# ---------------------------------------------------------------- augmentation
+INT_HYPER = ("nan", "neg", "str")  # nan: a float where an int is needed (TypeError)
+STREAM = {"seed": ("neg", "str", "huge"), "offset": ("neg", "str", "huge"),
+          "n_threads": INT_HYPER}
+SIZE_VALUES = {("size", "nan"): (float("nan"), 4), ("size", "inf"): (4, float("inf")),
+               ("size", "neg"): (-1, 4)}
+SCALE_VALUES = {("scale", "nan"): (float("nan"), 1.0), ("scale", "inf"): (0.5, float("inf")),
+                ("scale", "neg"): (-1.0, 1.0)}
+
+
+def _img(dt):
+    # H != W so that a swapped axis cannot pass
+    return _rng(dt, 2, 3, 5, 6)
+
+
+def _seq(dt):
+    return _rng(dt, 3, 7, 2)
+
+
+AUG_FUNCS = [  # name, clean arguments besides x/out/seed, hyperparameters, x of the call
+    ("random_flip_crop", dict(pad=1), ("x", "pad"),
+     dict(pad=INT_HYPER + ("huge",), size=OPT_HYPER, padding_mode=("str",), p_hflip=OPT_HYPER,
+          p_vflip=OPT_HYPER), _img),
+    ("random_affine", dict(degrees=10.0, scale=(0.9, 1.1), translate=0.1), ("x", "degrees"),
+     dict(degrees=OPT_HYPER, scale=OPT_HYPER, translate=OPT_HYPER), _img),
+    ("random_color_jitter", dict(brightness=0.2, contrast=0.3), ("x", "brightness"),
+     dict(brightness=OPT_HYPER, contrast=OPT_HYPER), lambda dt: _rng(dt, 2, 3, 4)),
+    ("random_snr_noise", dict(snr_db=10.0), ("x", "snr_db"), dict(snr_db=OPT_HYPER),
+     lambda dt: _rng(dt, 2, 3, 4)),
+    ("random_time_shift", dict(max_shift=2, wrap=False), ("x", "max_shift"),
+     dict(max_shift=INT_HYPER + ("huge",), wrap=("nan", "str")), _seq),
+    ("random_element_dropout", dict(p=0.3), ("x", "p"), dict(p=OPT_HYPER), _seq),
+    ("random_neighbor_swap", dict(p=0.3), ("x", "p"), dict(p=OPT_HYPER), _seq),
+]
+for _name, _clean, _pos, _hyp, _x in AUG_FUNCS:
+    spec(_name, getattr(F, _name),
+         lambda dt, _clean=_clean, _x=_x: dict(x=_x(dt), seed=1, offset=3,
+                                               out=np.empty(_x(dt).shape, dt), **_clean),
+         _pos, {"x": "in", "out": "out"}, dict(_hyp, **STREAM),
+         values={**SIZE_VALUES, **SCALE_VALUES})
+    _sp = SPECS[-1]
+    for _h in ("pad", "max_shift", "n_threads", "wrap"):
+        if "nan" in _sp.hyper.get(_h, ()):
+            _sp.expect[(_h, "nan")] = "TypeError"
+            _sp.why[(_h, "nan")] = (f"{_h} is a bool" if _h == "wrap" else f"{_h} is an int") + \
+                ": a float is the wrong type"
+    if "size" in _hyp:
+        for _k in ("nan", "inf"):
+            _sp.expect[("size", _k)] = "TypeError"
+            _sp.why[("size", _k)] = "the entries of size are ints: a float is the wrong type"
+    if "wrap" in _hyp:
+        _sp.expect[("wrap", "str")] = "TypeError"
+    if "padding_mode" in _hyp:
+        _sp.expect[("padding_mode", "str")] = "ValueError"
+        _sp.why[("padding_mode", "str")] = "a str that is not a padding mode"
+    if "snr_db" in _hyp:
+        _sp.expect[("snr_db", "neg")] = "accepted"
+        _sp.why[("snr_db", "neg")] = "a negative SNR is valid: noise stronger than the signal"
+
+
+def _transform(cls):
+    def run(x, seed, offset=0, n_threads=None, **hyper):
+        return cls(**hyper)(x, seed=seed, offset=offset, n_threads=n_threads)
+    return run
+
+
+for _cls, (_name, _clean, _pos, _hyp, _x) in zip(
+        (AUG.RandomFlipCrop, AUG.RandomAffine, AUG.ColorJitter, AUG.SNRNoise, AUG.TimeShift,
+         AUG.ElementDropout, AUG.NeighborSwap), AUG_FUNCS):
+    _base = next(s for s in SPECS if s.name == _name)
+    spec("augment." + _cls.__name__, _transform(_cls),
+         lambda dt, _clean=_clean, _x=_x: dict(x=_x(dt), seed=1, offset=3, **_clean),
+         ("x",), {"x": "in"}, dict(_base.hyper), expect=dict(_base.expect),
+         why=dict(_base.why), values=dict(_base.values))
+    # without out, a batch of another size is a valid call
+    SPECS[-1].expect[("x", "shape")] = "accepted"
+    if _cls in (AUG.ColorJitter, AUG.SNRNoise):
+        SPECS[-1].expect[("x", "ndim")] = "accepted"
+spec("augment.GaussianNoise", _transform(AUG.GaussianNoise),
+     lambda dt: dict(x=_rng(dt, 2, 3, 4), seed=1, offset=3, std=0.1), ("x",), {"x": "in"},
+     dict(std=OPT_HYPER, **STREAM), any_shape=("x",))
+SPECS[-1].expect[("n_threads", "nan")] = "TypeError"
+SPECS[-1].why[("n_threads", "nan")] = "n_threads is an int: a float is the wrong type"
+
+
+def _compose(x, step=3, n_threads=None):
+    aug = AUG.Compose([AUG.TimeShift(2), AUG.ElementDropout(0.2), AUG.NeighborSwap(0.3),
+                       AUG.SNRNoise(10.0)], seed=1)
+    return aug(x, step=step, n_threads=n_threads)
+
+
+spec("augment.Compose", _compose, lambda dt: dict(x=_seq(dt), step=3), ("x",), {"x": "in"},
+     {"step": INT_HYPER, "n_threads": INT_HYPER})
+SPECS[-1].expect.update({("x", "shape"): "accepted", ("n_threads", "nan"): "TypeError"})
+SPECS[-1].why[("n_threads", "nan")] = "n_threads is an int: a float is the wrong type"
+for _k in ("nan", "str"):
+    SPECS[-1].expect[("step", _k)] = "ValueError"
+    SPECS[-1].why[("step", _k)] = "Compose raises ValueError for any step that is not an int >= 0"
+
+# ---------------------------------------------------------------- regularizer classes
+
+
+def _reg_call(cls):
+    def run(w, scale=1.0, **hyper):
+        return cls(**hyper)(w, scale=scale)
+    return run
+
+
+def _reg_add_grad(w, grad, scale=1.0, **hyper):
+    return RG.L1L2(**hyper).add_grad_(w, grad, scale=scale)
+
+
+def _w(dt):
+    return dict(w=_rng(dt, 4, 5), l1=0.01, l2=0.02)
+
+
+_REG_HYPER = dict(l1=OPT_HYPER, l2=OPT_HYPER, scale=("nan", "inf", "str"))
+spec("regularizers.L1L2", _reg_call(RG.L1L2), _w, ("w",), {"w": "in"}, _REG_HYPER,
+     any_shape=("w",))
+spec("regularizers.L1L2.add_grad_", _reg_add_grad,
+     lambda dt: dict(_w(dt), grad=np.zeros((4, 5), dt)), ("w", "grad"),
+     {"w": "in", "grad": "inout"}, _REG_HYPER)
+spec("regularizers.L1", _reg_call(RG.L1), lambda dt: dict(w=_rng(dt, 4, 5), l1=0.01), ("w",),
+     {"w": "in"}, dict(l1=OPT_HYPER, scale=("nan", "inf", "str")), any_shape=("w",))
+spec("regularizers.L2", _reg_call(RG.L2), lambda dt: dict(w=_rng(dt, 4, 5), l2=0.01), ("w",),
+     {"w": "in"}, dict(l2=OPT_HYPER, scale=("nan", "inf", "str")), any_shape=("w",))
+
+
+def _act_reg_forward(x, **hyper):
+    r = RG.ActivityRegularization(**hyper)
+    return r.forward(x), r.penalty
+
+
+def _act_reg_backward(x, grad_output, **hyper):
+    r = RG.ActivityRegularization(**hyper)
+    return r.backward(x, grad_output), r.penalty
+
+
+spec("regularizers.ActivityRegularization.forward", _act_reg_forward,
+     lambda dt: dict(x=_rng(dt, 4, 5), l1=0.01, l2=0.02), ("x",), {"x": "in"},
+     dict(l1=OPT_HYPER, l2=OPT_HYPER), msg_names={"x": "w"}, any_shape=("x",))
+spec("regularizers.ActivityRegularization.backward", _act_reg_backward,
+     lambda dt: dict(x=_rng(dt, 4, 5), grad_output=np.zeros((4, 5), dt), l1=0.01, l2=0.02),
+     ("x", "grad_output"), {"x": "in", "grad_output": "inout"},
+     dict(l1=OPT_HYPER, l2=OPT_HYPER), msg_names={"x": "w", "grad_output": "grad"})
 
 
 # ---------------------------------------------------------------- classes

@@ -8,7 +8,7 @@ import pytest
 from bad_input_table import HYPER_KINDS, SPECS
 
 CELLS = [(s, arg, kind, exp) for s in SPECS for arg, kind, exp in s.cells()]
-INT_PARAMS = ("step", "seed", "offset", "n", "num_groups")
+INT_PARAMS = ("step", "seed", "offset", "n", "num_groups", "pad", "max_shift", "n_threads")
 OTHER = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.float32}
 
 
@@ -92,6 +92,8 @@ def test_cell(spec, arg, kind, expected, dtype):
         bad = _empty(spec, args)
     elif arg in spec.roles:
         bad = dict(args, **{arg: _mutate(spec, args, arg, kind, dtype)})
+    elif (arg, kind) in spec.values:
+        bad = dict(args, **{arg: spec.values[(arg, kind)]})
     else:
         bad = dict(args, **{arg: HYPER_KINDS[kind]})
         if kind == "neg" and (arg in INT_PARAMS or (arg == "p" and "margin" in spec.name)):
@@ -115,53 +117,83 @@ def test_cell(spec, arg, kind, expected, dtype):
     with pytest.raises(err) as info:
         spec.call(bad)
     msg = str(info.value)
+    name = spec.msg_names.get(arg, arg)
     if kind in ("ndim", "shape", "empty", "other_float"):
         # a shape is wrong relative to the others: either side may be named
-        names = list(spec.roles) + ["normalized_shape", "num_groups", "batch", "channels"]
+        names = list(spec.roles) + list(spec.msg_names.values()) + [
+            "normalized_shape", "num_groups", "batch", "channels"]
         assert any(n in msg for n in names), msg
     elif kind in ("alias", "overlap"):
-        assert arg in msg or spec.alias_partner(arg) in msg, msg
+        partner = spec.alias_partner(arg)
+        assert name in msg or spec.msg_names.get(partner, partner) in msg, msg
     else:
-        assert arg in msg, msg
+        assert name in msg, msg
     for a, before in snap:
         np.testing.assert_array_equal(a, before, err_msg="an array was modified")
 
 
 # Public callables outside the matrix: no array argument to validate, or a
-# class whose methods are covered through the rows above.
+# base class whose subclasses have rows of their own.
 NOT_KERNELS = {
     "DenseGrads", "NormGrads", "NormOutput", "Dropout", "dense_saves_output", "empty_mask",
     "philox4x32_10", "seed_key", "check_offset", "calculate_gain",
-    "calculate_fan_in_and_fan_out", "Initializer", "get",
+    "calculate_fan_in_and_fan_out", "Initializer", "get", "ACTIVATIONS",
     # fastnn.functional.capi: the C library's handle and buffer addresses
     "get_library", "api_version", "buffer_pointer", "BufferPointer",
+    # base classes: fastnn.augment.Transform, fastnn.functional.regularizers.Regularizer
+    "Transform", "Regularizer",
 }
-# Landed on main after the matrix was written: rows still to add.
-NOT_YET_IN_MATRIX = {
-    "random_flip_crop", "random_affine", "random_color_jitter", "random_snr_noise",
-    "random_time_shift", "random_element_dropout", "random_neighbor_swap",
-}
+
+
+def _public(mod):
+    names = getattr(mod, "__all__", None) or [
+        n for n in dir(mod) if not n.startswith("_")
+        and getattr(getattr(mod, n), "__module__", "").startswith(mod.__name__)]
+    return [n for n in names if callable(getattr(mod, n)) and n not in NOT_KERNELS]
+
+
+def _is_covered(name, prefix, covered):
+    """A function by its name (bare or module-prefixed); a class by its name
+    or any of its methods' rows (``prefix.Class.method``)."""
+    full = prefix + name
+    return (name in covered or full in covered
+            or any(c.startswith(full + ".") for c in covered))
 
 
 def test_every_public_function_is_in_the_matrix():
+    """Every public callable of every fastnn.functional submodule (and of
+    fastnn.random, fastnn.init, fastnn.augment, fastnn.optim) has a row."""
+    import importlib
+    import pkgutil
+
     import fastnn
-    from fastnn import functional as F, init as I, random as R
+    from fastnn import augment as AUG, functional as F, init as I, random as R
 
     covered = {s.name for s in SPECS}
-    missing = []
-    for mod, prefix in ((F, ""), (R, "random."), (I, "init.")):
-        names = getattr(mod, "__all__", None) or [
-            n for n in dir(mod) if not n.startswith("_")
-            and getattr(getattr(mod, n), "__module__", "").startswith(mod.__name__)]
-        for name in names:
-            if name in NOT_KERNELS | NOT_YET_IN_MATRIX or not callable(getattr(mod, name)):
-                continue
-            if prefix + name not in covered and name not in covered:
-                missing.append(prefix + name)
+    modules = [(F, ""), (R, "random."), (I, "init."), (AUG, "augment.")]
+    for info in pkgutil.iter_modules(F.__path__):
+        modules.append((importlib.import_module(f"{F.__name__}.{info.name}"), info.name + "."))
+    assert len(modules) > 10
+    missing = set()
+    n_checked = 0
+    for mod, prefix in modules:
+        for name in _public(mod):
+            n_checked += 1
+            if not _is_covered(name, prefix, covered):
+                missing.add(prefix + name)
     for cls in fastnn.optim.__all__:
         if cls != "Optimizer" and "optim." + cls not in covered:
-            missing.append("optim." + cls)
-    assert not missing, missing
+            missing.add("optim." + cls)
+    assert not missing, sorted(missing)
+    assert n_checked > 100
+
+
+def test_the_coverage_check_can_fail():
+    """A public function without a row is reported."""
+    assert not _is_covered("random_flip_crop", "augment.", {"random_affine"})
+    assert _is_covered("random_flip_crop", "augment.", {"random_flip_crop"})
+    assert _is_covered("L1L2", "regularizers.", {"regularizers.L1L2.add_grad_"})
+    assert not _is_covered("L1", "regularizers.", {"regularizers.L1L2"})
 
 
 def test_doc_matches_table():
@@ -173,3 +205,101 @@ def test_doc_matches_table():
     r = subprocess.run([sys.executable, os.path.join(root, "tools", "gen_bad_inputs_doc.py"),
                         "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------- augmentation extras
+# Cells the matrix's generic kinds do not reach: zero-size axes other than the
+# batch, a strided input overlapping out, hyperparameters at the edge of the
+# kernels' arithmetic.
+
+def _aug_calls():
+    from fastnn import functional as F
+    from fastnn.reference import augment as RA
+
+    img = dict(seed=3, offset=5)
+    return [
+        ("random_flip_crop", 4, lambda x, **k: F.random_flip_crop(x, 1, size=(2, 2), **k),
+         lambda x: RA.flip_crop_ref(x, 1, size=(2, 2), **img)),
+        ("random_flip_crop-same", 4, lambda x, **k: F.random_flip_crop(x, 2, p_vflip=0.5, **k),
+         lambda x: RA.flip_crop_ref(x, 2, p_vflip=0.5, **img)),
+        ("random_affine", 4, lambda x, **k: F.random_affine(x, 30.0, (0.8, 1.2), 0.1, **k),
+         lambda x: RA.affine_ref(x, 30.0, (0.8, 1.2), 0.1, **img)),
+        ("random_color_jitter", 3, lambda x, **k: F.random_color_jitter(x, 0.2, 0.3, **k),
+         lambda x: RA.color_jitter_ref(x, 0.2, 0.3, **img)),
+        ("random_snr_noise", 3, lambda x, **k: F.random_snr_noise(x, 10.0, **k),
+         lambda x: RA.snr_noise_ref(x, 10.0, **img)),
+        ("random_time_shift", 3, lambda x, **k: F.random_time_shift(x, 2, **k),
+         lambda x: RA.time_shift_ref(x, 2, **img)),
+        ("random_time_shift-wrap", 3, lambda x, **k: F.random_time_shift(x, 2, wrap=True, **k),
+         lambda x: RA.time_shift_ref(x, 2, wrap=True, **img)),
+        ("random_element_dropout", 3, lambda x, **k: F.random_element_dropout(x, 0.3, **k),
+         lambda x: RA.element_dropout_ref(x, 0.3, **img)),
+        ("random_neighbor_swap", 3, lambda x, **k: F.random_neighbor_swap(x, 0.3, **k),
+         lambda x: RA.neighbor_swap_ref(x, 0.3, **img)),
+    ]
+
+
+AUG_CALLS = _aug_calls()
+ZERO_AXIS = [(name, ndim, call, ref, axis) for name, ndim, call, ref in AUG_CALLS
+             for axis in range(ndim)]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the reference's mean of nothing
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name,ndim,call,ref,axis", ZERO_AXIS,
+                         ids=[f"{z[0]}-axis{z[4]}" for z in ZERO_AXIS])
+def test_augment_zero_size_axis(name, ndim, call, ref, axis, dtype):
+    """Every axis of zero size: the reference's (empty or all-padding) result,
+    with and without out, and out beyond the result untouched."""
+    shape = [2, 3, 5, 6][:ndim] if ndim == 4 else [2, 7, 3]
+    shape[axis] = 0
+    x = np.ones(shape, dtype)
+    expected = ref(x)
+    np.testing.assert_array_equal(call(x, seed=3, offset=5), expected)
+    out = np.full(expected.shape, 7.0, dtype)
+    assert call(x, seed=3, offset=5, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("name,ndim,call,ref", AUG_CALLS, ids=[c[0] for c in AUG_CALLS])
+def test_augment_strided_input_overlapping_out(name, ndim, call, ref):
+    """A strided x whose memory out overlaps is rejected like a contiguous one
+    (the overlap check must not use the strided array's nbytes as its extent)."""
+    shape = (2, 3, 5, 6) if ndim == 4 else (2, 7, 3)
+    n = int(np.prod(shape))
+    buf = np.arange(2 * n, dtype=np.float64)
+    x = buf.reshape(shape[:-1] + (2 * shape[-1],))[..., ::2]
+    expected_shape = ref(np.ascontiguousarray(x)).shape
+    m = int(np.prod(expected_shape))
+    out = buf[n:n + m].reshape(expected_shape)  # inside x's extent, past its nbytes
+    assert np.shares_memory(x, out)
+    before = buf.copy()
+    with pytest.raises(ValueError, match="share memory"):
+        call(x, seed=1, out=out)
+    np.testing.assert_array_equal(buf, before)
+    # disjoint memory with a strided x is accepted and equals the contiguous call
+    out = np.empty(expected_shape)
+    call(x, seed=1, out=out)
+    np.testing.assert_array_equal(out, call(np.ascontiguousarray(x), seed=1))
+
+
+def test_augment_hyperparameters_at_the_edge_of_the_arithmetic():
+    from fastnn import functional as F
+
+    img = np.ones((2, 3, 5, 6))
+    seq = np.ones((2, 7, 3))
+    for big in (2 ** 30 + 1, 2 ** 63, 2 ** 64):
+        with pytest.raises(ValueError, match="pad"):
+            F.random_flip_crop(img, big, seed=1)
+        with pytest.raises(ValueError, match="max_shift"):
+            F.random_time_shift(seq, big, seed=1)
+    # the largest pad and shift accepted: everything shifts or crops out
+    # except with a tiny probability, and nothing reads outside x
+    assert np.isfinite(F.random_flip_crop(img, 2 ** 30, seed=1)).all()
+    assert np.isfinite(F.random_time_shift(seq, 2 ** 30, wrap=True, seed=1)).all()
+    # a scale so small that 1/scale overflows gave NaN pixels
+    for lo in (1e-320, 1e-201, 0.0):
+        with pytest.raises(ValueError, match=r"scale\[0\]"):
+            F.random_affine(img, 30.0, (lo, 1.0), seed=1)
+    y = F.random_affine(np.ones((1, 1, 64, 64)), 30.0, (1e-200, 1e-200), 0.5, seed=1)
+    assert np.isfinite(y).all()

@@ -1,14 +1,17 @@
 """Memory: repeated calls of every kernel do not grow the process.
 
-The default run makes 20,000 calls of each main kernel and 2,000 of every
-other public function of the bad-input matrix; ``FASTNN_MEMORY_CALLS=100000``
-(or ``pytest -m slow``, which runs the ``slow`` test below) makes 100,000 of
-each. Python allocations are followed with tracemalloc, the whole process
-(C allocations included) with its resident set size.
+The default run makes 5,000 calls of each main kernel and 1,000 of every
+other function of the bad-input matrix (``FASTNN_MEMORY_CALLS=N`` sets both);
+``pytest -m slow`` makes 100,000 calls of every function, like
+``python tools/check_memory_growth.py``, whose ``measure`` both use: a
+warm-up, then the growth of tracemalloc (Python and NumPy allocations) and
+of the resident set size (C allocations included) over the later calls.
 """
+import ctypes
+import ctypes.util
 import gc
+import importlib.util
 import os
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -17,77 +20,80 @@ from fastnn import functional as F
 
 from bad_input_table import SPECS
 
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_spec = importlib.util.spec_from_file_location(
+    "check_memory_growth", os.path.join(_ROOT, "tools", "check_memory_growth.py"))
+memtool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(memtool)
+
 MAIN = {"adam_", "sgd_", "clip_grad_norm_", "batch_norm", "batch_norm_backward", "layer_norm",
         "dropout", "dense_forward", "dense_backward", "softmax_cross_entropy", "exp", "gelu",
-        "relu_backward", "random.normal_", "init.kaiming_uniform_", "Standardizer.transform"}
-N_MAIN = int(os.environ.get("FASTNN_MEMORY_CALLS", "20000"))
-N_OTHER = int(os.environ.get("FASTNN_MEMORY_CALLS", "2000"))
-# allowed growth after warm-up: far below one leaked byte range per call
-TRACED_LIMIT = 64 << 10
-RSS_LIMIT = 2 << 20
+        "relu_backward", "random.normal_", "init.kaiming_uniform_", "Standardizer.transform",
+        "random_flip_crop", "random_affine", "random_snr_noise", "augment.Compose"}
+N_MAIN = int(os.environ.get("FASTNN_MEMORY_CALLS", "5000"))
+N_OTHER = int(os.environ.get("FASTNN_MEMORY_CALLS", "1000"))
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+# tools/run_sanitized_tests.sh: ASan's quarantine keeps freed memory resident
+ASAN = memtool.under_asan()
 
 
-def _rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _limits(n_calls):
+    """(traced, RSS) limits: the tool's, with the traced one scaled down to
+    about 2.5 bytes per measured call for short runs (the noise is ~100 B)."""
+    return min(memtool.TRACED_LIMIT, max(4096, 2 * n_calls)), memtool.RSS_LIMIT
 
 
-def _growth(fn, n_calls):
-    """(traced bytes, RSS bytes) grown between the end of a warm-up and the end."""
-    warm = max(n_calls // 10, 100)
-    for _ in range(warm):
-        fn()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        t0, _ = tracemalloc.get_traced_memory()
-        r0 = _rss()
-        for _ in range(n_calls):
-            fn()
-        gc.collect()
-        t1, _ = tracemalloc.get_traced_memory()
-        r1 = _rss()
-    finally:
-        tracemalloc.stop()
-    return t1 - t0, r1 - r0
+def _check(spec, dtype, n_calls):
+    args = spec.make(np.dtype(dtype))
+    _, rss, traced = memtool.measure(lambda: spec.call(args), n_calls)
+    traced_limit, rss_limit = _limits(n_calls)
+    assert traced <= traced_limit, f"tracemalloc grew by {traced} bytes over {n_calls} calls"
+    assert ASAN or rss <= rss_limit, f"RSS grew by {rss} bytes over {n_calls} calls"
 
 
-def _job(spec, dtype):
-    args = spec.make(dtype)
-    return lambda: spec.call(args)
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+@needs_proc
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_no_growth(spec):
-    n = N_MAIN if spec.name in MAIN else N_OTHER
-    traced, rss = _growth(_job(spec, np.float32), n)
-    assert traced < TRACED_LIMIT, f"tracemalloc grew by {traced} bytes over {n} calls"
-    assert rss < RSS_LIMIT, f"RSS grew by {rss} bytes over {n} calls"
+    _check(spec, np.float32, N_MAIN if spec.name in MAIN else N_OTHER)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
-@pytest.mark.parametrize("name", sorted(MAIN))
-def test_no_growth_100k(name):
-    spec = next(s for s in SPECS if s.name == name)
-    for dtype in (np.float32, np.float64):
-        traced, rss = _growth(_job(spec, dtype), 100_000)
-        assert traced < TRACED_LIMIT, f"tracemalloc grew by {traced} bytes"
-        assert rss < RSS_LIMIT, f"RSS grew by {rss} bytes"
+@needs_proc
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_no_growth_100k(spec):
+    for dtype in (np.float32, np.float64) if spec.name in MAIN else (np.float32,):
+        _check(spec, dtype, 100_000)
 
 
+@needs_proc
+def test_the_growth_check_can_fail():
+    """A leak of a small array per call (traced) and of 2 KiB of C memory per call
+    (RSS only) are both caught."""
+    kept = []
+    _, _, traced = memtool.measure(lambda: kept.append(np.empty(4)), 2000)
+    assert traced > _limits(2000)[0]
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+    # touched, so the pages are resident
+    _, rss, traced = memtool.measure(lambda: libc.memset(libc.malloc(2048), 1, 2048), 8000)
+    assert rss > _limits(8000)[1]  # (ASan or not: these blocks are never freed)
+    assert traced <= _limits(8000)[0]
+
+
+@pytest.mark.skipif(ASAN, reason="ASan's quarantine keeps freed memory resident")
 def test_large_arrays_are_returned_to_the_system():
     """Outputs allocated by the kernels are freed with their arrays."""
     x = np.random.default_rng(0).standard_normal((1024, 1024))
     F.exp(x)
     gc.collect()
-    r0 = _rss()
+    r0 = memtool.rss()
     for _ in range(50):
         F.batch_norm(x, training=True)
         F.exp(x)
     gc.collect()
-    assert _rss() - r0 < 32 << 20
+    assert memtool.rss() - r0 < 32 << 20
 
 
 @pytest.mark.slow

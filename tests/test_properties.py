@@ -22,6 +22,7 @@ from hypothesis.extra import numpy as hnp
 import fastnn
 from fastnn import functional as F
 from fastnn import reference as R
+from fastnn.reference import augment as RA
 
 from bad_input_table import SPECS
 from conftest import assert_close, tolerances
@@ -245,6 +246,90 @@ def test_dense_matches_reference(data, dtype, n, k, m, act, bias):
     ref = ref[0] if isinstance(ref, tuple) else ref
     assert_close(y, ref.astype(dtype), dtype,
                  **(dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else {}))
+
+
+# ------------------------------------------------------------ augmentation
+# Data movement (crops, flips, shifts, drops, swaps) must copy every value bit
+# for bit, NaN, ±inf, -0.0 and denormals included; the arithmetic transforms
+# (affine, jitter, noise) match their references within the dtype's tolerances
+# on finite values. Shapes include zero-size axes; 1 and 2 threads agree.
+
+MOVES = ("flip_crop", "time_shift", "element_dropout", "neighbor_swap")
+AUG_KINDS = MOVES + ("affine", "color_jitter", "snr_noise")
+probabilities = st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0.0, 1.0)
+
+
+def _aug_case(data, kind):
+    """(fastnn function, keyword arguments, reference, input shape)."""
+    d = data.draw
+    if kind in ("flip_crop", "affine"):
+        shape = tuple(d(st.integers(0, n), label=a) for n, a in ((3, "N"), (3, "C"), (9, "H"),
+                                                                  (9, "W")))
+    elif kind in ("color_jitter", "snr_noise"):
+        shape = d(hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6), label="shape")
+    else:
+        shape = (d(st.integers(0, 4), label="N"), d(st.integers(0, 20), label="L"))
+        if d(st.booleans(), label="features"):
+            shape += (d(st.integers(0, 3), label="F"),)
+    if kind == "flip_crop":
+        N, C, H, W = shape
+        pad = d(st.integers(0, 4), label="pad")
+        mode = "constant"
+        if pad < H and pad < W and d(st.booleans(), label="reflect"):
+            mode = "reflect"
+        size, hp, wp = None, H + 2 * pad, W + 2 * pad
+        if hp and wp and d(st.booleans(), label="crop size"):
+            size = (d(st.integers(1, hp), label="h"), d(st.integers(1, wp), label="w"))
+        kw = dict(pad=pad, size=size, padding_mode=mode, p_hflip=d(probabilities, label="ph"),
+                  p_vflip=d(probabilities, label="pv"))
+        return F.random_flip_crop, kw, RA.flip_crop_ref, shape
+    if kind == "affine":
+        lo = d(st.floats(0.25, 2.0), label="scale low")
+        kw = dict(degrees=d(st.floats(0.0, 180.0), label="degrees"),
+                  scale=(lo, d(st.floats(lo, 2.5), label="scale high")),
+                  translate=d(st.floats(0.0, 1.0), label="translate"))
+        return F.random_affine, kw, RA.affine_ref, shape
+    if kind == "color_jitter":
+        kw = dict(brightness=d(st.floats(0.0, 1.0), label="b"),
+                  contrast=d(st.floats(0.0, 1.0), label="c"))
+        return F.random_color_jitter, kw, RA.color_jitter_ref, shape
+    if kind == "snr_noise":
+        kw = dict(snr_db=d(st.floats(-20.0, 60.0), label="snr_db"))
+        return F.random_snr_noise, kw, RA.snr_noise_ref, shape
+    if kind == "time_shift":
+        kw = dict(max_shift=d(st.integers(0, 25), label="max_shift"),
+                  wrap=d(st.booleans(), label="wrap"))
+        return F.random_time_shift, kw, RA.time_shift_ref, shape
+    fn, ref = {"element_dropout": (F.random_element_dropout, RA.element_dropout_ref),
+               "neighbor_swap": (F.random_neighbor_swap, RA.neighbor_swap_ref)}[kind]
+    return fn, dict(p=d(probabilities, label="p")), ref, shape
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the references' mean of nothing
+@settings(**SETTINGS)
+@given(data=st.data(), dtype=DTYPES, kind=st.sampled_from(AUG_KINDS),
+       seed=st.integers(0, 2**64 - 1), offset=st.integers(0, 2**64 - 1))
+def test_augment_matches_reference(data, dtype, kind, seed, offset):
+    fn, kw, ref, shape = _aug_case(data, kind)
+    if kind in MOVES:
+        values = st.sampled_from(special_values(dtype)) | st.floats(width=32)
+    else:
+        values = st.floats(-10, 10, width=32)
+    x = data.draw(hnp.arrays(dtype, shape, elements=values), label="x")
+    x0 = x.copy()
+    with np.errstate(all="ignore"):
+        expected = ref(x, **kw, seed=seed, offset=offset)
+    one = fn(x, **kw, seed=seed, offset=offset, n_threads=1)
+    two = fn(x, **kw, seed=seed, offset=offset, n_threads=2)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(one, two)
+    assert one.shape == expected.shape and one.dtype == x.dtype
+    if kind in MOVES:
+        # bit for bit: views as integers tell -0.0 from 0.0 and compare NaN payloads
+        ints = np.int32 if dtype == np.float32 else np.int64
+        np.testing.assert_array_equal(one.view(ints), expected.view(ints))
+    else:
+        assert_close(one, expected, dtype)
 
 
 # ------------------------------------------------------------ float32 error bounds

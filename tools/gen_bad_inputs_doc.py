@@ -82,6 +82,18 @@ def render():
         cells = {(a, k): e for a, k, e in s.cells()}
         for (arg, kind), why in s.why.items():
             lines.append(f"| `{s.name}` | `{arg}` {kind} | {SHORT[cells[(arg, kind)]]} | {why} |")
+    values = [(s.name, a, k, v) for s in SPECS for (a, k), v in s.values.items()
+              if k in s.hyper.get(a, ())]
+    if values:
+        lines += ["", "## Values tried instead of the defaults", "",
+                  "Tuple hyperparameters get a tuple with one bad entry.", "",
+                  "| function | argument | kind | value |", "|---|---|---|---|"]
+        lines += [f"| `{n}` | `{a}` | {k} | `{v!r}` |" for n, a, k, v in values]
+    renamed = [(s.name, a, m) for s in SPECS for a, m in s.msg_names.items()]
+    if renamed:
+        lines += ["", "## Arguments named differently in messages", "",
+                  "| function | argument | errors name |", "|---|---|---|"]
+        lines += [f"| `{n}` | `{a}` | `{m}` |" for n, a, m in renamed]
     lines += ["", f"{len(SPECS)} functions, {n_cells} cells per dtype, "
               f"{2 * n_cells} test cases.", ""]
     return "\n".join(lines)

@@ -23,6 +23,15 @@ from fastnn._ext import augment as _k
 from fastnn._ext.runtime import check_disjoint, check_inout, check_real
 from fastnn.random import check_offset, seed_key
 
+# Largest pad and max_shift: the kernels draw a position among at most
+# 2·limit + 1 from one 32-bit word and do the offset arithmetic in
+# ptrdiff_t; far beyond any image or sequence, far from overflowing.
+_MAX_OFFSET = 1 << 30
+# Smallest scale of random_affine: the sampling step is 1/scale pixels, and
+# below this the coordinates of a large image would overflow to inf (NaN
+# pixels).
+_MIN_SCALE = 1e-200
+
 __all__ = ["random_flip_crop", "random_affine", "random_color_jitter", "random_snr_noise",
            "random_time_shift", "random_element_dropout", "random_neighbor_swap"]
 
@@ -36,17 +45,20 @@ def _input(name, x, ndims):
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} has dtype {x.dtype}; fastnn kernels take float32 or float64")
     if x.ndim not in ndims:
-        want = " or ".join(str(d) for d in ndims)
+        want = (f"at least {ndims.start}" if isinstance(ndims, range)
+                else " or ".join(str(d) for d in ndims))
         raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
     return x
 
 
-def _int(name, value, low=0):
+def _int(name, value, low=0, high=None):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     value = int(value)
     if value < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
     return value
 
 
@@ -66,7 +78,18 @@ def _out(out, x, shape):
         return None
     like = np.broadcast_to(np.zeros((), dtype=x.dtype), shape)
     out = check_inout("out", out, like)
-    check_disjoint(("x", "out"), (x, out))
+    if x.flags.c_contiguous:
+        check_disjoint(("x", "out"), (x, out))
+    else:
+        # check_disjoint compares [data, data + nbytes), which is not the
+        # extent of a strided array: ask numpy (an undecidable case counts as
+        # shared)
+        try:
+            shared = np.shares_memory(x, out, max_work=1 << 16)
+        except np.exceptions.TooHardError:
+            shared = True
+        if shared:
+            raise ValueError("x and out share memory; pass distinct arrays")
     return out
 
 
@@ -103,7 +126,7 @@ def random_flip_crop(x, pad=0, *, size=None, padding_mode="constant", p_hflip=0.
     x : numpy.ndarray
         Images ``(N, C, H, W)``, float32 or float64.
     pad : int, optional
-        Padding on each side (>= 0).
+        Padding on each side, in [0, 2**30].
     size : tuple of int, optional
         Output ``(h, w)``, at most ``(H + 2·pad, W + 2·pad)``; default ``(H, W)``.
     padding_mode : {"constant", "reflect"}, optional
@@ -125,7 +148,7 @@ def random_flip_crop(x, pad=0, *, size=None, padding_mode="constant", p_hflip=0.
         ``out``.
     """
     x = _input("x", x, (4,))
-    pad = _int("pad", pad)
+    pad = _int("pad", pad, 0, _MAX_OFFSET)
     N, C, H, W = x.shape
     if size is None:
         h, w = H, W
@@ -169,7 +192,8 @@ def random_affine(x, degrees=0.0, scale=(1.0, 1.0), translate=0.0, *, seed, offs
     degrees : float, optional
         Largest rotation in degrees, in [0, 180].
     scale : tuple of float, optional
-        ``(low, high)`` with ``0 < low <= high``.
+        ``(low, high)`` with ``1e-200 <= low <= high`` (finite; a smaller
+        scale would send the sampling coordinates to infinity).
     translate : float, optional
         Largest shift as a fraction of the image size, in [0, 1].
     seed, offset
@@ -187,7 +211,7 @@ def random_affine(x, degrees=0.0, scale=(1.0, 1.0), translate=0.0, *, seed, offs
     degrees = check_real("degrees", degrees, 0.0, True, 180.0, True)
     if not isinstance(scale, (tuple, list)) or len(scale) != 2:
         raise TypeError(f"scale must be a tuple (low, high), got {scale!r}")
-    lo = check_real("scale[0]", scale[0], 0.0, False)
+    lo = check_real("scale[0]", scale[0], _MIN_SCALE)
     hi = check_real("scale[1]", scale[1], lo, True)
     translate = check_real("translate", translate, 0.0, True, 1.0, True)
     key, offset = _stream(seed, offset)
@@ -288,7 +312,7 @@ def random_time_shift(x, max_shift, *, wrap=False, seed, offset=0, out=None, n_t
     x : numpy.ndarray
         ``(N, L)`` or ``(N, L, F)``, float32 or float64.
     max_shift : int
-        Largest shift in steps (>= 0).
+        Largest shift in steps, in [0, 2**30].
     wrap : bool, optional
     seed, offset
         The stream (see :func:`random_flip_crop`).
@@ -301,7 +325,7 @@ def random_time_shift(x, max_shift, *, wrap=False, seed, offset=0, out=None, n_t
         ``out``.
     """
     x = _input("x", x, (2, 3))
-    max_shift = _int("max_shift", max_shift)
+    max_shift = _int("max_shift", max_shift, 0, _MAX_OFFSET)
     wrap = _bool("wrap", wrap)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
