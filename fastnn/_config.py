@@ -56,11 +56,17 @@ def set_num_threads(n):
     _num_threads = n
 
 
+# the kernels take the thread count as a C int
+MAX_THREADS = 2**31 - 1
+
+
 def _check_thread_count(n, name):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"{name} must be >= 1, got {n}")
+    if n > MAX_THREADS:
+        raise ValueError(f"{name} must be <= {MAX_THREADS}, got {n}")
     return int(n)
 
 

@@ -38,9 +38,10 @@ static void SPAN(warp_row_span)(const T *src, size_t h, size_t w, T *o, size_t n
         const double fx = floor(sx), fy = floor(sy);
         const double ax = sx - fx, ay = sy - fy;
         /* clamp before the integer conversion: far-out coordinates would
-         * overflow it, and anything below −1 or at/above the size is zero */
-        const double cx = fx < -2.0 ? -2.0 : (fx > (double)W ? (double)W : fx);
-        const double cy = fy < -2.0 ? -2.0 : (fy > (double)H ? (double)H : fy);
+         * overflow it, and anything below −1 or at/above the size is zero;
+         * a NaN coordinate (written so that it fails the test) goes below */
+        const double cx = !(fx >= -2.0) ? -2.0 : (fx > (double)W ? (double)W : fx);
+        const double cy = !(fy >= -2.0) ? -2.0 : (fy > (double)H ? (double)H : fy);
         const ptrdiff_t ix = (ptrdiff_t)cx, iy = (ptrdiff_t)cy;
         const int x0in = ix >= 0 && ix < W, x1in = ix + 1 >= 0 && ix + 1 < W;
         const int y0in = iy >= 0 && iy < H, y1in = iy + 1 >= 0 && iy + 1 < H;
@@ -84,8 +85,8 @@ static void SPAN(warp_row_tiled)(const T *src, size_t h, size_t w, T *o, size_t 
             const double fx = floor(sx), fy = floor(sy);
             axs[j] = sx - fx;
             ays[j] = sy - fy;
-            const double cx = fx < -2.0 ? -2.0 : (fx > (double)W ? (double)W : fx);
-            const double cy = fy < -2.0 ? -2.0 : (fy > (double)H ? (double)H : fy);
+            const double cx = !(fx >= -2.0) ? -2.0 : (fx > (double)W ? (double)W : fx);
+            const double cy = !(fy >= -2.0) ? -2.0 : (fy > (double)H ? (double)H : fy);
             ixs[j] = (int32_t)cx;
             iys[j] = (int32_t)cy;
         }
