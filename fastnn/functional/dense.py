@@ -122,12 +122,13 @@ def _check_layer(x, weight, bias, act, prelu_weight):
 
 
 # Outputs per thread below which the fused pass after the product runs on
-# the calling thread: BLAS worker threads keep spinning for a while after
-# the product returns, so a second fastnn thread first has to win a core
-# from them; for a small pass that costs more than it saves (measured on 2
-# cores, x 256x1024 @ W 1024x1024: ReLU 1.17x the bare product with 2
-# threads, 1.06x with 1).
-EPILOGUE_MIN_PER_THREAD = 1 << 18
+# the calling thread. BLAS worker threads keep spinning for a while after
+# the product returns, so a second fastnn thread must first win a core from
+# them: in a loop of layer calls that costs more than the pass itself
+# (measured on 2 cores, medians of back-to-back calls, x 4096x256 @ W
+# 256x256: ReLU 1.59x the bare product with the pass on 2 threads, 1.11x
+# on 1; GELU 1.88x and 1.36x).
+EPILOGUE_MIN_PER_THREAD = 1 << 22
 
 
 def _epilogue_threads(threads, n_outputs):
@@ -190,6 +191,8 @@ def dense(x, weight, bias=None, activation="identity", *, negative_slope=0.01, a
         Where to write y; allocated if None.
     n_threads : int, optional
         Threads of the fused pass; default :func:`fastnn.get_num_threads`.
+        At most one per ``EPILOGUE_MIN_PER_THREAD`` (2**22) outputs: smaller
+        passes run on the calling thread (see the module source for why).
 
     Returns
     -------
