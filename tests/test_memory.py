@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import gc
 import importlib.util
+import mmap
 import os
 
 import numpy as np
@@ -67,18 +68,26 @@ def test_no_growth_100k(spec):
 
 @needs_proc
 def test_the_growth_check_can_fail():
-    """A leak of a small array per call (traced) and of 2 KiB of C memory per call
+    """A leak of a small array per call (traced) and of a 4 KiB page of C memory per call
     (RSS only) are both caught."""
     kept = []
     _, _, traced = memtool.measure(lambda: kept.append(np.empty(4)), 2000)
     assert traced > _limits(2000)[0]
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    libc.malloc.restype = ctypes.c_void_p
-    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
     libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
-    # touched, so the pages are resident
-    _, rss, traced = memtool.measure(lambda: libc.memset(libc.malloc(2048), 1, 2048), 8000)
-    assert rss > _limits(8000)[1]  # (ASan or not: these blocks are never freed)
+
+    def leak_a_page():
+        # fresh pages from the kernel, touched so they are resident: malloc could
+        # reuse memory that earlier tests freed but the process still holds
+        page = libc.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE,
+                         mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+        libc.memset(page, 1, 4096)
+
+    _, rss, traced = memtool.measure(leak_a_page, 8000)
+    assert rss > _limits(8000)[1]  # (ASan or not: these pages are never unmapped)
     assert traced <= _limits(8000)[0]
 
 
