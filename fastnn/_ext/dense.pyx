@@ -4,11 +4,12 @@ Arguments arrive validated by fastnn.functional.dense: C-contiguous arrays
 of one dtype with consistent shapes. ``None`` stands for a NULL pointer."""
 cimport numpy as cnp
 
-from fastnn._ext.c_dense cimport *
+from fastnn._ext.c_generic cimport *
 
 cnp.import_array()
 
 include "dispatch.pxi"
+include "arrays.pxi"
 
 IDENTITY = FNN_ACT_IDENTITY
 RELU = FNN_ACT_RELU
@@ -31,12 +32,6 @@ MATH_SIGMOID = FNN_MATH_SIGMOID
 MATH_LOG1P = FNN_MATH_LOG1P
 
 
-cdef inline void *_ptr(object a):
-    if a is None:
-        return NULL
-    return cnp.PyArray_DATA(<cnp.ndarray>a)
-
-
 cdef inline size_t _size(object a):
     if a is None:
         return 0
@@ -57,16 +52,10 @@ def act_forward(int act, double negative_slope, double alpha, double beta, doubl
     cdef size_t ns = _size(slope)
     cdef void *pp = _ptr(pre)
     cdef void *py = cnp.PyArray_DATA(y)
-    cdef bint f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    cdef int dtype = _dtype(x)
     with nogil:
-        if f32:
-            fnn_act_forward_f32(act, &p, n_outer, n_channels, n_inner, <const float *>px,
-                                <const float *>pb, <const float *>ps, ns, <float *>pp,
-                                <float *>py, n_threads, flags)
-        else:
-            fnn_act_forward_f64(act, &p, n_outer, n_channels, n_inner, <const double *>px,
-                                <const double *>pb, <const double *>ps, ns, <double *>pp,
-                                <double *>py, n_threads, flags)
+        fnn_act_forward(dtype, act, &p, n_outer, n_channels, n_inner, px, pb, ps, ns, pp, py,
+                        n_threads, flags)
 
 
 def act_backward(int act, double negative_slope, double alpha, double beta, double threshold,
@@ -85,20 +74,11 @@ def act_backward(int act, double negative_slope, double alpha, double beta, doub
     cdef void *pdx = cnp.PyArray_DATA(dx)
     cdef void *pdb = _ptr(dbias)
     cdef void *pds = _ptr(dslope)
-    cdef bint f32 = cnp.PyArray_TYPE(dy) == cnp.NPY_FLOAT32
+    cdef int dtype = _dtype(dy)
     cdef int status
     with nogil:
-        if f32:
-            status = fnn_act_backward_f32(act, &p, n_outer, n_channels, n_inner,
-                                          <const float *>pdy, <const float *>pv, saved_is_output,
-                                          <const float *>ps, ns, <float *>pdx, <float *>pdb,
-                                          <float *>pds, n_threads, flags)
-        else:
-            status = fnn_act_backward_f64(act, &p, n_outer, n_channels, n_inner,
-                                          <const double *>pdy, <const double *>pv,
-                                          saved_is_output, <const double *>ps, ns,
-                                          <double *>pdx, <double *>pdb, <double *>pds,
-                                          n_threads, flags)
+        status = fnn_act_backward(dtype, act, &p, n_outer, n_channels, n_inner, pdy, pv,
+                                  saved_is_output, ps, ns, pdx, pdb, pds, n_threads, flags)
     if status != 0:
         raise MemoryError("activation backward: out of memory for the reduction scratch")
 
@@ -107,9 +87,6 @@ def math(int fn, cnp.ndarray x, cnp.ndarray y, int n_threads, int flags):
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *py = cnp.PyArray_DATA(y)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef bint f32 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    cdef int dtype = _dtype(x)
     with nogil:
-        if f32:
-            fnn_math_f32(fn, <const float *>px, <float *>py, n, n_threads, flags)
-        else:
-            fnn_math_f64(fn, <const double *>px, <double *>py, n, n_threads, flags)
+        fnn_math(dtype, fn, px, py, n, n_threads, flags)
