@@ -23,6 +23,9 @@
  * CPU, about where a fresh output stops fitting beside its inputs. */
 #define FNN_STREAM_MIN_BYTES ((size_t)16 << 20)
 
+/* Whether an output of n_bytes is written with streaming stores. */
+static inline int fnn_streams(size_t n_bytes) { return n_bytes >= FNN_STREAM_MIN_BYTES; }
+
 typedef void (*fnn_range_fn)(const void *ctx, size_t begin, size_t end);
 typedef void (*fnn_segment_fn)(const void *ctx, size_t array, size_t begin, size_t end);
 

@@ -41,7 +41,7 @@ static size_t FNN_NAME(ceil_div)(size_t a, size_t b) { return (a + b - 1) / b; }
  * enough not to stay in cache, else NULL (see FNN_STREAM_MIN_BYTES). */
 static FNN_NAME(fnn_stream_span) FNN_NAME(stream_for)(const TABLE *t, size_t n)
 {
-    return n * sizeof(T) >= FNN_STREAM_MIN_BYTES ? t->stream : NULL;
+    return fnn_streams(n * sizeof(T)) ? t->stream : NULL;
 }
 
 /* ---- forward ---- */

@@ -20,12 +20,6 @@ static const TABLE *FNN_NAME(random_table)(void)
     return &FNN_CAT3(fnn_random_table, FNN_SFX, baseline);
 }
 
-/* Whether an output of n values is written with streaming stores. */
-static int FNN_NAME(streams)(size_t n)
-{
-    return n >= FNN_STREAM_MIN_BYTES / sizeof(T);
-}
-
 typedef struct {
     const TABLE *tab;
     fnn_stream s;
@@ -56,7 +50,7 @@ void FNN_NAME(fnn_uniform)(T *out, size_t n, double low, double high, uint64_t s
     run.tab = FNN_NAME(random_table)();
     run.s = fnn_make_stream(seed, offset);
     run.y = out;
-    run.streaming = FNN_NAME(streams)(n);
+    run.streaming = fnn_streams(n * sizeof(T));
     run.a = (T)low;
     run.b = (T)(high - low);
     fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
@@ -76,7 +70,7 @@ void FNN_NAME(fnn_normal)(T *out, size_t n, double mean, double std, uint64_t se
     run.tab = FNN_NAME(random_table)();
     run.s = fnn_make_stream(seed, offset);
     run.y = out;
-    run.streaming = FNN_NAME(streams)(n);
+    run.streaming = fnn_streams(n * sizeof(T));
     run.a = (T)mean;
     run.b = (T)std;
     run.mode = FNN_NOISE_FILL;
@@ -92,7 +86,7 @@ void FNN_NAME(fnn_gaussian_noise)(const T *x, T *y, size_t n, double std, int mu
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
-    run.streaming = FNN_NAME(streams)(n);
+    run.streaming = fnn_streams(n * sizeof(T));
     run.b = (T)std;
     run.mode = multiplicative ? FNN_NOISE_MUL : FNN_NOISE_ADD;
     fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
@@ -129,7 +123,7 @@ void FNN_NAME(fnn_dropout)(const T *x, T *y, uint8_t *mask, size_t n, double p, 
     run.s = fnn_make_stream(seed, offset);
     run.x = x;
     run.y = y;
-    run.streaming = FNN_NAME(streams)(n);
+    run.streaming = fnn_streams(n * sizeof(T));
     run.mask = mask;
     fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, FNN_RANDOM_ALIGN, n_threads, flags,
                         FNN_NAME(dropout_range), &run);
@@ -159,7 +153,7 @@ void FNN_NAME(fnn_dropout_backward_mask)(const T *gy, const uint8_t *mask, T *gx
     FNN_NAME(dropout_setup)(&run, p);
     run.x = gy;
     run.y = gx;
-    run.streaming = FNN_NAME(streams)(n);
+    run.streaming = fnn_streams(n * sizeof(T));
     run.mask_in = mask;
     fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, FNN_RANDOM_ALIGN, n_threads, flags,
                         FNN_NAME(dropout_mask_range), &run);
