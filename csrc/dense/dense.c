@@ -14,5 +14,65 @@
 /* values per buffered chunk of a streamed pass (16 KB in float64) */
 #define FNN_DENSE_STREAM_CHUNK 2048
 
+/* ---- the tiles of the dense layer's matrix products ----
+ *
+ * An output of rows × cols values with `inner` multiply-adds each is cut
+ * into a grid of tiles, one single-threaded BLAS call per tile. The grid
+ * depends on the three sizes only, so results never depend on the thread
+ * count (a BLAS rounds differently for different tile shapes, so the grid
+ * must not follow the thread count).
+ *
+ * How many: one tile per FNN_TILE_WORK multiply-adds, at most
+ * FNN_TILE_COUNT tiles (more only for products of over FNN_TILE_COUNT ·
+ * FNN_TILE_BIG_WORK), and no side cut below FNN_TILE_MIN_SIDE. Which grid:
+ * each call copies ("packs") its tile's rows of one operand and columns of
+ * the other, inner values each, against tile_rows·tile_cols·inner
+ * multiply-adds, so the grid with the smallest 1/tile_rows + 1/tile_cols
+ * is taken (fewer row tiles on a tie). */
+#define FNN_TILE_WORK ((double)(1 << 23))
+#define FNN_TILE_BIG_WORK ((double)(1 << 27))
+#define FNN_TILE_COUNT 8
+#define FNN_TILE_MIN_SIDE 128
+
+typedef struct {
+    size_t tile_rows, tile_cols, n_row_tiles, n_col_tiles;
+} fnn_tile_grid;
+
+static size_t fnn_div_up(size_t a, size_t b) { return (a + b - 1) / b; }
+
+static fnn_tile_grid fnn_plan_tiles(size_t rows, size_t cols, size_t inner)
+{
+    fnn_tile_grid g = {rows, cols, 0, 0};
+    if (rows == 0 || cols == 0) return g; /* no tiles */
+    const double work = (double)rows * (double)cols * (double)inner;
+    double cap = work / FNN_TILE_BIG_WORK;
+    cap = cap < FNN_TILE_COUNT ? FNN_TILE_COUNT : cap;
+    double want = ceil(work / FNN_TILE_WORK);
+    want = want > cap ? cap : (want < 1 ? 1 : want);
+    const size_t max_r = rows / FNN_TILE_MIN_SIDE > 1 ? rows / FNN_TILE_MIN_SIDE : 1;
+    const size_t max_c = cols / FNN_TILE_MIN_SIDE > 1 ? cols / FNN_TILE_MIN_SIDE : 1;
+    size_t n_tiles = (size_t)want;
+    if ((double)n_tiles > (double)max_r * (double)max_c) n_tiles = max_r * max_c;
+    size_t best_r = 1, best_c = 1;
+    double best_cost = -1.0;
+    for (size_t c = 1; c <= n_tiles && c <= max_c; ++c) {
+        size_t r = fnn_div_up(n_tiles, c);
+        if (r > max_r) continue;
+        double cost = (double)r / (double)rows + (double)c / (double)cols;
+        if (best_cost < 0 || cost < best_cost || (cost == best_cost && r < best_r)) {
+            best_cost = cost;
+            best_r = r;
+            best_c = c;
+        }
+    }
+    g.tile_rows = fnn_div_up(rows, best_r);
+    /* whole cache lines of a row per tile */
+    g.tile_cols = fnn_div_up(fnn_div_up(cols, best_c), 16) * 16;
+    g.tile_cols = g.tile_cols > cols ? cols : g.tile_cols;
+    g.n_row_tiles = fnn_div_up(rows, g.tile_rows);
+    g.n_col_tiles = fnn_div_up(cols, g.tile_cols);
+    return g;
+}
+
 #define FNN_TEMPLATE "dense/dense_driver_t.h"
 #include "../core/instantiate_dtypes.h"

@@ -316,6 +316,176 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
     return 0;
 }
 
+/* ---- the dense layer: tiles of BLAS products with fused passes ---- */
+
+typedef void (*FNN_NAME(gemm_fn))(char *, char *, int *, int *, int *, T *, T *, int *, T *,
+                                  int *, T *, T *, int *);
+
+static FNN_NAME(gemm_fn) FNN_NAME(gemm_of)(const fnn_blas_gemm *g)
+{
+#if FNN_IS_F32
+    return g->sgemm;
+#else
+    return g->dgemm;
+#endif
+}
+
+/* Column-major c (m×n, leading dimension ldc) = op(a)·op(b), k products per
+ * value. A row-major array is the column-major transpose, which is how
+ * the row-major callers below map onto it. k = 0 writes zeros (without
+ * asking every BLAS to get beta = 0 with k = 0 right). */
+static void FNN_NAME(gemm_tile)(FNN_NAME(gemm_fn) gemm, char ta, char tb, size_t m, size_t n,
+                                size_t k, const T *a, size_t lda, const T *b, size_t ldb, T *c,
+                                size_t ldc)
+{
+    if (k == 0) {
+        for (size_t j = 0; j < n; ++j) memset(c + j * ldc, 0, m * sizeof(T));
+        return;
+    }
+    int im = (int)m, in = (int)n, ik = (int)k, ilda = (int)lda, ildb = (int)ldb, ildc = (int)ldc;
+    T one = (T)1, zero = (T)0;
+    gemm(&ta, &tb, &im, &in, &ik, &one, (T *)a, &ilda, (T *)b, &ildb, &zero, c, &ildc);
+}
+
+static void FNN_NAME(tile_bounds)(const fnn_tile_grid *g, size_t rows, size_t cols, size_t t,
+                                  size_t *r0, size_t *nr, size_t *c0, size_t *nc)
+{
+    *r0 = (t / g->n_col_tiles) * g->tile_rows;
+    *c0 = (t % g->n_col_tiles) * g->tile_cols;
+    *nr = rows - *r0 < g->tile_rows ? rows - *r0 : g->tile_rows;
+    *nc = cols - *c0 < g->tile_cols ? cols - *c0 : g->tile_cols;
+}
+
+typedef struct {
+    FNN_NAME(gemm_fn) gemm;
+    fnn_tile_grid grid;
+    size_t n, k, m;
+    const T *x, *w, *bias, *slope;
+    T s0;
+    T *z;   /* the product: pre, or y */
+    T *pre; /* z + bias written back here, or NULL */
+    T *y;
+    FNN_NAME(fnn_act_fwd_span) span; /* NULL: nothing after the product */
+    const COEF *c;
+    unsigned mode;
+} FNN_NAME(layer_fwd_run);
+
+static void FNN_NAME(layer_fwd_tiles)(const void *vctx, size_t t0, size_t t1)
+{
+    const FNN_NAME(layer_fwd_run) *r = (const FNN_NAME(layer_fwd_run) *)vctx;
+    const size_t k = r->k, m = r->m;
+    for (size_t t = t0; t < t1; ++t) {
+        size_t r0, nr, c0, nc;
+        FNN_NAME(tile_bounds)(&r->grid, r->n, m, t, &r0, &nr, &c0, &nc);
+        /* z[r0:, c0:] (row-major, stride m) = column-major (nc × nr) W[c0:]·x[r0:]ᵀ */
+        FNN_NAME(gemm_tile)(r->gemm, 'T', 'N', nc, nr, k, r->w + c0 * k, k, r->x + r0 * k, k,
+                            r->z + r0 * m + c0, m);
+        if (r->span == NULL) continue;
+        for (size_t i = r0; i < r0 + nr; ++i) {
+            const size_t at = i * m + c0;
+            r->span(r->c, r->mode, nc, r->z + at, r->bias ? r->bias + c0 : NULL,
+                    (r->mode & FNN_DMODE_SLOPEV) ? r->slope + c0 : NULL, r->s0,
+                    r->pre ? r->pre + at : NULL, r->y + at);
+        }
+    }
+}
+
+void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params,
+                                 size_t n_samples, size_t in_features, size_t out_features,
+                                 const T *x, const T *weight, const T *bias, const T *slope,
+                                 size_t n_slope, T *pre, T *y, int n_threads, int flags)
+{
+    if (act < 0 || act >= FNN_ACT_N || gemm == NULL || FNN_NAME(gemm_of)(gemm) == NULL) return;
+    COEF c;
+    FNN_NAME(act_coefficients)(params, &c);
+    FNN_NAME(layer_fwd_run) run;
+    memset(&run, 0, sizeof(run));
+    run.gemm = FNN_NAME(gemm_of)(gemm);
+    run.grid = fnn_plan_tiles(n_samples, out_features, in_features);
+    run.n = n_samples;
+    run.k = in_features;
+    run.m = out_features;
+    run.x = x;
+    run.w = weight;
+    run.bias = bias;
+    run.slope = slope;
+    run.s0 = (slope && n_slope == 1) ? slope[0] : (T)0;
+    run.z = pre ? pre : y;
+    run.pre = (pre && bias) ? pre : NULL;
+    run.y = y;
+    run.c = &c;
+    if (bias) run.mode |= FNN_DMODE_BIAS;
+    if (slope && n_slope > 1) run.mode |= FNN_DMODE_SLOPEV;
+    if (run.pre) run.mode |= FNN_DMODE_PRE;
+    if (act != FNN_ACT_IDENTITY || bias || pre) run.span = FNN_NAME(dense_table)()->fwd[act];
+    fnn_parallel_ranges(run.grid.n_row_tiles * run.grid.n_col_tiles, 1, 1, n_threads, flags,
+                        FNN_NAME(layer_fwd_tiles), &run);
+}
+
+typedef struct {
+    FNN_NAME(gemm_fn) gemm;
+    fnn_tile_grid grid_w, grid_x;
+    size_t n_tiles_w;
+    size_t n, k, m;
+    const T *x, *w, *dz;
+    T *dx, *dw;
+} FNN_NAME(layer_bwd_run);
+
+/* tasks [0, n_tiles_w): tiles of dW; then tiles of dx */
+static void FNN_NAME(layer_bwd_tiles)(const void *vctx, size_t t0, size_t t1)
+{
+    const FNN_NAME(layer_bwd_run) *r = (const FNN_NAME(layer_bwd_run) *)vctx;
+    const size_t n = r->n, k = r->k, m = r->m;
+    for (size_t t = t0; t < t1; ++t) {
+        size_t r0, nr, c0, nc;
+        if (t < r->n_tiles_w) {
+            /* dW[r0:, c0:] (stride k) = column-major (nc × nr) x[:, c0:]ᵀ·dz[:, r0:] */
+            FNN_NAME(tile_bounds)(&r->grid_w, m, k, t, &r0, &nr, &c0, &nc);
+            FNN_NAME(gemm_tile)(r->gemm, 'N', 'T', nc, nr, n, r->x + c0, k, r->dz + r0, m,
+                                r->dw + r0 * k + c0, k);
+        } else {
+            /* dx[r0:, c0:] (stride k) = column-major (nc × nr) W[:, c0:]ᵀ·dz[r0:]ᵀ */
+            FNN_NAME(tile_bounds)(&r->grid_x, n, k, t - r->n_tiles_w, &r0, &nr, &c0, &nc);
+            FNN_NAME(gemm_tile)(r->gemm, 'N', 'N', nc, nr, m, r->w + c0, k, r->dz + r0 * m, m,
+                                r->dx + r0 * k + c0, k);
+        }
+    }
+}
+
+int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params,
+                                 size_t n_samples, size_t in_features, size_t out_features,
+                                 const T *dy, const T *x, const T *weight, const T *saved,
+                                 int saved_is_output, const T *slope, size_t n_slope, T *dz,
+                                 T *dx, T *dweight, T *dbias, T *dslope, int n_threads, int flags)
+{
+    if (act < 0 || act >= FNN_ACT_N || gemm == NULL || FNN_NAME(gemm_of)(gemm) == NULL) return 0;
+    int status = FNN_NAME(fnn_act_backward)(act, params, n_samples, out_features, 1, dy, saved,
+                                            saved_is_output, slope, n_slope, dz, dbias, dslope,
+                                            n_threads, flags);
+    if (status != 0) return status;
+    FNN_NAME(layer_bwd_run) run;
+    memset(&run, 0, sizeof(run));
+    run.gemm = FNN_NAME(gemm_of)(gemm);
+    run.grid_w = fnn_plan_tiles(out_features, in_features, n_samples);
+    run.n_tiles_w = run.grid_w.n_row_tiles * run.grid_w.n_col_tiles;
+    size_t n_tiles_x = 0;
+    if (dx) {
+        run.grid_x = fnn_plan_tiles(n_samples, in_features, out_features);
+        n_tiles_x = run.grid_x.n_row_tiles * run.grid_x.n_col_tiles;
+    }
+    run.n = n_samples;
+    run.k = in_features;
+    run.m = out_features;
+    run.x = x;
+    run.w = weight;
+    run.dz = dz;
+    run.dx = dx;
+    run.dw = dweight;
+    fnn_parallel_ranges(run.n_tiles_w + n_tiles_x, 1, 1, n_threads, flags,
+                        FNN_NAME(layer_bwd_tiles), &run);
+    return 0;
+}
+
 /* ---- vector math ---- */
 
 typedef struct {

@@ -1,12 +1,12 @@
 /* Activations (forward and backward, fused with a per-channel bias and the
  * bias gradient) and the element passes of the dense layer.
  *
- * The dense layer y = act(x·Wᵀ + b) is split as: the matrix product, done
- * by an optimized BLAS from the Python layer outside any fastnn parallel
- * region (so BLAS and OpenMP threads never nest), then one fused pass of
- * fnn_act_forward that adds the bias and applies the activation. Backward
- * is one fused pass of fnn_act_backward (dz = dy ⊙ act'(·), db = Σ dz) and
- * the two BLAS products dW = dzᵀ·x and dx = dz·W.
+ * The dense layer y = act(x·Wᵀ + b) is fnn_dense_forward: tiles of the
+ * BLAS product, each followed by the bias and activation pass while it is
+ * in cache. Backward (fnn_dense_backward) is one fused pass of
+ * fnn_act_backward (dz = dy ⊙ act'(·), db = Σ dz) and the tiles of the two
+ * products dW = dzᵀ·x and dx = dz·W. BLAS runs single-threaded inside
+ * fastnn's threads, so the two never multiply.
  *
  * Layout: arrays are C-contiguous (n_outer, n_channels, n_inner); bias and
  * per-channel PReLU slopes are indexed by the channel. A dense layer's
@@ -53,6 +53,29 @@ typedef struct fnn_act_params {
     double threshold;      /* Softplus */
 } fnn_act_params;
 
+/* The matrix products of the dense layer: a Fortran BLAS ?gemm with 32-bit
+ * integers (LP64), column-major C = alpha·op(A)·op(B) + beta·C, e.g. the
+ * sgemm/dgemm of scipy.linalg.cython_blas or sgemm_/dgemm_ of an OpenBLAS
+ * library. fnn_dense_forward/backward call it from inside their own
+ * parallel region, one tile per call, so it must run single-threaded
+ * while they do (fastnn's Python layer limits OpenBLAS to one thread for
+ * the call). A member may be NULL when that dtype is not used. */
+typedef struct fnn_blas_gemm {
+    void (*sgemm)(char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a,
+                  int *lda, float *b, int *ldb, float *beta, float *c, int *ldc);
+    void (*dgemm)(char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a,
+                  int *lda, double *b, int *ldb, double *beta, double *c, int *ldc);
+} fnn_blas_gemm;
+
+/* The dense layer, y = act(x·Wᵀ + b), x (n_samples, in_features), W
+ * (out_features, in_features) as torch.nn.Linear, y (n_samples,
+ * out_features), all C-contiguous, sizes below 2^31.
+ *
+ * The product is cut into tiles whose shape depends on the sizes only
+ * (never on n_threads); each tile is one single-threaded BLAS call by one
+ * fastnn thread, followed at once by the bias and activation pass over the
+ * tile while it is in cache. Every output is therefore computed by the
+ * same calls whatever the thread count: bitwise identical results. */
 #define FNN_DECLARE_DENSE(T, SFX)                                                                 \
     /* y = act(x + bias[c]); pre ← x + bias[c] when pre != NULL.                  */             \
     /*   x      IN   n_outer·n_channels·n_inner values (may be the same array as pre or y) */    \
@@ -80,7 +103,32 @@ typedef struct fnn_act_params {
                                 T *dbias, T *dslope, int n_threads, int flags);                   \
     /* y = fn(x) elementwise, fn an fnn_math_function.                                  */       \
     /*   x IN, y OUT (may be the same array), n values                                  */       \
-    void fnn_math_##SFX(int fn, const T *x, T *y, size_t n, int n_threads, int flags);
+    void fnn_math_##SFX(int fn, const T *x, T *y, size_t n, int n_threads, int flags);          \
+    /* y = act(x·Wᵀ + bias); pre ← x·Wᵀ + bias when pre != NULL (the activations */           \
+    /* whose backward needs z).                                                       */      \
+    /*   gemm   IN   the BLAS product (member for this dtype used)                       */    \
+    /*   x      IN   n_samples·in_features;  weight IN  out_features·in_features         */    \
+    /*   bias   IN   out_features values or NULL                                          */    \
+    /*   slope  IN   PReLU weights: n_slope = 1 or out_features values; else NULL         */    \
+    /*   pre    OUT  n_samples·out_features or NULL;  y OUT  n_samples·out_features       */    \
+    void fnn_dense_forward_##SFX(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params,  \
+                                 size_t n_samples, size_t in_features, size_t out_features,       \
+                                 const T *x, const T *weight, const T *bias, const T *slope,      \
+                                 size_t n_slope, T *pre, T *y, int n_threads, int flags);         \
+    /* Backward of fnn_dense_forward: dz = dy ⊙ act'(saved) with the bias (and PReLU */       \
+    /* slope) gradients as in fnn_act_backward, then dweight = dzᵀ·x and dx = dz·W.   */       \
+    /*   dy     IN   n_samples·out_features (may be the same array as dz)                */    \
+    /*   saved  IN   what forward saved: z, or y when saved_is_output                     */    \
+    /*   dz     OUT  scratch of n_samples·out_features values                             */    \
+    /*   dx     OUT  n_samples·in_features, or NULL to skip the input gradient            */    \
+    /*   dweight OUT out_features·in_features; dbias, dslope OUT or NULL                  */    \
+    /* Returns 0, or -1 if scratch memory ran out (nothing is then valid).         */          \
+    int fnn_dense_backward_##SFX(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params,  \
+                                 size_t n_samples, size_t in_features, size_t out_features,       \
+                                 const T *dy, const T *x, const T *weight, const T *saved,        \
+                                 int saved_is_output, const T *slope, size_t n_slope, T *dz,      \
+                                 T *dx, T *dweight, T *dbias, T *dslope, int n_threads,           \
+                                 int flags);
 
 FNN_DECLARE_DENSE(float, f32)
 FNN_DECLARE_DENSE(double, f64)

@@ -81,6 +81,9 @@ cdef extern from "fastnn.h" nogil:
         double alpha
         double beta
         double threshold
+    ctypedef struct fnn_blas_gemm:
+        void (*sgemm)(char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a, int *lda, float *b, int *ldb, float *beta, float *c, int *ldc)
+        void (*dgemm)(char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a, int *lda, double *b, int *ldb, double *beta, double *c, int *ldc)
     void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n, int n_threads)
     const char *fnn_compiler_version()
     void fnn_optim_step(int algorithm, int dtype, size_t n_arrays, const size_t *sizes, void *const *params, const void *const *grads, void *const *state0, void *const *state1, void *const *state2, const fnn_optim_hparams *hp, int n_threads, int flags)
@@ -182,9 +185,13 @@ cdef extern from "fastnn.h" nogil:
     void fnn_act_forward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *x, const float *bias, const float *slope, size_t n_slope, float *pre, float *y, int n_threads, int flags)
     int fnn_act_backward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *dy, const float *saved, int saved_is_output, const float *slope, size_t n_slope, float *dx, float *dbias, float *dslope, int n_threads, int flags)
     void fnn_math_f32(int fn, const float *x, float *y, size_t n, int n_threads, int flags)
+    void fnn_dense_forward_f32(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const float *x, const float *weight, const float *bias, const float *slope, size_t n_slope, float *pre, float *y, int n_threads, int flags)
+    int fnn_dense_backward_f32(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const float *dy, const float *x, const float *weight, const float *saved, int saved_is_output, const float *slope, size_t n_slope, float *dz, float *dx, float *dweight, float *dbias, float *dslope, int n_threads, int flags)
     void fnn_act_forward_f64(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const double *x, const double *bias, const double *slope, size_t n_slope, double *pre, double *y, int n_threads, int flags)
     int fnn_act_backward_f64(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const double *dy, const double *saved, int saved_is_output, const double *slope, size_t n_slope, double *dx, double *dbias, double *dslope, int n_threads, int flags)
     void fnn_math_f64(int fn, const double *x, double *y, size_t n, int n_threads, int flags)
+    void fnn_dense_forward_f64(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const double *x, const double *weight, const double *bias, const double *slope, size_t n_slope, double *pre, double *y, int n_threads, int flags)
+    int fnn_dense_backward_f64(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const double *dy, const double *x, const double *weight, const double *saved, int saved_is_output, const double *slope, size_t n_slope, double *dz, double *dx, double *dweight, double *dbias, double *dslope, int n_threads, int flags)
     int fnn_api_version()
     int fnn_simd_level()
     const char *fnn_simd_level_name(int level)

@@ -5,16 +5,21 @@
 ``(..., in_features)`` (a single sample may be 1-D) and ``y`` has shape
 ``(..., out_features)``.
 
-How it runs: the matrix products go to NumPy's BLAS (``numpy.matmul`` into a
-preallocated array, see ``fastnn.show_config()`` for which BLAS), called
-from Python outside any fastnn parallel region, so BLAS threads and
-fastnn's OpenMP threads never run nested. Bias and activation are then one
-fused pass over the product (instead of NumPy's several passes and
-temporaries); backward is one fused pass computing
-``dz = grad_output ⊙ act'(·)`` with the bias gradient (reduced in a fixed
-order: bitwise identical for any thread count), then ``dW = dzᵀ·x`` and
-``dx = dz·W`` by BLAS. ``n_threads`` sets the threads of the fused passes;
-BLAS keeps its own setting (threadpoolctl controls it).
+How it runs: the product is cut into tiles whose shape depends on the
+sizes only; each tile is one single-threaded BLAS ``?gemm`` call
+(``scipy.linalg.cython_blas``, see :mod:`fastnn._blas` and
+``fastnn.show_config()``) made by one of fastnn's OpenMP threads, followed
+at once by the fused bias and activation pass over that tile while it is
+in cache. BLAS is held to one thread for the call, so BLAS threads and
+fastnn's never multiply, and every output is computed by the same calls
+whatever ``n_threads`` is: results are bitwise identical for any thread
+count. Backward is one fused pass computing ``dz = grad_output ⊙ act'(·)``
+with the bias gradient (reduced in a fixed order), then the tiles of
+``dW = dzᵀ·x`` and ``dx = dz·W`` shared out among the threads.
+
+Without scipy (or for sizes of 2**31 and more, beyond the 32-bit BLAS
+interface) the product is one ``numpy.matmul`` into a preallocated array
+with BLAS's own threads, followed by the fused pass.
 
 What forward saves for backward (``saved``, returned by
 :func:`dense_forward`): the output ``y`` for identity, ReLU, sigmoid, tanh
@@ -29,7 +34,7 @@ import collections
 
 import numpy as np
 
-from fastnn import _config
+from fastnn import _blas, _config
 from fastnn._ext import dense as _k
 from fastnn._ext.runtime import check_disjoint
 from fastnn.functional.activations import *  # noqa: F401,F403
@@ -121,7 +126,27 @@ def _check_layer(x, weight, bias, act, prelu_weight):
     return x, weight, bias, prelu_weight
 
 
-# Outputs per thread below which the fused pass after the product runs on
+# The 32-bit integers of the Fortran BLAS interface
+_BLAS_INT_MAX = 2**31 - 1
+
+# False makes every call take the numpy.matmul path (tests compare the two)
+USE_TILES = True
+
+
+def _tiled(*sizes):
+    return USE_TILES and _blas.AVAILABLE and max(sizes) <= _BLAS_INT_MAX
+
+
+def _in_blas_single(fn, *args):
+    """fn(*args) with BLAS single-threaded (see fastnn._blas)."""
+    needs_threadpoolctl, _ = _blas._discover()
+    if needs_threadpoolctl:
+        with _blas.single_threaded():
+            return fn(*args)
+    return fn(*args)
+
+
+# numpy.matmul path: outputs per thread below which the fused pass after the product runs on
 # the calling thread. BLAS worker threads keep spinning for a while after
 # the product returns, so a second fastnn thread must first win a core from
 # them: in a loop of layer calls that costs more than the pass itself
@@ -154,7 +179,12 @@ def _run_forward(x, weight, bias, act, prelu_weight, out, preact_out, keep_preac
     if separate_preact and preact_out is None:
         preact_out = np.empty(out_shape, dtype=x.dtype)
     n = int(np.prod(x.shape[:-1], dtype=np.int64))
-    m = weight.shape[0]
+    m, k = weight.shape
+    if _tiled(n, k, m):
+        _in_blas_single(_k.dense_forward, act.kind, *act.params(), n, k, m, x, weight, bias,
+                        prelu_weight, preact_out if separate_preact else None, out, threads,
+                        flags)
+        return out, (preact_out if separate_preact else out)
     threads = _epilogue_threads(threads, n * m)
     x2 = x.reshape(n, x.shape[-1])
     z = preact_out if separate_preact else out
@@ -190,9 +220,9 @@ def dense(x, weight, bias=None, activation="identity", *, negative_slope=0.01, a
     out : ndarray, shape (..., out_features), optional
         Where to write y; allocated if None.
     n_threads : int, optional
-        Threads of the fused pass; default :func:`fastnn.get_num_threads`.
-        At most one per ``EPILOGUE_MIN_PER_THREAD`` (2**22) outputs: smaller
-        passes run on the calling thread (see the module source for why).
+        Threads of the tiled product and its fused pass; default
+        :func:`fastnn.get_num_threads`. Small products are a single tile
+        (one thread).
 
     Returns
     -------
@@ -302,13 +332,24 @@ def dense_backward(grad_output, x, weight, saved, activation="identity", *, has_
 
     n = int(np.prod(x.shape[:-1], dtype=np.int64))
     m, k = weight.shape
-    threads = _epilogue_threads(threads, n * m)
     dz = grad_preact if grad_preact is not None else np.empty(out_shape, dtype=x.dtype)
     if has_bias and grad_bias is None:
         grad_bias = np.empty(m, dtype=x.dtype)
     if not has_bias:
         grad_bias = None
     grad_slope = np.empty_like(prelu_weight) if prelu_weight is not None else None
+    if _tiled(n, k, m):
+        if grad_weight is None:
+            grad_weight = np.empty(weight.shape, dtype=x.dtype)
+        if needs_input_grad and grad_input is None:
+            grad_input = np.empty(x.shape, dtype=x.dtype)
+        if not needs_input_grad:
+            grad_input = None
+        _in_blas_single(_k.dense_backward, act.kind, *act.params(), n, k, m, dy, x, weight,
+                        saved, act.saves_output, prelu_weight, dz, grad_input, grad_weight,
+                        grad_bias, grad_slope, threads, flags)
+        return DenseGrads(grad_input, grad_weight, grad_bias, grad_slope)
+    threads = _epilogue_threads(threads, n * m)
     _k.act_backward(act.kind, *act.params(), n, m, 1, dy, saved, act.saves_output,
                     prelu_weight, dz, grad_bias, grad_slope, threads, flags)
     dz2 = dz.reshape(n, m)

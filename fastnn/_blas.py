@@ -1,0 +1,107 @@
+"""The BLAS behind the fused dense layer, and how it is kept single-threaded.
+
+The dense layer (:mod:`fastnn.functional.dense`) cuts its matrix products
+into tiles and calls one BLAS ``?gemm`` per tile from inside fastnn's own
+OpenMP threads, fusing the bias and activation into each tile while it is
+in cache. The ``?gemm`` is ``scipy.linalg.cython_blas``'s (the Fortran
+interface of the BLAS scipy links, reached through its Cython capsules, as
+scikit-learn does), so fastnn links no BLAS of its own.
+
+For those calls BLAS must run on one thread, or its threads and fastnn's
+would multiply. :func:`single_threaded` does that:
+
+* OpenBLAS with its own (pthreads) thread pool, which is what the NumPy and
+  SciPy wheels ship: its ``openblas_set_num_threads`` is called directly
+  (a few nanoseconds), with a counter so that concurrent fastnn calls from
+  several Python threads save and restore the setting once;
+* OpenBLAS built with OpenMP runs single-threaded inside a parallel region
+  by itself: nothing to do;
+* any other BLAS (MKL, BLIS, ...) is limited with threadpoolctl for the call.
+
+While a fused dense call runs, another Python thread's BLAS calls through
+the same OpenBLAS library also run on one thread.
+
+Without scipy the layer falls back to ``numpy.matmul`` on the whole product
+(with BLAS's own threads) followed by fastnn's fused pass
+(see :data:`AVAILABLE`).
+"""
+import contextlib
+import ctypes
+
+from fastnn._ext import dense as _k
+
+__all__ = ["AVAILABLE", "describe", "single_threaded"]
+
+AVAILABLE = _k.load_scipy_gemm()
+
+_OPENBLAS_AFFIXES = [(p, s) for p in ("", "scipy_") for s in ("", "64_", "_64")]
+_state = None
+
+
+def _symbol(lib, name):
+    for prefix, suffix in _OPENBLAS_AFFIXES:
+        fn = getattr(lib, f"{prefix}{name}{suffix}", None)
+        if fn is not None:
+            return fn
+    return None
+
+
+def _discover():
+    """Sort the loaded BLAS libraries into those fastnn controls directly
+    (OpenBLAS with pthreads), those that need nothing (OpenBLAS with
+    OpenMP, or single-threaded) and the rest (threadpoolctl)."""
+    global _state
+    if _state is not None:
+        return _state
+    try:
+        from threadpoolctl import threadpool_info
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    except Exception:  # pragma: no cover - threadpoolctl is a dependency
+        infos = []
+    controls, others, described = [], [], []
+    for info in infos:
+        described.append(f"{info.get('internal_api')} {info.get('version')}")
+        if info.get("internal_api") != "openblas":
+            others.append(info)
+            continue
+        if info.get("threading_layer") != "pthreads":
+            continue
+        try:
+            lib = ctypes.CDLL(info["filepath"], mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            others.append(info)
+            continue
+        get, set_ = _symbol(lib, "openblas_get_num_threads"), _symbol(lib, "openblas_set_num_threads")
+        if get is None or set_ is None:
+            others.append(info)
+            continue
+        controls.append((ctypes.cast(get, ctypes.c_void_p).value,
+                         ctypes.cast(set_, ctypes.c_void_p).value))
+    _k.set_blas_thread_controls(controls)
+    _state = (bool(others), described)
+    return _state
+
+
+@contextlib.contextmanager
+def _threadpoolctl_single():
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def single_threaded():
+    """A context in which BLAS runs single-threaded: an OpenBLAS library is
+    switched directly by the compiled wrappers (see ``_k.dense_forward``),
+    any other BLAS through threadpoolctl. Returns a null context when
+    nothing beyond the direct switch is needed."""
+    needs_threadpoolctl, _ = _discover()
+    return _threadpoolctl_single() if needs_threadpoolctl else contextlib.nullcontext()
+
+
+def describe():
+    """How the dense layer's products run, for :func:`fastnn.show_config`."""
+    if not AVAILABLE:
+        return "numpy.matmul (scipy not installed), then fastnn's fused pass"
+    _, described = _discover()
+    libs = ", ".join(described) or "unknown BLAS"
+    return f"scipy.linalg.cython_blas ({libs}), single-threaded tiles in fastnn's threads"
