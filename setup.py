@@ -118,7 +118,8 @@ class BuildExt(build_ext):
             openmp = found is not None
             cflags = ["-O3", "-std=c11", "-fno-math-errno", "-fno-trapping-math",
                       # a*b+c rounds the same on every ISA, so every SIMD path
-                      # gives bitwise-identical results
+                      # gives bitwise-identical results (the activation units
+                      # opt in to FMA contraction: csrc/dense/dense_isa_*.c)
                       "-ffp-contract=off", "-Wall", "-Wno-unused-function"]
             ldflags = []
             if openmp:

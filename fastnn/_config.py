@@ -182,7 +182,9 @@ def set_simd_level(level):
 
     The default is the best level the CPU supports; the environment variable
     ``FASTNN_SIMD`` (baseline, avx2 or avx512) caps it at import. All levels
-    give bitwise-identical results; this exists to test and compare them.
+    give bitwise-identical results, except that the activations' AVX2 and
+    AVX-512 code uses fused multiply-adds and the baseline level then agrees
+    to a few ulp; this exists to test and compare them.
 
     Parameters
     ----------

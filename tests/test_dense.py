@@ -8,6 +8,9 @@ import fastnn
 from fastnn import functional as F
 from fastnn import reference as R
 from fastnn._ext import dense as K
+import fastnn._blas  # noqa: E402
+import importlib
+F_dense = importlib.import_module("fastnn.functional.dense")
 from conftest import assert_close
 
 SIZES = [0, 1, 15, 16, 17, 1001, 100_003]
@@ -86,7 +89,7 @@ MATH = [
     ("expm1", K.MATH_EXPM1, np.expm1, 2.5, 3.0),
     ("tanh", K.MATH_TANH, np.tanh, 3.0, 4.0),
     ("erf", K.MATH_ERF, special.erf, 3.5, 4.0),
-    ("erfc", K.MATH_ERFC, special.erfc, 10.0, 9.0),
+    ("erfc", K.MATH_ERFC, special.erfc, 11.0, 9.0),
     ("sigmoid", K.MATH_SIGMOID, special.expit, 3.0, 4.0),
 ]
 
@@ -167,8 +170,32 @@ def test_log1p_accuracy(dtype, rng):
     assert err.max() <= 4.0
 
 
-def test_math_levels_bitwise(dtype, rng):
-    """Every SIMD level gives the same bits (-ffp-contract=off, same formulas)."""
+# SIMD levels with fused multiply-add: the dense family's vector code is
+# compiled with a·b + c contracted to one FMA there, so these levels agree
+# bit for bit, and the baseline level (separate multiply and add, two
+# roundings) agrees with them to a few ulp.
+FMA_LEVELS = ("avx2", "avx512")
+
+
+def assert_levels_agree(results, dtype):
+    """``results`` maps a SIMD level to a list of arrays computed at it."""
+    fma = [lv for lv in results if lv in FMA_LEVELS]
+    for level in fma[1:]:
+        for a, b in zip(results[fma[0]], results[level]):
+            np.testing.assert_array_equal(a, b, err_msg=f"{fma[0]} vs {level}")
+    if "baseline" in results and fma:
+        eps = np.finfo(dtype).eps
+        for a, b in zip(results["baseline"], results[fma[0]]):
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+            finite = np.isfinite(b)
+            np.testing.assert_array_equal(a[~finite], b[~finite])
+            scale = np.abs(b[finite]).max(initial=0.0)
+            np.testing.assert_allclose(a[finite], b[finite], rtol=16 * eps,
+                                       atol=16 * eps * scale, err_msg="baseline vs FMA level")
+
+
+def test_math_levels_agree(dtype, rng):
+    """The FMA levels give the same bits; the baseline level agrees to a few ulp."""
     levels = fastnn.available_simd_levels()
     previous = fastnn.get_simd_level()
     results = {}
@@ -180,9 +207,27 @@ def test_math_levels_bitwise(dtype, rng):
                               F.gelu(x), F.silu(x), F.softplus(x)]
     finally:
         fastnn.set_simd_level(previous)
-    for level in levels[1:]:
-        for a, b in zip(results[levels[0]], results[level]):
-            np.testing.assert_array_equal(a, b)
+    assert_levels_agree(results, dtype)
+
+
+def test_fma_levels_differ_from_baseline_only_in_rounding(dtype):
+    """The contraction is in effect: somewhere the FMA and baseline results differ
+    (else the FMA levels would be paying for nothing), but only in rounding."""
+    levels = fastnn.available_simd_levels()
+    fma = [lv for lv in levels if lv in FMA_LEVELS]
+    if not fma or "baseline" not in levels:
+        pytest.skip("needs the baseline level and an FMA level")
+    x = math_inputs(np.random.default_rng(4), "erf", dtype)
+    previous = fastnn.get_simd_level()
+    try:
+        fastnn.set_simd_level("baseline")
+        base = F.gelu(x)
+        fastnn.set_simd_level(fma[0])
+        fused = F.gelu(x)
+    finally:
+        fastnn.set_simd_level(previous)
+    assert not np.array_equal(base, fused)
+    assert_levels_agree({"baseline": [base], fma[0]: [fused]}, dtype)
 
 
 def test_math_public_functions(dtype, rng):
@@ -385,7 +430,7 @@ def test_activation_threads_bitwise(name, dtype, rng):
 def test_streamed_outputs(name, dtype, rng):
     """Outputs of 16 MiB and more are streamed (computed in L1 chunks, copied with
     non-temporal stores): same bits as small calls, any thread count, any
-    alignment of out, in place, every SIMD level."""
+    alignment of out, in place; the SIMD levels agree (assert_levels_agree)."""
     n = (16 << 20) // np.dtype(dtype).itemsize + 4099
     x = sample(rng, (n,), dtype)
     g = sample(rng, (n,), dtype, 1.0)
@@ -406,12 +451,16 @@ def test_streamed_outputs(name, dtype, rng):
     F.activation_backward(g2, name, input=x, out=g2)
     np.testing.assert_array_equal(g2, d1)
     previous = fastnn.get_simd_level()
+    results = {}
     try:
         for level in fastnn.available_simd_levels():
             fastnn.set_simd_level(level)
-            np.testing.assert_array_equal(F.activation(x, name), y1)
+            results[level] = [F.activation(x, name)]
     finally:
         fastnn.set_simd_level(previous)
+    results[previous] = results[previous] + [y1]
+    assert_levels_agree({lv: r[:1] for lv, r in results.items()}, dtype)
+    np.testing.assert_array_equal(results[previous][0], y1)
 
 
 # ---------------------------------------------------------------- dense layer
@@ -442,12 +491,22 @@ def ref_kw(kw):
     return out
 
 
-SHAPES = [(1, 1, 1), (0, 5, 3), (17, 15, 16), (33, 7, 9), (257, 64, 48), (1, 13, 1)]
+SHAPES = [(1, 1, 1), (0, 5, 3), (17, 15, 16), (33, 7, 9), (257, 64, 48), (1, 13, 1), (4, 0, 3)]
+
+
+@pytest.fixture(params=["tiles", "matmul"])
+def product_path(request, monkeypatch):
+    """Both ways the dense layer runs its products: tiles of single-threaded
+    BLAS calls in fastnn's threads, or one numpy.matmul (without scipy)."""
+    if request.param == "tiles" and not fastnn._blas.AVAILABLE:
+        pytest.skip("scipy is not installed: no tiled products")
+    monkeypatch.setattr(F_dense, "USE_TILES", request.param == "tiles")
+    return request.param
 
 
 @pytest.mark.parametrize("name", NAMES + ["prelu"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_dense_forward(name, bias, dtype, rng):
+def test_dense_forward(name, bias, dtype, rng, product_path):
     for n, k, m in SHAPES:
         x, w, b = layer(rng, n, k, m, dtype, bias)
         act, kw = prelu_kw(name, m, rng, dtype)
@@ -466,7 +525,7 @@ def test_dense_forward(name, bias, dtype, rng):
 
 @pytest.mark.parametrize("name", NAMES + ["prelu"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_dense_backward(name, bias, dtype, rng):
+def test_dense_backward(name, bias, dtype, rng, product_path):
     for n, k, m in SHAPES:
         x, w, b = layer(rng, n, k, m, dtype, bias)
         act, kw = prelu_kw(name, m, rng, dtype)
@@ -493,7 +552,7 @@ def test_dense_backward(name, bias, dtype, rng):
 
 
 @pytest.mark.parametrize("name", NAMES + ["prelu"])
-def test_dense_finite_differences(name, rng):
+def test_dense_finite_differences(name, rng, product_path):
     """Loss L = Σ g ⊙ y; every gradient against central differences (float64)."""
     n, k, m = 5, 4, 3
     x, w, b = layer(rng, n, k, m, np.float64)
@@ -550,7 +609,7 @@ def test_dense_nd_and_1d_inputs(dtype, rng):
     np.testing.assert_array_equal(grads.grad_weight, flat.grad_weight)
 
 
-def test_dense_zero_batch(dtype, rng):
+def test_dense_zero_batch(dtype, rng, product_path):
     x, w, b = layer(rng, 0, 5, 3, dtype)
     y, saved = F.dense_forward(x, w, b, "gelu")
     assert y.shape == (0, 3)
@@ -595,22 +654,115 @@ def test_dense_threads_bitwise(name, dtype, rng):
             np.testing.assert_array_equal(a, c)
 
 
-def test_dense_levels_bitwise(dtype, rng):
+# Products of several tiles (more than 2**23 multiply-adds), dW computed in
+# chunks of the batch (long batch, small layer), odd sizes.
+TILED_SHAPES = [(2048, 64, 96), (600, 300, 260), (4096, 64, 64), (3001, 130, 70),
+                (129, 1031, 257)]
+
+
+@pytest.mark.parametrize("n,k,m", TILED_SHAPES)
+@pytest.mark.parametrize("name", ["relu", "gelu", "prelu"])
+def test_dense_tiles(n, k, m, name, dtype, rng):
+    """Tiled products against the float64 reference and against the
+    numpy.matmul path; bitwise identical for 1, 2, 3 and 5 threads."""
+    if not fastnn._blas.AVAILABLE:
+        pytest.skip("scipy is not installed: no tiled products")
+    x, w, b = layer(rng, n, k, m, dtype)
+    act, kw = prelu_kw(name, m, rng, dtype)
+    g = sample(rng, (n, m), dtype, 1.0)
+    runs = []
+    for t in (1, 2, 3, 5):
+        y, saved = F.dense_forward(x, w, b, act, n_threads=t, **kw)
+        grads = F.dense_backward(g, x, w, saved, act, n_threads=t, **kw)
+        runs.append([y, saved, *grads])
+    for run in runs[1:]:
+        for a, c in zip(runs[0], run):
+            if a is not None:
+                np.testing.assert_array_equal(a, c)
+    y, saved, dx, dw, db, ds = runs[0]
+    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
+    ry, rz = R.ref_dense_forward(x64, w64, b64, act, **ref_kw(kw))
+    tol = dense_tol(dtype)
+    np.testing.assert_allclose(y, ry, **tol)
+    rdx, rdw, rdb, rds = R.ref_dense_backward(g.astype(np.float64), x64, w64, rz, act, True,
+                                              **ref_kw(kw))
+    scale = dict(tol, atol=tol["atol"] * max(1.0, float(np.abs(rdw).max())))
+    np.testing.assert_allclose(dx, rdx, **tol)
+    np.testing.assert_allclose(dw, rdw, **scale)
+    np.testing.assert_allclose(db, rdb, **scale)
+    if act == "prelu":
+        np.testing.assert_allclose(ds, rds, **scale)
+    try:
+        F_dense.USE_TILES = False
+        y2, _ = F.dense_forward(x, w, b, act, **kw)
+    finally:
+        F_dense.USE_TILES = True
+    np.testing.assert_allclose(y, y2, **tol)
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return [(i["filepath"], i["num_threads"]) for i in threadpool_info()
+            if i.get("user_api") == "blas"]
+
+
+def test_dense_restores_blas_threads(rng):
+    """BLAS runs single-threaded inside the call and gets its setting back."""
+    from threadpoolctl import threadpool_limits
+    x, w, b = layer(rng, 2048, 64, 96, np.float32)
+    before = _blas_threads()
+    F.dense_forward(x, w, b, "gelu")
+    assert _blas_threads() == before
+    with threadpool_limits(limits=1, user_api="blas"):
+        F.dense(x, w, b, "relu")
+        assert all(t == 1 for _, t in _blas_threads())
+    assert _blas_threads() == before
+
+
+def test_dense_concurrent_calls(rng):
+    """Calls from several Python threads at once: right results, and the BLAS
+    setting restored once the last one leaves."""
+    import threading
+    x, w, b = layer(rng, 2048, 64, 96, np.float32)
+    g = sample(rng, (2048, 96), np.float32, 1.0)
+    y0, saved0 = F.dense_forward(x, w, b, "silu")
+    grads0 = F.dense_backward(g, x, w, saved0, "silu")
+    before = _blas_threads()
+    errors = []
+
+    def work():
+        try:
+            for _ in range(20):
+                y, saved = F.dense_forward(x, w, b, "silu")
+                grads = F.dense_backward(g, x, w, saved, "silu")
+                np.testing.assert_array_equal(y, y0)
+                np.testing.assert_array_equal(grads.grad_weight, grads0.grad_weight)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert _blas_threads() == before
+
+
+def test_dense_levels_agree(dtype, rng):
     x, w, b = layer(rng, 300, 16, 24, dtype)
     g = sample(rng, (300, 24), dtype, 1.0)
     previous = fastnn.get_simd_level()
-    outs = []
+    outs = {}
     try:
         for level in fastnn.available_simd_levels():
             fastnn.set_simd_level(level)
             y, saved = F.dense_forward(x, w, b, "gelu")
             grads = F.dense_backward(g, x, w, saved, "gelu")
-            outs.append((y, grads.grad_bias))
+            outs[level] = [y, grads.grad_bias]
     finally:
         fastnn.set_simd_level(previous)
-    for y, gb in outs[1:]:
-        np.testing.assert_array_equal(y, outs[0][0])
-        np.testing.assert_array_equal(gb, outs[0][1])
+    assert_levels_agree(outs, dtype)
 
 
 # ---------------------------------------------------------------- bad input

@@ -18,7 +18,7 @@
  *                   one exp of the exactly split −x²/2 times erfcx(|x|/√2),
  *                   no erf series and no 1 + erf cancellation (m_ncdf)
  *   erf             float32 <= 3 ulp, float64 <= 3 ulp
- *   erfc            float32 <= 10 ulp, float64 <= 9 ulp (the rounding of
+ *   erfc            float32 <= 11 ulp, float64 <= 9 ulp (the rounding of
  *                   t = 4/(4 + a) is amplified about (4 + a)·|erfcx'/erfcx|
  *                   times: worst near a = 0.5-1) (erf: Taylor series
  *                   for |x| < 1 (float32) or 0.5 (float64), else 1 − erfc;

@@ -18,7 +18,9 @@
  *
  * An output of rows × cols values with `inner` multiply-adds each is cut
  * into a grid of tiles, one single-threaded BLAS call per tile. The grid
- * depends on the three sizes only, so results never depend on the thread
+ * depends on the sizes only (and on `share`, the fraction of the call's
+ * tiles this product gets: backward runs dW and dx side by side, half the
+ * tiles each, which keeps their tasks the same size), so results never depend on the thread
  * count (a BLAS rounds differently for different tile shapes, so the grid
  * must not follow the thread count).
  *
@@ -40,14 +42,15 @@ typedef struct {
 
 static size_t fnn_div_up(size_t a, size_t b) { return (a + b - 1) / b; }
 
-static fnn_tile_grid fnn_plan_tiles(size_t rows, size_t cols, size_t inner)
+static fnn_tile_grid fnn_plan_tiles(size_t rows, size_t cols, size_t inner, double share)
 {
     fnn_tile_grid g = {rows, cols, 0, 0};
     if (rows == 0 || cols == 0) return g; /* no tiles */
     const double work = (double)rows * (double)cols * (double)inner;
     double cap = work / FNN_TILE_BIG_WORK;
     cap = cap < FNN_TILE_COUNT ? FNN_TILE_COUNT : cap;
-    double want = ceil(work / FNN_TILE_WORK);
+    double want = ceil(share * work / FNN_TILE_WORK);
+    cap = ceil(share * cap);
     want = want > cap ? cap : (want < 1 ? 1 : want);
     const size_t max_r = rows / FNN_TILE_MIN_SIDE > 1 ? rows / FNN_TILE_MIN_SIDE : 1;
     const size_t max_c = cols / FNN_TILE_MIN_SIDE > 1 ? cols / FNN_TILE_MIN_SIDE : 1;
@@ -72,6 +75,31 @@ static fnn_tile_grid fnn_plan_tiles(size_t rows, size_t cols, size_t inner)
     g.n_row_tiles = fnn_div_up(rows, g.tile_rows);
     g.n_col_tiles = fnn_div_up(cols, g.tile_cols);
     return g;
+}
+
+/* How many fixed chunks of the inner dimension a product with a small
+ * output and a long inner dimension (the weight gradient dW = dzᵀ·x sums
+ * over the whole batch) is split into: each chunk is one product into its
+ * own partial sum, and the partial sums are added in chunk order. Cutting
+ * the output into small tiles instead would make every call repack most
+ * of its operands. At most the tile count the work asks for, and chunks of
+ * at least FNN_TILE_MIN_CHUNK. */
+#define FNN_TILE_MIN_CHUNK 512
+
+static size_t fnn_plan_chunks(size_t rows, size_t cols, size_t inner, double share)
+{
+    const double work = (double)rows * (double)cols * (double)inner;
+    double want = ceil(share * work / FNN_TILE_WORK);
+    const double cap = ceil(share * FNN_TILE_COUNT);
+    want = want > cap ? cap : (want < 1 ? 1 : want);
+    size_t chunks = (size_t)want;
+    size_t max_chunks = inner / FNN_TILE_MIN_CHUNK;
+    /* only worth it where the output would otherwise be cut into small tiles */
+    if (rows >= (size_t)FNN_TILE_COUNT * FNN_TILE_MIN_SIDE ||
+        cols >= (size_t)FNN_TILE_COUNT * FNN_TILE_MIN_SIDE)
+        return 1;
+    chunks = chunks > max_chunks ? max_chunks : chunks;
+    return chunks < 1 ? 1 : chunks;
 }
 
 #define FNN_TEMPLATE "dense/dense_driver_t.h"

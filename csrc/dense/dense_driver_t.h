@@ -401,7 +401,7 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     FNN_NAME(layer_fwd_run) run;
     memset(&run, 0, sizeof(run));
     run.gemm = FNN_NAME(gemm_of)(gemm);
-    run.grid = fnn_plan_tiles(n_samples, out_features, in_features);
+    run.grid = fnn_plan_tiles(n_samples, out_features, in_features, 1.0);
     run.n = n_samples;
     run.k = in_features;
     run.m = out_features;
@@ -425,30 +425,51 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
 typedef struct {
     FNN_NAME(gemm_fn) gemm;
     fnn_tile_grid grid_w, grid_x;
-    size_t n_tiles_w;
+    size_t n_chunks, chunk; /* dW's inner dimension (the batch) in chunks */
+    size_t n_tiles_w;       /* n_chunks × tiles of grid_w */
     size_t n, k, m;
     const T *x, *w, *dz;
     T *dx, *dw;
+    T *partial; /* chunks 1.. of dW: (n_chunks − 1) × m·k */
 } FNN_NAME(layer_bwd_run);
 
-/* tasks [0, n_tiles_w): tiles of dW; then tiles of dx */
+/* tasks [0, n_tiles_w): (chunk, tile) of dW; then the tiles of dx */
 static void FNN_NAME(layer_bwd_tiles)(const void *vctx, size_t t0, size_t t1)
 {
     const FNN_NAME(layer_bwd_run) *r = (const FNN_NAME(layer_bwd_run) *)vctx;
     const size_t n = r->n, k = r->k, m = r->m;
+    const size_t tiles_per_chunk = r->grid_w.n_row_tiles * r->grid_w.n_col_tiles;
     for (size_t t = t0; t < t1; ++t) {
         size_t r0, nr, c0, nc;
         if (t < r->n_tiles_w) {
-            /* dW[r0:, c0:] (stride k) = column-major (nc × nr) x[:, c0:]ᵀ·dz[:, r0:] */
-            FNN_NAME(tile_bounds)(&r->grid_w, m, k, t, &r0, &nr, &c0, &nc);
-            FNN_NAME(gemm_tile)(r->gemm, 'N', 'T', nc, nr, n, r->x + c0, k, r->dz + r0, m,
-                                r->dw + r0 * k + c0, k);
+            const size_t chunk = t / tiles_per_chunk;
+            const size_t s0 = chunk * r->chunk;
+            const size_t ns = n - s0 < r->chunk ? n - s0 : r->chunk;
+            T *dst = chunk == 0 ? r->dw : r->partial + (chunk - 1) * m * k;
+            /* dW[r0:, c0:] (stride k) = column-major (nc × nr) x[s, c0:]ᵀ·dz[s, r0:]
+             * over the chunk's samples s */
+            FNN_NAME(tile_bounds)(&r->grid_w, m, k, t % tiles_per_chunk, &r0, &nr, &c0, &nc);
+            FNN_NAME(gemm_tile)(r->gemm, 'N', 'T', nc, nr, ns, r->x + s0 * k + c0, k,
+                                r->dz + s0 * m + r0, m, dst + r0 * k + c0, k);
         } else {
             /* dx[r0:, c0:] (stride k) = column-major (nc × nr) W[:, c0:]ᵀ·dz[r0:]ᵀ */
             FNN_NAME(tile_bounds)(&r->grid_x, n, k, t - r->n_tiles_w, &r0, &nr, &c0, &nc);
             FNN_NAME(gemm_tile)(r->gemm, 'N', 'N', nc, nr, m, r->w + c0, k, r->dz + r0 * m, m,
                                 r->dx + r0 * k + c0, k);
         }
+    }
+}
+
+/* dW += the partial sums of chunks 1.., in chunk order */
+static void FNN_NAME(layer_bwd_sum_chunks)(const void *vctx, size_t b, size_t e)
+{
+    const FNN_NAME(layer_bwd_run) *r = (const FNN_NAME(layer_bwd_run) *)vctx;
+    const size_t size = r->m * r->k;
+    for (size_t chunk = 1; chunk < r->n_chunks; ++chunk) {
+        const T *p = r->partial + (chunk - 1) * size;
+        T *dw = r->dw;
+#pragma omp simd
+        for (size_t i = b; i < e; ++i) dw[i] = dw[i] + p[i];
     }
 }
 
@@ -466,11 +487,22 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     FNN_NAME(layer_bwd_run) run;
     memset(&run, 0, sizeof(run));
     run.gemm = FNN_NAME(gemm_of)(gemm);
-    run.grid_w = fnn_plan_tiles(out_features, in_features, n_samples);
-    run.n_tiles_w = run.grid_w.n_row_tiles * run.grid_w.n_col_tiles;
+    /* dW and dx (the same work, n·k·m multiply-adds) run side by side as
+     * equally many tasks of equal size: each gets half the tiles */
+    const double share = dx ? 0.5 : 1.0;
+    run.n_chunks = fnn_plan_chunks(out_features, in_features, n_samples, share);
+    run.chunk = fnn_div_up(n_samples, run.n_chunks);
+    run.grid_w = fnn_plan_tiles(out_features, in_features, run.chunk, share);
+    if (run.n_chunks > 1 && run.grid_w.n_row_tiles * run.grid_w.n_col_tiles > 1) {
+        /* the chunks are the parallel work: whole-output products */
+        run.grid_w.tile_rows = out_features;
+        run.grid_w.tile_cols = in_features;
+        run.grid_w.n_row_tiles = run.grid_w.n_col_tiles = 1;
+    }
+    run.n_tiles_w = run.n_chunks * run.grid_w.n_row_tiles * run.grid_w.n_col_tiles;
     size_t n_tiles_x = 0;
     if (dx) {
-        run.grid_x = fnn_plan_tiles(n_samples, in_features, out_features);
+        run.grid_x = fnn_plan_tiles(n_samples, in_features, out_features, share);
         n_tiles_x = run.grid_x.n_row_tiles * run.grid_x.n_col_tiles;
     }
     run.n = n_samples;
@@ -481,8 +513,17 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     run.dz = dz;
     run.dx = dx;
     run.dw = dweight;
+    if (run.n_chunks > 1) {
+        run.partial = (T *)malloc((run.n_chunks - 1) * out_features * in_features * sizeof(T));
+        if (run.partial == NULL) return -1;
+    }
     fnn_parallel_ranges(run.n_tiles_w + n_tiles_x, 1, 1, n_threads, flags,
                         FNN_NAME(layer_bwd_tiles), &run);
+    if (run.n_chunks > 1) {
+        fnn_parallel_ranges(out_features * in_features, FNN_GRAIN_ELEMENTWISE, 16, n_threads,
+                            flags, FNN_NAME(layer_bwd_sum_chunks), &run);
+        free(run.partial);
+    }
     return 0;
 }
 

@@ -379,7 +379,7 @@ def erf(x, *, out=None, n_threads=None):
 
 
 def erfc(x, *, out=None, n_threads=None):
-    """1 − erf(x) without cancellation (float32 within 10 ulp, float64 within
+    """1 − erf(x) without cancellation (float32 within 11 ulp, float64 within
     9 ulp). Parameters as :func:`exp`.
 
     Returns

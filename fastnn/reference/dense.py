@@ -146,7 +146,8 @@ def ref_dense_forward(x, weight, bias=None, activation="identity", prelu_weight=
     if bias is not None:
         z = z + bias
     # a dense layer's channels (PReLU slopes) are its output features, the last axis
-    y = ref_activation(z.reshape(-1, z.shape[-1]), activation, **params).reshape(z.shape)
+    y = ref_activation(z.reshape(int(np.prod(z.shape[:-1])), z.shape[-1]), activation,
+                       **params).reshape(z.shape)
     return y, z
 
 
@@ -168,6 +169,6 @@ def ref_dense_backward(grad_output, x, weight, z, activation="identity", has_bia
     else:
         dz2 = res
     dz = dz2.reshape(z.shape)
-    x2 = x.reshape(-1, x.shape[-1])
+    x2 = x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])  # -1 is ambiguous for 0 features
     grad_b = dz2.astype(np.float64).sum(axis=0).astype(x.dtype) if has_bias else None
     return (dz @ weight).reshape(x.shape), dz2.T @ x2, grad_b, gslope
