@@ -122,16 +122,26 @@ def test_ctypes_math(lib, name, n, dtype, rng):
     np.testing.assert_allclose(y, ref_math(name, x), **MATH_TOL[dtype])
 
 
-def test_ctypes_every_simd_level_bitwise(lib, lib_simd_level, dtype, rng):
+def test_ctypes_every_simd_level(lib, lib_simd_level, dtype, rng):
+    """Level 0 is the baseline, 1 AVX2, 2 AVX-512: the activation math uses
+    fused multiply-adds at the FMA levels, which agree bit for bit; the
+    baseline agrees to a few ulp. Sums of squares: bitwise at every level."""
     x = rng.normal(size=4099).astype(dtype)
-    results = []
+    results, sums = {}, {}
+    f = getattr(lib, f"fnn_sum_squares_{SUFFIX[dtype]}")
     for level in lib_simd_level:
         assert lib.fnn_simd_set_level(level) == level
         y = np.empty_like(x)
         _ctypes_math(lib, "tanh", x, y)
-        results.append(y)
-    for y in results[1:]:
-        np.testing.assert_array_equal(y, results[0])
+        results[level] = y
+        sums[level] = f(x.ctypes.data, x.size, 1, 0)
+    fma = [lv for lv in results if lv >= 1]
+    for level in fma[1:]:
+        np.testing.assert_array_equal(results[level], results[fma[0]])
+    eps = np.finfo(dtype).eps
+    for level in results:
+        np.testing.assert_allclose(results[level], results[0], rtol=16 * eps, atol=16 * eps)
+        assert sums[level] == sums[0]
 
 
 def test_ctypes_threads_bitwise(lib, dtype, rng):
