@@ -46,6 +46,17 @@ def _symbol(lib, name):
     return None
 
 
+def _scipy_dirs():
+    """Where scipy's own BLAS lives (its package and the wheel's .libs folder)."""
+    import os
+    try:
+        import scipy
+    except ImportError:
+        return ()
+    package = os.path.dirname(scipy.__file__)
+    return (package + os.sep, os.path.join(os.path.dirname(package), "scipy.libs") + os.sep)
+
+
 def _discover():
     """Sort the loaded BLAS libraries into those fastnn controls directly
     (OpenBLAS with pthreads), those that need nothing (OpenBLAS with
@@ -59,8 +70,10 @@ def _discover():
     except Exception:  # pragma: no cover - threadpoolctl is a dependency
         infos = []
     controls, others, described = [], [], []
+    scipy_dirs = _scipy_dirs()
     for info in infos:
-        described.append(f"{info.get('internal_api')} {info.get('version')}")
+        if any(str(info.get("filepath", "")).startswith(d) for d in scipy_dirs):
+            described.append(f"{info.get('internal_api')} {info.get('version')}")
         if info.get("internal_api") != "openblas":
             others.append(info)
             continue

@@ -210,6 +210,11 @@ def _blas_info():
     return ", ".join(found) if found else "none loaded"
 
 
+def _dense_products_info():
+    from fastnn import _blas
+    return _blas.describe()
+
+
 def config_dict():
     """The facts :func:`show_config` prints, as a dict."""
     from fastnn import __version__
@@ -230,6 +235,7 @@ def config_dict():
         "threads": get_num_threads(),
         "flush_denormals": get_flush_denormals(),
         "blas": _blas_info(),
+        "dense_products": _dense_products_info(),
         "api_version": _runtime.API_VERSION,
     }
 

@@ -18,22 +18,25 @@
  *
  * An output of rows × cols values with `inner` multiply-adds each is cut
  * into a grid of tiles, one single-threaded BLAS call per tile. The grid
- * depends on the sizes only (and on `share`, the fraction of the call's
- * tiles this product gets: backward runs dW and dx side by side, half the
- * tiles each, which keeps their tasks the same size), so results never depend on the thread
- * count (a BLAS rounds differently for different tile shapes, so the grid
- * must not follow the thread count).
+ * depends on the sizes only, so results never depend on the thread count
+ * (a BLAS rounds differently for different tile shapes, so the grid must
+ * not follow the thread count). `share` is the fraction of the call's
+ * tiles a product gets: backward runs dW and dx side by side, half the
+ * tiles each, which keeps their tasks the same size.
  *
  * How many: one tile per FNN_TILE_WORK multiply-adds, at most
- * FNN_TILE_COUNT tiles (more only for products of over FNN_TILE_COUNT ·
- * FNN_TILE_BIG_WORK), and no side cut below FNN_TILE_MIN_SIDE. Which grid:
- * each call copies ("packs") its tile's rows of one operand and columns of
- * the other, inner values each, against tile_rows·tile_cols·inner
- * multiply-adds, so the grid with the smallest 1/tile_rows + 1/tile_cols
- * is taken (fewer row tiles on a tie). */
+ * FNN_TILE_COUNT tiles below FNN_TILE_COUNT·FNN_TILE_BIG_WORK and one per
+ * FNN_TILE_BIG_WORK above (so large products keep many cores busy), no
+ * side cut below FNN_TILE_MIN_SIDE. Each call repacks (copies) its
+ * operands, so every extra tile costs: on 2 cores, x 4096×256 @ W 256×256
+ * in 4 tiles ran about 5% faster than in 8. Which grid: each call packs
+ * its tile's rows of one operand and columns of the other, inner values
+ * each, against tile_rows·tile_cols·inner multiply-adds, so the grid with
+ * the smallest 1/tile_rows + 1/tile_cols is taken (fewer row tiles on a
+ * tie). */
 #define FNN_TILE_WORK ((double)(1 << 23))
-#define FNN_TILE_BIG_WORK ((double)(1 << 27))
-#define FNN_TILE_COUNT 8
+#define FNN_TILE_BIG_WORK ((double)(1 << 26))
+#define FNN_TILE_COUNT 4
 #define FNN_TILE_MIN_SIDE 128
 
 typedef struct {

@@ -68,6 +68,10 @@ class Case:
     torch: Optional[Callable[[], object]] = None
     targets: List[Target] = dataclasses.field(default_factory=list)
     setup: Optional[Callable[[], None]] = None
+    # seconds to wait before timing each implementation: lets the threads of
+    # the one timed before (BLAS, OpenMP) stop spinning, so that they do not
+    # take cores from the next one (OpenBLAS workers spin about 0.1 s)
+    settle: float = 0.0
 
 
 def measure(fn, min_time=0.1, repeats=5, max_loops=1_000_000):
@@ -158,7 +162,7 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
     print("fastnn benchmark: speedup = NumPy reference time / fastnn time (medians, same run)",
           file=out)
     for key in ("fastnn", "numpy", "python", "platform", "compiler", "openmp", "simd_level",
-                "threads", "blas"):
+                "threads", "blas", "dense_products"):
         print(f"  {key}: {config[key]}", file=out)
     if with_torch:
         import torch
@@ -185,9 +189,11 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
             continue
         if case.setup:
             case.setup()
+        time.sleep(case.settle)
         t_numpy = measure(case.numpy, min_time)
         if case.setup:
             case.setup()
+        time.sleep(case.settle)
         t_fastnn = measure(case.fastnn, min_time)
         row.update(numpy_s=t_numpy, fastnn_s=t_fastnn, speedup=t_numpy / t_fastnn)
         if case.bytes_moved:
@@ -196,6 +202,7 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
         if with_torch and case.torch is not None:
             if case.setup:
                 case.setup()
+            time.sleep(case.settle)
             row["torch_s"] = measure(case.torch, min_time)
             row["vs_torch"] = row["torch_s"] / t_fastnn
         verdicts = []

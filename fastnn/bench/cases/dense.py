@@ -3,9 +3,9 @@
 Dense rows time the fused layer against the NumPy reference
 (``act(x @ W.T + b)`` in separate NumPy passes); their "<= 1.15x bare
 matmul" / "<= 1.2x two bare matmuls" targets compare the fused layer with
-``numpy.matmul`` into a preallocated array on the same shapes, measured in
-the same run when the target is evaluated (the measured ratio is appended
-to the target's text). Activation rows time 16M float32 values, the size
+``numpy.matmul`` into a preallocated array on the same shapes: the median
+of 5 rounds that each time the two back to back (:func:`paired_ratio`; the
+ratio is appended to the target's text). Activation rows time 16M float32 values, the size
 of their targets.
 
 The default sweep keeps every target row and nothing else: dense forward
@@ -13,6 +13,8 @@ for ReLU, GELU, SiLU and ELU on both shapes, dense backward for GELU (the
 most expensive derivative) on both shapes, and the five activations forward
 and backward. ``--full`` adds the backward of ReLU, SiLU and ELU.
 """
+import time
+
 import numpy as np
 
 from fastnn import functional as F
@@ -39,23 +41,29 @@ def _layer(n, k, m, dtype, seed=0):
     return x, w, b, g
 
 
-class _Baseline:
-    """Bare matrix-product times, measured once per shape when first asked."""
-
-    def __init__(self):
-        self.times = {}
-
-    def get(self, key, fn):
-        if key not in self.times:
-            self.times[key] = measure(fn, 0.1)
-        return self.times[key]
+SETTLE = 0.15  # see Case.settle
+PAIRED_ROUNDS = 5
 
 
-def _ratio_target(text, limit, key, baseline, fn):
+def paired_ratio(fn, bare, rounds=PAIRED_ROUNDS, min_time=0.05):
+    """Median over ``rounds`` of time(fn) / time(bare), the two timed back to
+    back in each round (threads settled before each), so that a slow phase
+    of a shared machine weighs on both sides of each ratio."""
+    ratios = []
+    for _ in range(rounds):
+        time.sleep(SETTLE)
+        t_bare = measure(bare, min_time, repeats=3)
+        time.sleep(SETTLE)
+        ratios.append(measure(fn, min_time, repeats=3) / t_bare)
+    return float(np.median(ratios))
+
+
+def _ratio_target(text, limit, fn, bare):
     target = Target(text, None)
 
     def met(row):
-        ratio = row["fastnn_s"] / baseline.get(key, fn)
+        ratio = paired_ratio(fn, bare)
+        row.setdefault("ratios", {})[text] = ratio
         target.text = f"{text} ({ratio:.2f}x)"
         return ratio <= limit
     target.met = met
@@ -102,7 +110,7 @@ def _torch_dense(x, w, b, act, backward=False, g=None):
     return run
 
 
-def _dense_cases(full, with_torch, baseline):
+def _dense_cases(full, with_torch):
     out = []
     dtype = np.float32
     for n, k, m in SHAPES:
@@ -110,7 +118,6 @@ def _dense_cases(full, with_torch, baseline):
         y = np.empty((n, m), dtype)
         pre = np.empty((n, m), dtype)
         mm_out = np.empty((n, m), dtype)
-        key = ("fwd", n, k, m)
 
         def bare(x=x, w=w, mm_out=mm_out):
             np.matmul(x, w.T, out=mm_out)
@@ -124,16 +131,16 @@ def _dense_cases(full, with_torch, baseline):
             def run_numpy(x=x, w=w, b=b, act=act):
                 R.ref_dense_forward(x, w, b, act)
 
-            targets = [_ratio_target("<=1.15x bare matmul", 1.15, key, baseline, bare)]
+            targets = [_ratio_target("<=1.15x bare matmul", 1.15, run_fastnn, bare)]
             if act in ("gelu", "silu", "elu"):
                 targets.append(Target(">=3x NumPy", lambda r: r["speedup"] >= 3))
             out.append(Case(
                 kernel=f"dense_forward {act}", size=_label(n, k, m), dtype="float32",
                 fastnn=run_fastnn, numpy=run_numpy,
                 check=lambda x=x, w=w, b=b, act=act: _check_forward(x, w, b, act),
-                torch=_torch_dense(x, w, b, act) if with_torch else None, targets=targets))
+                torch=_torch_dense(x, w, b, act) if with_torch else None, targets=targets,
+                settle=SETTLE))
 
-        bkey = ("bwd", n, k, m)
         gw = np.empty_like(w)
         gi = np.empty_like(x)
         gb = np.empty_like(b)
@@ -159,7 +166,8 @@ def _dense_cases(full, with_torch, baseline):
                 fastnn=run_fastnn, numpy=run_numpy,
                 check=lambda x=x, w=w, b=b, g=g, act=act: _check_backward(x, w, b, g, act),
                 torch=_torch_dense(x, w, b, act, True, g) if with_torch else None,
-                targets=[_ratio_target("<=1.2x two bare matmuls", 1.2, bkey, baseline, bare2)]))
+                targets=[_ratio_target("<=1.2x two bare matmuls", 1.2, run_fastnn, bare2)],
+                settle=SETTLE))
     return out
 
 
@@ -235,5 +243,4 @@ def _activation_cases(full, with_torch):
 
 
 def cases(full=False, with_torch=False):
-    baseline = _Baseline()
-    return _dense_cases(full, with_torch, baseline) + _activation_cases(full, with_torch)
+    return _dense_cases(full, with_torch) + _activation_cases(full, with_torch)
