@@ -359,6 +359,16 @@ static void SPAN(normal_span)(const fnn_stream *s, const T *x, T *out, size_t be
  * rather than words halve the Philox work, the dominant cost of dropout,
  * and still resolve p to 2⁻¹⁶. Byte j of the mask (elements 8j .. 8j+7)
  * is exactly Philox block j; its bits past n are cleared. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+/* little-endian: half-word i is element i of the words read as uint16 */
+typedef uint16_t fnn_half_alias __attribute__((may_alias));
+#define FNN_HALF_WORDS(w, h, n) const fnn_half_alias *h = (const fnn_half_alias *)(w)
+#else
+#define FNN_HALF_WORDS(w, h, n)                                                           \
+    uint16_t h[TILE];                                                                     \
+    for (size_t i_ = 0; i_ < (n); ++i_) h[i_] = (uint16_t)((w)[i_ / 2] >> (16 * (i_ % 2)))
+#endif
+
 static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *mask,
                                size_t begin, size_t end, uint32_t thr, T scale, int streaming)
 {
@@ -368,30 +378,27 @@ static void SPAN(dropout_span)(const fnn_stream *s, const T *x, T *y, uint8_t *m
         const size_t n = end - t0 < TILE ? end - t0 : TILE;
         const size_t n_bytes = (n + 7) / 8;
         FNN_PHILOX_TILE(s, t0 / 8, n_bytes, w);
+        FNN_HALF_WORDS(w, h, n_bytes * 8);
         const T *RESTRICT xi = x + t0;
         T *RESTRICT yi = streaming ? buf : y + t0;
-        const size_t n_pairs = n / 2;
 #pragma omp simd
-        for (size_t j = 0; j < n_pairs; ++j) {
-            const uint32_t wj = w[j];
-            yi[2 * j] = xi[2 * j] * ((wj & 0xFFFFu) >= thr ? scale : (T)0);
-            yi[2 * j + 1] = xi[2 * j + 1] * ((wj >> 16) >= thr ? scale : (T)0);
-        }
-        if (n % 2) yi[n - 1] = xi[n - 1] * ((w[n_pairs] & 0xFFFFu) >= thr ? scale : (T)0);
+        for (size_t i = 0; i < n; ++i) yi[i] = xi[i] * ((uint32_t)h[i] >= thr ? scale : (T)0);
         if (streaming) fnn_stream_copy(y + t0, buf, n * sizeof(T));
         if (mask) {
+            /* one 0/1 byte per element, then 8 bytes to 8 bits by a multiply:
+             * byte i of v lands at bit 56 + i of v·0x0102040810204080, and
+             * no other product reaches bits 56..63 or carries into them */
+            uint8_t keep[TILE];
+#pragma omp simd
+            for (size_t i = 0; i < n; ++i) keep[i] = (uint8_t)((uint32_t)h[i] >= thr);
+            for (size_t i = n; i < n_bytes * 8; ++i) keep[i] = 0;
             uint8_t *RESTRICT m = mask + t0 / 8;
 #pragma omp simd
             for (size_t j = 0; j < n_bytes; ++j) {
-                unsigned byte = 0;
-                for (unsigned k = 0; k < 4; ++k) {
-                    const uint32_t wk = w[4 * j + k];
-                    byte |= (unsigned)((wk & 0xFFFFu) >= thr) << (2 * k);
-                    byte |= (unsigned)((wk >> 16) >= thr) << (2 * k + 1);
-                }
-                m[j] = (uint8_t)byte;
+                uint64_t v;
+                memcpy(&v, keep + 8 * j, 8);
+                m[j] = (uint8_t)((v * 0x0102040810204080ull) >> 56);
             }
-            if (n % 8) m[n_bytes - 1] &= (uint8_t)((1u << (n % 8)) - 1u);
         }
     }
     if (streaming) fnn_stream_fence();
