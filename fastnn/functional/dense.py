@@ -31,6 +31,7 @@ The activation family itself (standalone, in place, with backward) is in
 :mod:`fastnn.functional.activations`, re-exported here.
 """
 import collections
+import math
 
 import numpy as np
 
@@ -178,7 +179,7 @@ def _run_forward(x, weight, bias, act, prelu_weight, out, preact_out, keep_preac
         out = np.empty(out_shape, dtype=x.dtype)
     if separate_preact and preact_out is None:
         preact_out = np.empty(out_shape, dtype=x.dtype)
-    n = int(np.prod(x.shape[:-1], dtype=np.int64))
+    n = math.prod(x.shape[:-1])
     m, k = weight.shape
     if _tiled(n, k, m):
         _in_blas_single(_k.dense_forward, act.kind, *act.params(), n, k, m, x, weight, bias,
@@ -330,7 +331,7 @@ def dense_backward(grad_output, x, weight, saved, activation="identity", *, has_
     threads = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
 
-    n = int(np.prod(x.shape[:-1], dtype=np.int64))
+    n = math.prod(x.shape[:-1])
     m, k = weight.shape
     dz = grad_preact if grad_preact is not None else np.empty(out_shape, dtype=x.dtype)
     if has_bias and grad_bias is None:
