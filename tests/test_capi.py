@@ -437,3 +437,53 @@ def test_downstream_stale_api_version_fails_at_import(downstream):
             import downstream_stale  # noqa: F401
     finally:
         sys.path.remove(str(tmp))
+
+
+class _BlasGemm(ctypes.Structure):
+    """fnn_blas_gemm: the ?gemm pointers the dense layer calls."""
+    _fields_ = [("sgemm", ctypes.c_void_p), ("dgemm", ctypes.c_void_p)]
+
+
+class _ActParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_double)
+                for name in ("negative_slope", "alpha", "beta", "threshold")]
+
+
+def _scipy_gemm():
+    """sgemm/dgemm of scipy.linalg.cython_blas, as a C caller would pass them."""
+    cython_blas = pytest.importorskip("scipy.linalg.cython_blas")
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.argtypes, get_name.restype = [ctypes.py_object], ctypes.c_char_p
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.argtypes, get_pointer.restype = [ctypes.py_object, ctypes.c_char_p], \
+        ctypes.c_void_p
+    capi = cython_blas.__pyx_capi__
+    return _BlasGemm(*(get_pointer(capi[k], get_name(capi[k])) for k in ("sgemm", "dgemm")))
+
+
+def test_ctypes_dense_forward(lib, dtype, rng):
+    """The fused dense layer from C with a BLAS the caller supplies (one
+    thread: outside a parallel region the BLAS may use its own)."""
+    from fastnn._ext import dense as K
+    from fastnn.reference import ref_dense_forward
+
+    gemm = _scipy_gemm()
+    n, k, m = 37, 19, 23
+    x = rng.standard_normal((n, k)).astype(dtype)
+    w = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    y = np.full((n, m), np.nan, dtype)
+    pre = np.full((n, m), np.nan, dtype)
+    f = getattr(lib, f"fnn_dense_forward_{SUFFIX[np.dtype(dtype)]}")
+    vp, sz, i = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
+    f.argtypes = [ctypes.POINTER(_BlasGemm), i, ctypes.POINTER(_ActParams), sz, sz, sz,
+                  vp, vp, vp, vp, sz, vp, vp, i, i]
+    f.restype = None
+    params = _ActParams(0.01, 1.0, 1.0, 20.0)
+    f(ctypes.byref(gemm), K.GELU, ctypes.byref(params), n, k, m, x.ctypes.data, w.ctypes.data,
+      b.ctypes.data, None, 0, pre.ctypes.data, y.ctypes.data, 1, 0)
+    ry, rz = ref_dense_forward(x.astype(np.float64), w.astype(np.float64),
+                               b.astype(np.float64), "gelu")
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y, ry, **tol)
+    np.testing.assert_allclose(pre, rz, **tol)
