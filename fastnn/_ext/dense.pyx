@@ -35,6 +35,16 @@ MATH_SIGMOID = FNN_MATH_SIGMOID
 MATH_LOG1P = FNN_MATH_LOG1P
 
 
+cdef inline fnn_act_params _params(double negative_slope, double alpha, double beta,
+                                   double threshold):
+    cdef fnn_act_params p
+    p.negative_slope = negative_slope
+    p.alpha = alpha
+    p.beta = beta
+    p.threshold = threshold
+    return p
+
+
 cdef inline size_t _size(object a):
     if a is None:
         return 0
@@ -44,11 +54,7 @@ cdef inline size_t _size(object a):
 def act_forward(int act, double negative_slope, double alpha, double beta, double threshold,
                 size_t n_outer, size_t n_channels, size_t n_inner, cnp.ndarray x, object bias,
                 object slope, object pre, cnp.ndarray y, int n_threads, int flags):
-    cdef fnn_act_params p
-    p.negative_slope = negative_slope
-    p.alpha = alpha
-    p.beta = beta
-    p.threshold = threshold
+    cdef fnn_act_params p = _params(negative_slope, alpha, beta, threshold)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pb = _ptr(bias)
     cdef void *ps = _ptr(slope)
@@ -65,11 +71,7 @@ def act_backward(int act, double negative_slope, double alpha, double beta, doub
                  size_t n_outer, size_t n_channels, size_t n_inner, cnp.ndarray dy,
                  cnp.ndarray saved, bint saved_is_output, object slope, cnp.ndarray dx,
                  object dbias, object dslope, int n_threads, int flags):
-    cdef fnn_act_params p
-    p.negative_slope = negative_slope
-    p.alpha = alpha
-    p.beta = beta
-    p.threshold = threshold
+    cdef fnn_act_params p = _params(negative_slope, alpha, beta, threshold)
     cdef void *pdy = cnp.PyArray_DATA(dy)
     cdef void *pv = cnp.PyArray_DATA(saved)
     cdef void *ps = _ptr(slope)
@@ -178,11 +180,7 @@ def dense_forward(int act, double negative_slope, double alpha, double beta, dou
                   size_t n_samples, size_t in_features, size_t out_features, cnp.ndarray x,
                   cnp.ndarray weight, object bias, object slope, object pre, cnp.ndarray y,
                   int n_threads, int flags):
-    cdef fnn_act_params p
-    p.negative_slope = negative_slope
-    p.alpha = alpha
-    p.beta = beta
-    p.threshold = threshold
+    cdef fnn_act_params p = _params(negative_slope, alpha, beta, threshold)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pw = cnp.PyArray_DATA(weight)
     cdef void *pb = _ptr(bias)
@@ -205,11 +203,7 @@ def dense_backward(int act, double negative_slope, double alpha, double beta, do
                    cnp.ndarray x, cnp.ndarray weight, cnp.ndarray saved, bint saved_is_output,
                    object slope, cnp.ndarray dz, object dx, cnp.ndarray dweight, object dbias,
                    object dslope, int n_threads, int flags):
-    cdef fnn_act_params p
-    p.negative_slope = negative_slope
-    p.alpha = alpha
-    p.beta = beta
-    p.threshold = threshold
+    cdef fnn_act_params p = _params(negative_slope, alpha, beta, threshold)
     cdef void *pdy = cnp.PyArray_DATA(dy)
     cdef void *px = cnp.PyArray_DATA(x)
     cdef void *pw = cnp.PyArray_DATA(weight)
