@@ -23,16 +23,25 @@ the same OpenBLAS library also run on one thread.
 
 Without scipy the layer falls back to ``numpy.matmul`` on the whole product
 (with BLAS's own threads) followed by fastnn's fused pass
-(see :data:`AVAILABLE`).
+(see :func:`available`).
 """
 import contextlib
 import ctypes
 
 from fastnn._ext import dense as _k
 
-__all__ = ["AVAILABLE", "describe", "single_threaded"]
+__all__ = ["available", "describe", "single_threaded"]
 
-AVAILABLE = _k.load_scipy_gemm()
+_loaded = None
+
+
+def available():
+    """Whether scipy's ?gemm is there for the tiled products (scipy is
+    imported on the first call, not when fastnn is)."""
+    global _loaded
+    if _loaded is None:
+        _loaded = bool(_k.load_scipy_gemm())
+    return _loaded
 
 _OPENBLAS_AFFIXES = [(p, s) for p in ("", "scipy_") for s in ("", "64_", "_64")]
 _state = None
@@ -113,7 +122,7 @@ def single_threaded():
 
 def describe():
     """How the dense layer's products run, for :func:`fastnn.show_config`."""
-    if not AVAILABLE:
+    if not available():
         return "numpy.matmul (scipy not installed), then fastnn's fused pass"
     _, described = _discover()
     libs = ", ".join(described) or "unknown BLAS"

@@ -498,7 +498,7 @@ SHAPES = [(1, 1, 1), (0, 5, 3), (17, 15, 16), (33, 7, 9), (257, 64, 48), (1, 13,
 def product_path(request, monkeypatch):
     """Both ways the dense layer runs its products: tiles of single-threaded
     BLAS calls in fastnn's threads, or one numpy.matmul (without scipy)."""
-    if request.param == "tiles" and not fastnn._blas.AVAILABLE:
+    if request.param == "tiles" and not fastnn._blas.available():
         pytest.skip("scipy is not installed: no tiled products")
     monkeypatch.setattr(F_dense, "USE_TILES", request.param == "tiles")
     return request.param
@@ -665,7 +665,7 @@ TILED_SHAPES = [(2048, 64, 96), (600, 300, 260), (4096, 64, 64), (3001, 130, 70)
 def test_dense_tiles(n, k, m, name, dtype, rng):
     """Tiled products against the float64 reference and against the
     numpy.matmul path; bitwise identical for 1, 2, 3 and 5 threads."""
-    if not fastnn._blas.AVAILABLE:
+    if not fastnn._blas.available():
         pytest.skip("scipy is not installed: no tiled products")
     x, w, b = layer(rng, n, k, m, dtype)
     act, kw = prelu_kw(name, m, rng, dtype)

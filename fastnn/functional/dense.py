@@ -135,7 +135,7 @@ USE_TILES = True
 
 
 def _tiled(*sizes):
-    return USE_TILES and _blas.AVAILABLE and max(sizes) <= _BLAS_INT_MAX
+    return USE_TILES and max(sizes) <= _BLAS_INT_MAX and _blas.available()
 
 
 def _in_blas_single(fn, *args):
