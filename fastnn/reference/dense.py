@@ -6,7 +6,14 @@ float32 like the kernels, so these are also the baselines the benchmarks
 time. Formulas follow torch.nn.
 """
 import numpy as np
-from scipy import special
+
+
+def _special():
+    """scipy.special, imported at first use: it takes 0.2 s that ``import
+    fastnn`` need not pay."""
+    from scipy import special
+    return special
+
 
 __all__ = ["ref_activation", "ref_activation_backward", "ref_dense_forward",
            "ref_dense_backward"]
@@ -47,12 +54,12 @@ def ref_activation(x, name, negative_slope=0.01, alpha=1.0, approximate="none", 
             if approximate == "tanh":
                 # (1 + tanh u)/2 = σ(2u), without the cancellation for x << 0
                 inner = dt(_SQRT_2_OVER_PI) * (x + dt(0.044715) * x ** 3)
-                return x * special.expit(dt(2) * inner)
-            return x * special.erfc(-x / dt(np.sqrt(2.0))) * dt(0.5)
+                return x * _special().expit(dt(2) * inner)
+            return x * _special().erfc(-x / dt(np.sqrt(2.0))) * dt(0.5)
         if name in ("silu", "swish"):
-            return x * special.expit(x)
+            return x * _special().expit(x)
         if name == "sigmoid":
-            return special.expit(x)
+            return _special().expit(x)
         if name == "tanh":
             return np.tanh(x)
         if name == "softplus":
@@ -109,25 +116,25 @@ def ref_activation_backward(grad_output, x, name, negative_slope=0.01, alpha=1.0
             if approximate == "tanh":
                 # with s = σ(2u): (1 + t)/2 = s and (1 − t²)/2 = 2·s·(1 − s)
                 inner = dt(_SQRT_2_OVER_PI) * (x + dt(0.044715) * x ** 3)
-                s = special.expit(dt(2) * inner)
-                sn = special.expit(dt(-2) * inner)
+                s = _special().expit(dt(2) * inner)
+                sn = _special().expit(dt(-2) * inner)
                 d = s + x * (dt(2) * s * sn) * (dt(_SQRT_2_OVER_PI)
                                                 * (dt(1) + dt(3 * 0.044715) * x * x))
             else:
-                cdf = special.erfc(-x / dt(np.sqrt(2.0))) * dt(0.5)
+                cdf = _special().erfc(-x / dt(np.sqrt(2.0))) * dt(0.5)
                 pdf = np.exp(-x * x / dt(2)) / dt(np.sqrt(2.0 * np.pi))
                 d = cdf + x * pdf
         elif name in ("silu", "swish"):
-            s = special.expit(x)
-            d = s * (dt(1) + x * special.expit(-x))
+            s = _special().expit(x)
+            d = s * (dt(1) + x * _special().expit(-x))
         elif name == "sigmoid":
-            s = special.expit(x)
-            d = s * special.expit(-x)
+            s = _special().expit(x)
+            d = s * _special().expit(-x)
         elif name == "tanh":
             d = dt(1) / np.cosh(x) ** 2  # sech², no cancellation for large |x|
         elif name == "softplus":
             bx = x * dt(beta)
-            d = np.where(bx > threshold, dt(1), special.expit(bx))
+            d = np.where(bx > threshold, dt(1), _special().expit(bx))
         else:
             raise ValueError(f"unknown activation {name!r}")
         return (g * d).astype(x.dtype)
