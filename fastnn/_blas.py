@@ -89,7 +89,7 @@ def _discover():
         if info.get("threading_layer") != "pthreads":
             continue
         try:
-            lib = ctypes.CDLL(info["filepath"], mode=ctypes.RTLD_GLOBAL)
+            lib = ctypes.CDLL(info["filepath"])  # already loaded: the same handle
         except OSError:
             others.append(info)
             continue
