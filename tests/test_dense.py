@@ -719,6 +719,20 @@ def test_dense_restores_blas_threads(rng):
     assert _blas_threads() == before
 
 
+def test_dense_blas_single_threaded_inside():
+    """Every OpenBLAS with its own thread pool is found and held to one
+    thread inside a dense call."""
+    from threadpoolctl import threadpool_info
+    fastnn._blas._discover()
+    pthreads = [i for i in threadpool_info()
+                if i.get("internal_api") == "openblas" and i.get("threading_layer") == "pthreads"]
+    if not pthreads:
+        pytest.skip("no OpenBLAS with a pthreads pool loaded")
+    seen = K.probe_single_threaded()
+    assert len(seen) == len(pthreads)
+    assert all(t == 1 for t in seen)
+
+
 def test_dense_concurrent_calls(rng):
     """Calls from several Python threads at once: right results, and the BLAS
     setting restored once the last one leaves."""

@@ -227,3 +227,17 @@ def dense_backward(int act, double negative_slope, double alpha, double beta, do
         _blas_single_leave()
     if status != 0:
         raise MemoryError("dense backward: out of memory for the reduction scratch")
+
+
+def probe_single_threaded():
+    """For the tests: each controlled OpenBLAS library's thread count as a
+    dense call sees it (inside the single-thread guard)."""
+    cdef int i
+    seen = []
+    _blas_single_enter()
+    try:
+        for i in range(_n_controls):
+            seen.append(_get_threads[i]())
+    finally:
+        _blas_single_leave()
+    return seen
