@@ -74,7 +74,7 @@ from fastnn.nn import layers as _layers
 from fastnn.nn.losses import get_loss
 from fastnn.nn.module import Module, Sequential
 from fastnn.parameter import Parameter
-from fastnn.training import Callback, _get_monitor, _monitor_mode
+from fastnn.training import Callback, _get_monitor, _improves, _monitor_mode
 
 __all__ = ["grow_dense", "GrowthInfo", "GrowOnPlateau", "resize_optimizer_state", "INITS"]
 
@@ -506,9 +506,7 @@ class GrowOnPlateau(Callback):
         self.growths = []
 
     def _better(self, a, b):
-        if self.mode == "min":
-            return a < b - self.min_delta
-        return a > b + self.min_delta
+        return _improves(a, b, self.mode, self.min_delta)
 
     def on_train_begin(self, logs):
         self.wait = 0

@@ -87,6 +87,14 @@ class Callback:
         pass
 
 
+def _improves(value, best, mode, min_delta):
+    """Whether ``value`` beats ``best`` by more than ``min_delta`` ("min": lower
+    is better, "max": higher is better)."""
+    if mode == "min":
+        return value < best - min_delta
+    return value > best + min_delta
+
+
 def _monitor_mode(monitor, mode):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
@@ -130,9 +138,7 @@ class EarlyStopping(Callback):
         self.best_epoch = None
 
     def _better(self, a, b):
-        if self.mode == "min":
-            return a < b - self.min_delta
-        return a > b + self.min_delta
+        return _improves(a, b, self.mode, self.min_delta)
 
     def on_train_begin(self, logs):
         self.wait = 0

@@ -35,8 +35,6 @@ static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
     c->threshold = (T)p->threshold;
 }
 
-static size_t FNN_NAME(ceil_div)(size_t a, size_t b) { return (a + b - 1) / b; }
-
 /* The streaming-store copy when an elementwise output of n values is large
  * enough not to stay in cache, else NULL (see FNN_STREAM_MIN_BYTES). */
 static FNN_NAME(fnn_stream_span) FNN_NAME(stream_for)(const TABLE *t, size_t n)
@@ -112,10 +110,10 @@ void FNN_NAME(fnn_act_forward)(int act, const fnn_act_params *params, size_t n_o
     if (n_inner == 1 && (bias || per_channel)) {
         if (bias) run.mode |= FNN_DMODE_BIAS;
         if (per_channel) run.mode |= FNN_DMODE_SLOPEV;
-        fnn_parallel_ranges(n_outer, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_channels), 1,
+        fnn_parallel_ranges(n_outer, fnn_div_up(FNN_GRAIN_ELEMENTWISE, n_channels), 1,
                             n_threads, flags, FNN_NAME(fwd_rows), &run);
     } else if (per_channel) {
-        fnn_parallel_ranges(n_outer * n_channels, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_inner),
+        fnn_parallel_ranges(n_outer * n_channels, fnn_div_up(FNN_GRAIN_ELEMENTWISE, n_inner),
                             1, n_threads, flags, FNN_NAME(fwd_segments), &run);
     } else {
         run.stream = FNN_NAME(stream_for)(table, total);
@@ -233,7 +231,7 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
     run.n_inner = n_inner;
     run.n_outer = n_outer;
     run.n_slope_is_one = n_slope <= 1;
-    const size_t row_grain = FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_channels * n_inner);
+    const size_t row_grain = fnn_div_up(FNN_GRAIN_ELEMENTWISE, n_channels * n_inner);
 
     if (n_inner == 1 && (dbias || dslope)) {
         if (per_channel) run.mode |= FNN_DMODE_SLOPEV;
@@ -241,7 +239,7 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
         /* block size depends on the shape only */
         size_t rpb = FNN_REDUCE_BLOCK / n_channels;
         rpb = rpb < 1 ? 1 : rpb;
-        const size_t n_blocks = FNN_NAME(ceil_div)(n_outer, rpb);
+        const size_t n_blocks = fnn_div_up(n_outer, rpb);
         const size_t n_part = n_blocks * n_channels;
         run.rows_per_block = rpb;
         T *scratch = (T *)malloc((dslope ? 2 : 1) * n_part * sizeof(T));
@@ -253,7 +251,7 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
         }
         run.part_b = scratch;
         run.part_s = dslope ? scratch + n_part : NULL;
-        fnn_parallel_ranges(n_blocks, FNN_NAME(ceil_div)(row_grain, rpb), 1, n_threads, flags,
+        fnn_parallel_ranges(n_blocks, fnn_div_up(row_grain, rpb), 1, n_threads, flags,
                             FNN_NAME(bwd_row_blocks), &run);
         double *tb = tot, *ts = tot + n_channels;
         for (size_t j = 0; j < n_channels; ++j) tb[j] = ts[j] = 0.0;
@@ -292,7 +290,7 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
             run.seg_sums = (double *)malloc(n_seg * sizeof(double));
             if (run.seg_sums == NULL) return -1;
         }
-        fnn_parallel_ranges(n_seg, FNN_NAME(ceil_div)(FNN_GRAIN_ELEMENTWISE, n_inner), 1,
+        fnn_parallel_ranges(n_seg, fnn_div_up(FNN_GRAIN_ELEMENTWISE, n_inner), 1,
                             n_threads, flags, FNN_NAME(bwd_segments), &run);
         if (dslope) {
             for (size_t k = 0; k < n_slope; ++k) dslope[k] = (T)0;
@@ -492,12 +490,12 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     const double share = dx ? 0.5 : 1.0;
     run.n_chunks = fnn_plan_chunks(out_features, in_features, n_samples, share);
     run.chunk = fnn_div_up(n_samples, run.n_chunks);
-    run.grid_w = fnn_plan_tiles(out_features, in_features, run.chunk, share);
-    if (run.n_chunks > 1 && run.grid_w.n_row_tiles * run.grid_w.n_col_tiles > 1) {
-        /* the chunks are the parallel work: whole-output products */
-        run.grid_w.tile_rows = out_features;
-        run.grid_w.tile_cols = in_features;
-        run.grid_w.n_row_tiles = run.grid_w.n_col_tiles = 1;
+    if (run.n_chunks > 1) {
+        /* the chunks are the parallel work: one whole-output product each */
+        const fnn_tile_grid whole = {out_features, in_features, 1, 1};
+        run.grid_w = whole;
+    } else {
+        run.grid_w = fnn_plan_tiles(out_features, in_features, n_samples, share);
     }
     run.n_tiles_w = run.n_chunks * run.grid_w.n_row_tiles * run.grid_w.n_col_tiles;
     size_t n_tiles_x = 0;
@@ -517,7 +515,10 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
         run.partial = (T *)malloc((run.n_chunks - 1) * out_features * in_features * sizeof(T));
         if (run.partial == NULL) return -1;
     }
-    fnn_parallel_ranges(run.n_tiles_w + n_tiles_x, 1, 1, n_threads, flags,
+    /* two products below one tile's work together: not worth a parallel region */
+    const double work = (double)n_samples * (double)in_features * (double)out_features;
+    const int product_threads = work * (dx ? 2.0 : 1.0) < FNN_TILE_WORK ? 1 : n_threads;
+    fnn_parallel_ranges(run.n_tiles_w + n_tiles_x, 1, 1, product_threads, flags,
                         FNN_NAME(layer_bwd_tiles), &run);
     if (run.n_chunks > 1) {
         fnn_parallel_ranges(out_features * in_features, FNN_GRAIN_ELEMENTWISE, 16, n_threads,

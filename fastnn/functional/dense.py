@@ -140,11 +140,8 @@ def _tiled(*sizes):
 
 def _in_blas_single(fn, *args):
     """fn(*args) with BLAS single-threaded (see fastnn._blas)."""
-    needs_threadpoolctl, _ = _blas._discover()
-    if needs_threadpoolctl:
-        with _blas.single_threaded():
-            return fn(*args)
-    return fn(*args)
+    with _blas.single_threaded():
+        return fn(*args)
 
 
 # numpy.matmul path: outputs per thread below which the fused pass after the product runs on
