@@ -30,60 +30,41 @@ typedef struct {
     int use_ignore;
     size_t n_rows;
     T *loss, *g;
-    size_t first_block; /* partials[b - first_block] holds block b */
-    double *partials;
 } FNN_NAME(row_run);
 
-static void FNN_NAME(row_blocks)(const void *vctx, size_t b0, size_t b1)
+/* The loss of block b of FNN_LOSS_ROW_BLOCK rows (and their gradients). */
+static double FNN_NAME(row_block)(const void *vctx, size_t b)
 {
     const FNN_NAME(row_run) *r = (const FNN_NAME(row_run) *)vctx;
     const size_t k = r->c->n_classes;
-    for (size_t local = b0; local < b1; ++local) {
-        const size_t b = r->first_block + local;
-        const size_t lo = b * FNN_LOSS_ROW_BLOCK;
-        const size_t hi = r->n_rows - lo < FNN_LOSS_ROW_BLOCK ? r->n_rows : lo + FNN_LOSS_ROW_BLOCK;
-        double acc = 0.0;
-        for (size_t i = lo; i < hi; ++i) {
-            const int64_t y = r->labels ? r->labels[i] : 0;
-            T li;
-            if (r->use_ignore && y == r->ignore_index) {
-                memset(r->g + i * k, 0, k * sizeof(T));
-                li = (T)0;
-            } else {
-                li = r->fn(r->c, r->z + i * k, y, r->q ? r->q + i * k : NULL, r->g + i * k);
-            }
-            if (r->loss) r->loss[i] = li;
-            acc += (double)li;
+    const size_t lo = b * FNN_LOSS_ROW_BLOCK;
+    const size_t hi = r->n_rows - lo < FNN_LOSS_ROW_BLOCK ? r->n_rows : lo + FNN_LOSS_ROW_BLOCK;
+    double acc = 0.0;
+    for (size_t i = lo; i < hi; ++i) {
+        const int64_t y = r->labels ? r->labels[i] : 0;
+        T li;
+        if (r->use_ignore && y == r->ignore_index) {
+            memset(r->g + i * k, 0, k * sizeof(T));
+            li = (T)0;
+        } else {
+            li = r->fn(r->c, r->z + i * k, y, r->q ? r->q + i * k : NULL, r->g + i * k);
         }
-        r->partials[local] = acc;
+        if (r->loss) r->loss[i] = li;
+        acc += (double)li;
     }
+    return acc;
 }
-
-/* Blocks handed to the thread splitter per call: their sums fit on the
- * stack, so nothing is allocated. */
-#define FNN_LOSS_CHUNK_BLOCKS ((size_t)256)
 
 /* Runs every row; returns the sum of the row losses, the same for any
  * n_threads: each block of FNN_LOSS_ROW_BLOCK rows is summed alone and the
- * block sums are added in block order. */
+ * block sums are added in block order (fnn_parallel_reduce). */
 static double FNN_NAME(run_rows)(FNN_NAME(row_run) *r, int n_threads, int flags)
 {
     const size_t n_blocks = (r->n_rows + FNN_LOSS_ROW_BLOCK - 1) / FNN_LOSS_ROW_BLOCK;
     const size_t row_items = FNN_LOSS_ROW_BLOCK * (r->c->n_classes ? r->c->n_classes : 1);
     size_t grain = FNN_GRAIN_ELEMENTWISE / row_items;
     if (grain < 1) grain = 1;
-    double partials[FNN_LOSS_CHUNK_BLOCKS];
-    double acc = 0.0;
-    r->partials = partials;
-    for (size_t b0 = 0; b0 < n_blocks; b0 += FNN_LOSS_CHUNK_BLOCKS) {
-        const size_t count = n_blocks - b0 < FNN_LOSS_CHUNK_BLOCKS ? n_blocks - b0
-                                                                   : FNN_LOSS_CHUNK_BLOCKS;
-        r->first_block = b0;
-        fnn_parallel_ranges(count, grain, 1, n_threads, flags, FNN_NAME(row_blocks), r);
-        for (size_t b = 0; b < count; ++b) acc += partials[b];
-    }
-    r->partials = NULL;
-    return acc;
+    return fnn_parallel_reduce(n_blocks, grain, n_threads, flags, FNN_NAME(row_block), r, NULL);
 }
 
 /* Σ over kept rows of weight[label] (1 without weights): the denominator of
@@ -147,7 +128,7 @@ double FNN_NAME(fnn_softmax_cross_entropy)(const T *logits, size_t n_rows, size_
     c.scale = FNN_NAME(grad_scale)(reduction, denom);
     FNN_NAME(row_run) run = {FNN_NAME(losses_table)()->row[FNN_ROW_CE], &c, logits,
                              target ? NULL : labels, target, ignore_index, target == NULL,
-                             n_rows, reduction == FNN_REDUCTION_NONE ? loss : NULL, grad, 0, NULL};
+                             n_rows, reduction == FNN_REDUCTION_NONE ? loss : NULL, grad};
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_rows)(&run, n_threads, flags), denom);
 }
 
@@ -163,7 +144,7 @@ double FNN_NAME(fnn_nll_loss)(const T *log_probs, size_t n_rows, size_t n_classe
     c.scale = FNN_NAME(grad_scale)(reduction, denom);
     FNN_NAME(row_run) run = {FNN_NAME(losses_table)()->row[FNN_ROW_NLL], &c, log_probs, labels,
                              NULL, ignore_index, 1, n_rows,
-                             reduction == FNN_REDUCTION_NONE ? loss : NULL, grad, 0, NULL};
+                             reduction == FNN_REDUCTION_NONE ? loss : NULL, grad};
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_rows)(&run, n_threads, flags), denom);
 }
 
@@ -183,7 +164,7 @@ double FNN_NAME(fnn_multi_margin_loss)(const T *input, size_t n_rows, size_t n_c
     c.scale = FNN_NAME(grad_scale)(reduction, denom);
     FNN_NAME(row_run) run = {FNN_NAME(losses_table)()->row[FNN_ROW_MARGIN], &c, input, labels,
                              NULL, 0, 0, n_rows,
-                             reduction == FNN_REDUCTION_NONE ? loss : NULL, grad, 0, NULL};
+                             reduction == FNN_REDUCTION_NONE ? loss : NULL, grad};
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_rows)(&run, n_threads, flags), denom);
 }
 
@@ -197,7 +178,7 @@ double FNN_NAME(fnn_entropy_penalty)(const T *logits, size_t n_rows, size_t n_cl
     c.scale = FNN_NAME(grad_scale)(reduction, denom);
     FNN_NAME(row_run) run = {FNN_NAME(losses_table)()->row[FNN_ROW_ENTROPY], &c, logits, NULL,
                              NULL, 0, 0, n_rows,
-                             reduction == FNN_REDUCTION_NONE ? loss : NULL, grad, 0, NULL};
+                             reduction == FNN_REDUCTION_NONE ? loss : NULL, grad};
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_rows)(&run, n_threads, flags), denom);
 }
 
@@ -209,19 +190,16 @@ typedef struct {
     const T *x, *y;
     size_t n;
     T *loss, *g;
-    size_t first_block; /* partials[b - first_block] holds block b */
-    double *partials;
 } FNN_NAME(elem_run);
 
-static void FNN_NAME(elem_blocks)(const void *vctx, size_t b0, size_t b1)
+/* The sum over block b of FNN_REDUCE_BLOCK elements. */
+static double FNN_NAME(elem_block)(const void *vctx, size_t b)
 {
     const FNN_NAME(elem_run) *r = (const FNN_NAME(elem_run) *)vctx;
-    for (size_t local = b0; local < b1; ++local) {
-        const size_t lo = (r->first_block + local) * FNN_REDUCE_BLOCK;
-        const size_t len = r->n - lo < FNN_REDUCE_BLOCK ? r->n - lo : FNN_REDUCE_BLOCK;
-        r->partials[local] = r->fn(r->c, lo, len, r->x + lo, r->y ? r->y + lo : NULL,
-                               r->loss ? r->loss + lo : NULL, r->g ? r->g + lo : NULL);
-    }
+    const size_t lo = b * FNN_REDUCE_BLOCK;
+    const size_t len = r->n - lo < FNN_REDUCE_BLOCK ? r->n - lo : FNN_REDUCE_BLOCK;
+    return r->fn(r->c, lo, len, r->x + lo, r->y ? r->y + lo : NULL, r->loss ? r->loss + lo : NULL,
+                 r->g ? r->g + lo : NULL);
 }
 
 /* Fixed blocks of FNN_REDUCE_BLOCK elements summed in block order. */
@@ -229,18 +207,7 @@ static double FNN_NAME(run_elems)(FNN_NAME(elem_run) *r, int n_threads, int flag
 {
     const size_t n_blocks = (r->n + FNN_REDUCE_BLOCK - 1) / FNN_REDUCE_BLOCK;
     const size_t grain = (FNN_GRAIN_ELEMENTWISE + FNN_REDUCE_BLOCK - 1) / FNN_REDUCE_BLOCK;
-    double partials[FNN_LOSS_CHUNK_BLOCKS];
-    double acc = 0.0;
-    r->partials = partials;
-    for (size_t b0 = 0; b0 < n_blocks; b0 += FNN_LOSS_CHUNK_BLOCKS) {
-        const size_t count = n_blocks - b0 < FNN_LOSS_CHUNK_BLOCKS ? n_blocks - b0
-                                                                   : FNN_LOSS_CHUNK_BLOCKS;
-        r->first_block = b0;
-        fnn_parallel_ranges(count, grain, 1, n_threads, flags, FNN_NAME(elem_blocks), r);
-        for (size_t b = 0; b < count; ++b) acc += partials[b];
-    }
-    r->partials = NULL;
-    return acc;
+    return fnn_parallel_reduce(n_blocks, grain, n_threads, flags, FNN_NAME(elem_block), r, NULL);
 }
 
 double FNN_NAME(fnn_bce_with_logits)(const T *logits, const T *target, size_t n, const T *weight,
@@ -259,7 +226,7 @@ double FNN_NAME(fnn_bce_with_logits)(const T *logits, const T *target, size_t n,
     c.mode = mode;
     c.scale = FNN_NAME(grad_scale)(reduction, (double)n);
     FNN_NAME(elem_run) run = {FNN_NAME(losses_table)()->elem[FNN_ELEM_BCE], &c, logits, target, n,
-                              (mode & FNN_LMODE_OUT) ? loss : NULL, grad, 0, NULL};
+                              (mode & FNN_LMODE_OUT) ? loss : NULL, grad};
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_elems)(&run, n_threads, flags), (double)n);
 }
 
@@ -271,7 +238,7 @@ double FNN_NAME(fnn_mse_loss)(const T *input, const T *target, size_t n, int red
     c.mode = (reduction == FNN_REDUCTION_NONE && loss) ? FNN_LMODE_OUT : 0u;
     c.scale = FNN_NAME(grad_scale)(reduction, (double)n);
     FNN_NAME(elem_run) run = {FNN_NAME(losses_table)()->elem[FNN_ELEM_MSE], &c, input, target, n,
-                              (c.mode & FNN_LMODE_OUT) ? loss : NULL, grad, 0, NULL};
+                              (c.mode & FNN_LMODE_OUT) ? loss : NULL, grad};
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_elems)(&run, n_threads, flags), (double)n);
 }
 
@@ -289,7 +256,7 @@ double FNN_NAME(fnn_l1l2_penalty)(const T *w, size_t n, double l1, double l2, do
     c.mode = mode;
     if (!(mode & (FNN_LMODE_L1 | FNN_LMODE_L2))) return 0.0;
     FNN_NAME(elem_run) run = {FNN_NAME(losses_table)()->elem[FNN_ELEM_L1L2], &c, w, NULL, n, NULL,
-                              grad, 0, NULL};
+                              grad};
     return FNN_NAME(run_elems)(&run, n_threads, flags);
 }
 

@@ -197,51 +197,27 @@ typedef struct {
     const T *x;
     size_t n;
     double p;
-    double *partials;
 } FNN_NAME(reduce_run);
 
-static void FNN_NAME(reduce_blocks)(const void *vctx, size_t b0, size_t b1)
+static double FNN_NAME(reduce_block)(const void *vctx, size_t b)
 {
     const FNN_NAME(reduce_run) *r = (const FNN_NAME(reduce_run) *)vctx;
-    for (size_t b = b0; b < b1; ++b) {
-        size_t lo = b * FNN_REDUCE_BLOCK;
-        size_t len = r->n - lo < FNN_REDUCE_BLOCK ? r->n - lo : FNN_REDUCE_BLOCK;
-        r->partials[b] = r->span(r->x + lo, len, r->p);
-    }
-}
-
-static double FNN_NAME(reduce_combine)(int kind, double acc, double part)
-{
-    if (kind != FNN_REDUCE_MAX_ABS) return acc + part;
-    if (acc != acc || part != part) return (double)NAN;
-    return part > acc ? part : acc;
+    size_t lo = b * FNN_REDUCE_BLOCK;
+    size_t len = r->n - lo < FNN_REDUCE_BLOCK ? r->n - lo : FNN_REDUCE_BLOCK;
+    return r->span(r->x + lo, len, r->p);
 }
 
 /* Each fixed block is reduced by the same code whatever the thread count,
- * and the block results are combined in block order, so the result never
- * depends on n_threads. */
+ * and the block results are combined in block order (fnn_parallel_reduce),
+ * so the result never depends on n_threads. */
 static double FNN_NAME(reduce)(int kind, const T *x, size_t n, double p, int n_threads, int flags)
 {
     if (n == 0) return 0.0;
     const size_t n_blocks = (n + FNN_REDUCE_BLOCK - 1) / FNN_REDUCE_BLOCK;
-    const FNN_NAME(fnn_reduce_span) span = FNN_NAME(optim_table)()->reduce[kind];
-    double stack_partials[64];
-    double *partials = n_blocks <= 64 ? stack_partials : (double *)malloc(n_blocks * sizeof(double));
-    double acc = 0.0;
-    if (partials == NULL) { /* out of memory: the same blocks in the same order, one thread */
-        for (size_t b = 0; b < n_blocks; ++b) {
-            size_t lo = b * FNN_REDUCE_BLOCK;
-            size_t len = n - lo < FNN_REDUCE_BLOCK ? n - lo : FNN_REDUCE_BLOCK;
-            acc = FNN_NAME(reduce_combine)(kind, acc, span(x + lo, len, p));
-        }
-        return acc;
-    }
-    FNN_NAME(reduce_run) run = {span, x, n, p, partials};
+    FNN_NAME(reduce_run) run = {FNN_NAME(optim_table)()->reduce[kind], x, n, p};
     const size_t grain_blocks = (FNN_GRAIN_ELEMENTWISE + FNN_REDUCE_BLOCK - 1) / FNN_REDUCE_BLOCK;
-    fnn_parallel_ranges(n_blocks, grain_blocks, 1, n_threads, flags, FNN_NAME(reduce_blocks), &run);
-    for (size_t b = 0; b < n_blocks; ++b) acc = FNN_NAME(reduce_combine)(kind, acc, partials[b]);
-    if (partials != stack_partials) free(partials);
-    return acc;
+    return fnn_parallel_reduce(n_blocks, grain_blocks, n_threads, flags, FNN_NAME(reduce_block),
+                               &run, kind == FNN_REDUCE_MAX_ABS ? fnn_combine_max_nan : NULL);
 }
 
 double FNN_NAME(fnn_sum_squares)(const T *x, size_t n, int n_threads, int flags)

@@ -3,10 +3,32 @@
 #define FASTNN_RUNTIME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* STREAM triad a[i] = b[i] + scalar·c[i] (a OUT; b, c IN), 24 bytes per element. */
 void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n,
                       int n_threads);
+
+/* The thread pool (csrc/core/parallel.c). Workers spin this many
+ * microseconds for the next call after finishing one, then sleep; the
+ * default is 50, or FASTNN_SPIN_US at the first parallel call. */
+void fnn_runtime_set_spin_us(long us);
+long fnn_runtime_spin_us(void);
+/* 1 when kernels run on fastnn's own pool, 0 when on OpenMP fork-join. */
+int fnn_runtime_pooled(void);
+/* Counters since start: [0] jobs handed to the pool, [1] calls run on the
+ * calling thread alone, [2] chunks run by workers, [3] calls that waited for
+ * a worker's chunk, [4] workers created. */
+void fnn_runtime_stats(uint64_t *out);
+
+/* Test hooks: FNN_RUNTIME_TEST_STRAGGLER makes every worker sleep `value`
+ * microseconds inside each chunk it claims (a preempted worker);
+ * FNN_RUNTIME_TEST_ABSENT makes workers ignore every job (threads that never
+ * arrive). FNN_RUNTIME_TEST_OFF restores normal operation. */
+#define FNN_RUNTIME_TEST_OFF 0
+#define FNN_RUNTIME_TEST_STRAGGLER 1
+#define FNN_RUNTIME_TEST_ABSENT 2
+void fnn_runtime_set_test_mode(int mode, long value);
 
 /* The compiler that built the kernels, e.g. "gcc 12.2.0". */
 const char *fnn_compiler_version(void);

@@ -11,6 +11,9 @@ cdef extern from "fastnn.h" nogil:
     int FASTNN_API_VERSION
     int FNN_DTYPE_FLOAT32
     int FNN_DTYPE_FLOAT64
+    int FNN_RUNTIME_TEST_OFF
+    int FNN_RUNTIME_TEST_STRAGGLER
+    int FNN_RUNTIME_TEST_ABSENT
     int FNN_OPT_MAXIMIZE
     int FNN_OPT_DECOUPLED_WD
     int FNN_OPT_NESTEROV
@@ -85,6 +88,11 @@ cdef extern from "fastnn.h" nogil:
         void (*sgemm)(char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a, int *lda, float *b, int *ldb, float *beta, float *c, int *ldc)
         void (*dgemm)(char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a, int *lda, double *b, int *ldb, double *beta, double *c, int *ldc)
     void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n, int n_threads)
+    void fnn_runtime_set_spin_us(long us)
+    long fnn_runtime_spin_us()
+    int fnn_runtime_pooled()
+    void fnn_runtime_stats(uint64_t *out)
+    void fnn_runtime_set_test_mode(int mode, long value)
     const char *fnn_compiler_version()
     void fnn_optim_step(int algorithm, int dtype, size_t n_arrays, const size_t *sizes, void *const *params, const void *const *grads, void *const *state0, void *const *state1, void *const *state2, const fnn_optim_hparams *hp, int n_threads, int flags)
     double fnn_reduce(int kind, int dtype, const void *x, size_t n, double p, int n_threads, int flags)

@@ -1,5 +1,5 @@
 # Declarations of csrc/core and csrc/runtime for Cython.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "fastnn.h" nogil:
     int FASTNN_API_VERSION
@@ -12,6 +12,11 @@ cdef extern from "fastnn.h" nogil:
     const char *fnn_simd_level_name(int level)
     int fnn_openmp_enabled()
     const char *fnn_compiler_version()
+    void fnn_runtime_set_spin_us(long us)
+    long fnn_runtime_spin_us()
+    int fnn_runtime_pooled()
+    void fnn_runtime_stats(uint64_t *out)
+    void fnn_runtime_set_test_mode(int mode, long value)
     void fnn_stream_triad(double *a, const double *b, const double *c, double scalar,
                           size_t n, int n_threads)
 

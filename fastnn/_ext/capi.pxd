@@ -18,6 +18,9 @@ from fastnn._ext.c_capi cimport (
     FASTNN_API_VERSION,
     FNN_DTYPE_FLOAT32,
     FNN_DTYPE_FLOAT64,
+    FNN_RUNTIME_TEST_OFF,
+    FNN_RUNTIME_TEST_STRAGGLER,
+    FNN_RUNTIME_TEST_ABSENT,
     FNN_OPT_MAXIMIZE,
     FNN_OPT_DECOUPLED_WD,
     FNN_OPT_NESTEROV,
@@ -75,6 +78,11 @@ from fastnn._ext.c_capi cimport (
 )
 
 cdef void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n, int n_threads) noexcept nogil
+cdef void fnn_runtime_set_spin_us(long us) noexcept nogil
+cdef long fnn_runtime_spin_us() noexcept nogil
+cdef int fnn_runtime_pooled() noexcept nogil
+cdef void fnn_runtime_stats(uint64_t *out) noexcept nogil
+cdef void fnn_runtime_set_test_mode(int mode, long value) noexcept nogil
 cdef const char * fnn_compiler_version() noexcept nogil
 cdef void fnn_optim_step(int algorithm, int dtype, size_t n_arrays, const size_t *sizes, void *const *params, const void *const *grads, void *const *state0, void *const *state1, void *const *state2, const fnn_optim_hparams *hp, int n_threads, int flags) noexcept nogil
 cdef double fnn_reduce(int kind, int dtype, const void *x, size_t n, double p, int n_threads, int flags) noexcept nogil

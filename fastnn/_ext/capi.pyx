@@ -20,6 +20,26 @@ cdef void fnn_stream_triad(double *a, const double *b, const double *c, double s
     _c_api.fnn_stream_triad(a, b, c, scalar, n, n_threads)
 
 
+cdef void fnn_runtime_set_spin_us(long us) noexcept nogil:
+    _c_api.fnn_runtime_set_spin_us(us)
+
+
+cdef long fnn_runtime_spin_us() noexcept nogil:
+    return _c_api.fnn_runtime_spin_us()
+
+
+cdef int fnn_runtime_pooled() noexcept nogil:
+    return _c_api.fnn_runtime_pooled()
+
+
+cdef void fnn_runtime_stats(uint64_t *out) noexcept nogil:
+    _c_api.fnn_runtime_stats(out)
+
+
+cdef void fnn_runtime_set_test_mode(int mode, long value) noexcept nogil:
+    _c_api.fnn_runtime_set_test_mode(mode, value)
+
+
 cdef const char * fnn_compiler_version() noexcept nogil:
     return _c_api.fnn_compiler_version()
 
@@ -468,6 +488,11 @@ API_VERSION = _c_api.fnn_api_version()
 VERSION = _c_api.FASTNN_VERSION.decode()
 KERNELS = (
     'fnn_stream_triad',
+    'fnn_runtime_set_spin_us',
+    'fnn_runtime_spin_us',
+    'fnn_runtime_pooled',
+    'fnn_runtime_stats',
+    'fnn_runtime_set_test_mode',
     'fnn_compiler_version',
     'fnn_optim_step',
     'fnn_reduce',

@@ -10,7 +10,10 @@ import numpy as np
 from fastnn._ext.c_core cimport (
     fnn_api_version, fnn_openmp_enabled, fnn_openmp_version, fnn_openmp_max_threads,
     fnn_simd_max_level, fnn_simd_level_name, fnn_stream_triad, fnn_compiler_version,
+    fnn_runtime_set_spin_us, fnn_runtime_spin_us, fnn_runtime_pooled, fnn_runtime_stats,
+    fnn_runtime_set_test_mode,
 )
+from libc.stdint cimport uint64_t
 
 cnp.import_array()
 
@@ -51,6 +54,33 @@ def default_threads():
         if end != env and value >= 1 and value < n:
             n = <int>value
     return n
+
+
+def pooled():
+    """Whether kernels run on fastnn's own thread pool (else OpenMP)."""
+    return bool(fnn_runtime_pooled())
+
+
+def spin_us():
+    return fnn_runtime_spin_us()
+
+
+def set_spin_us(long us):
+    fnn_runtime_set_spin_us(us)
+
+
+def pool_stats():
+    """Counters of the thread pool since start (csrc/runtime/fastnn_runtime.h)."""
+    cdef uint64_t out[5]
+    fnn_runtime_stats(out)
+    return {"jobs": out[0], "inline": out[1], "worker_chunks": out[2], "waits": out[3],
+            "workers": out[4]}
+
+
+def set_test_mode(int mode, long value):
+    """Test hook: 0 off, 1 every worker sleeps `value` us inside each chunk,
+    2 workers ignore every job."""
+    fnn_runtime_set_test_mode(mode, value)
 
 
 def simd_max_level():
