@@ -27,10 +27,11 @@ Without scipy the layer falls back to ``numpy.matmul`` on the whole product
 """
 import contextlib
 import ctypes
+import threading
 
 from fastnn._ext import dense as _k
 
-__all__ = ["available", "describe", "single_threaded"]
+__all__ = ["available", "describe", "single_threaded", "limit_blas_threads"]
 
 _loaded = None
 
@@ -73,6 +74,16 @@ def _discover():
     global _state
     if _state is not None:
         return _state
+    with _discover_lock:  # the first calls of several threads at once
+        if _state is None:
+            _state = _discover_locked()
+    return _state
+
+
+_discover_lock = threading.Lock()
+
+
+def _discover_locked():
     try:
         from threadpoolctl import threadpool_info
         infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -100,15 +111,73 @@ def _discover():
         controls.append((ctypes.cast(get, ctypes.c_void_p).value,
                          ctypes.cast(set_, ctypes.c_void_p).value))
     _k.set_blas_thread_controls(controls)
-    _state = (bool(others), described)
-    return _state
+    return (bool(others), described)
+
+
+class _SharedLimit:
+    """A threadpoolctl limit shared by concurrent users: the first entrant
+    sets it and saves the libraries' settings, the last one out restores
+    them. (Separate ``threadpool_limits`` blocks in several Python threads
+    interleave their saves and restores and can leave BLAS limited for
+    the rest of the process.) While any user is inside, the first
+    entrant's limit holds."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._limiter = None
+
+    @contextlib.contextmanager
+    def __call__(self, n):
+        from threadpoolctl import threadpool_limits
+        with self._lock:
+            if self._depth == 0:
+                self._limiter = threadpool_limits(limits=n, user_api="blas")
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_shared_limit = _SharedLimit()
 
 
 @contextlib.contextmanager
 def _threadpoolctl_single():
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _shared_limit(1):
         yield
+
+
+@contextlib.contextmanager
+def limit_blas_threads(n):
+    """BLAS limited to ``n`` threads inside the block, safely for concurrent
+    Python threads (``fastnn.fit(blas_threads=...)`` uses it).
+
+    With ``n == 1`` the OpenBLAS libraries are switched through the same
+    counted section as the dense layer's calls, so the two never undo each
+    other's settings; other BLAS libraries, and other ``n``, go through a
+    counted threadpoolctl limit. Every setting is restored when the last
+    concurrent block exits.
+    """
+    needs_threadpoolctl, _ = _discover()
+    if n == 1:
+        _k.blas_single_enter()
+        try:
+            if needs_threadpoolctl:
+                with _shared_limit(1):
+                    yield
+            else:
+                yield
+        finally:
+            _k.blas_single_leave()
+    else:
+        with _shared_limit(n):
+            yield
 
 
 def single_threaded():

@@ -1,6 +1,7 @@
 """Threads, SIMD level and denormal handling: the run-time settings that
 every kernel call reads."""
 import contextlib
+import contextvars
 import importlib
 import os
 import pkgutil
@@ -21,29 +22,38 @@ __all__ = [
 SIMD_LEVELS = ("baseline", "avx2", "avx512")
 FLAG_FLUSH_DENORMALS = 1
 
-_num_threads = None  # set_num_threads() / threads(); None follows the environment
+_num_threads = None  # set_num_threads(); None follows the environment
+# threads(n): per Python thread (and per asyncio task), never seen by others
+_context_threads = contextvars.ContextVar("fastnn_threads", default=None)
 _flags = 0
 
 
 def get_num_threads():
     """Number of threads fastnn kernels use when called without ``n_threads``.
 
-    Unless fixed by :func:`set_num_threads` or :func:`threads`, it is read at
-    each call: the OpenMP runtime's limit (``omp_get_max_threads()``, which
-    reflects ``OMP_NUM_THREADS`` at start-up and limits set through
-    threadpoolctl), lowered by ``OMP_NUM_THREADS`` if that is set now.
+    In order: the innermost :func:`threads` block of the calling Python
+    thread (each thread has its own), else the process-wide
+    :func:`set_num_threads`, else, read at each call, the OpenMP runtime's
+    limit (``omp_get_max_threads()``, which reflects ``OMP_NUM_THREADS`` at
+    start-up and limits set through threadpoolctl), lowered by
+    ``OMP_NUM_THREADS`` if that is set now.
 
     Returns
     -------
     int
     """
+    n = _context_threads.get()
+    if n is not None:
+        return n
     if _num_threads is not None:
         return _num_threads
     return _runtime.default_threads()
 
 
 def set_num_threads(n):
-    """Fix the default thread count of fastnn kernels.
+    """Fix the default thread count of fastnn kernels, for the whole process.
+
+    A :func:`threads` block of a Python thread takes precedence inside it.
 
     Parameters
     ----------
@@ -70,17 +80,19 @@ def _check_thread_count(n, name):
     return int(n)
 
 
-# libgomp's thread pool does not survive fork(): a child that enters a
-# parallel region after its parent used one waits forever for pool threads that
-# were not copied. Such a child runs every kernel on its calling thread; use the
-# "spawn" or "forkserver" start method for multi-threaded workers.
+# fastnn's own thread pool (csrc/core/parallel.c) survives fork(): the child
+# creates new workers at its first parallel call, whichever entry point (Python,
+# ctypes, C) the parent used. Builds on OpenMP fork-join instead (no POSIX
+# threads) cannot: libgomp's pool is not copied, and a child that entered a
+# parallel region would wait forever. There, a child forked after the parent
+# ran multi-threaded runs every kernel on its calling thread.
 _pool_used = False
 _forked_child = False
 
 
 def _after_fork_in_child():
     global _forked_child
-    _forked_child = _forked_child or _pool_used
+    _forked_child = _forked_child or (_pool_used and not _runtime.pooled())
 
 
 if hasattr(os, "register_at_fork"):
@@ -88,12 +100,11 @@ if hasattr(os, "register_at_fork"):
 
 
 def resolve_threads(n_threads):
-    """The thread count for one call: ``n_threads`` if given, else the default.
-
-    1 in a process forked after fastnn ran multi-threaded (see above)."""
+    """The thread count for one call: ``n_threads`` if given, else the default
+    (:func:`get_num_threads`)."""
     global _pool_used
     if n_threads is None:
-        n = _num_threads if _num_threads is not None else _runtime.default_threads()
+        n = get_num_threads()
     else:
         n = _check_thread_count(n_threads, "n_threads")
     if _forked_child:
@@ -105,7 +116,18 @@ def resolve_threads(n_threads):
 
 @contextlib.contextmanager
 def threads(n):
-    """Context manager: fastnn kernels use ``n`` threads inside the block.
+    """Context manager: fastnn kernels called from this Python thread use
+    ``n`` threads inside the block.
+
+    The setting belongs to the calling Python thread (a context variable):
+    other threads keep their own, and it is restored when the block exits,
+    whatever other threads do meanwhile. :func:`set_num_threads` sets the
+    process-wide default instead.
+
+    Parameters
+    ----------
+    n : int
+        Threads (>= 1).
 
     Examples
     --------
@@ -113,13 +135,11 @@ def threads(n):
     >>> with fastnn.threads(1):
     ...     pass  # single-threaded kernels here
     """
-    global _num_threads
-    previous = _num_threads
-    set_num_threads(n)
+    token = _context_threads.set(_check_thread_count(n, "n"))
     try:
         yield
     finally:
-        _num_threads = previous
+        _context_threads.reset(token)
 
 
 def get_flush_denormals():

@@ -482,11 +482,9 @@ def _blas_limit(blas_threads):
     if isinstance(blas_threads, bool) or not isinstance(blas_threads, numbers.Integral) \
             or blas_threads < 1:
         raise ValueError(f"blas_threads must be an int >= 1 or None, got {blas_threads!r}")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(int(blas_threads), user_api="blas")
+    from fastnn import _blas
+    # counted, so that concurrent fits (and dense calls) restore BLAS once
+    return _blas.limit_blas_threads(int(blas_threads))
 
 
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,

@@ -176,6 +176,17 @@ cdef void _blas_single_leave():
                     _set_threads[i](_saved_threads[i])
 
 
+def blas_single_enter():
+    """Enter a section in which every controlled OpenBLAS runs on one thread
+    (counted: the first entrant saves the settings, the last one out
+    restores them). fastnn.fit uses it; the dense calls enter it too."""
+    _blas_single_enter()
+
+
+def blas_single_leave():
+    _blas_single_leave()
+
+
 def dense_forward(int act, double negative_slope, double alpha, double beta, double threshold,
                   size_t n_samples, size_t in_features, size_t out_features, cnp.ndarray x,
                   cnp.ndarray weight, object bias, object slope, object pre, cnp.ndarray y,

@@ -20,6 +20,8 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from fastnn.bench import scenarios as _scenarios
+
 __all__ = ["Case", "Target", "measure", "run", "main"]
 
 
@@ -249,9 +251,26 @@ def main(argv=None):
     parser.add_argument("--min-time", type=float, default=0.1,
                         help="seconds per timing repeat (default 0.1)")
     parser.add_argument("--json", metavar="FILE", help="save the results as JSON")
+    parser.add_argument("--scenario", choices=("all", "none") + _scenarios.SCENARIOS,
+                        default=None,
+                        help="field scenarios of the headline kernels: alone, after-numpy "
+                             "(right after a NumPy matmul), busy (beside a process spinning "
+                             "on one core), threads (2 Python threads calling at once), all, "
+                             "or none. Given alone, only the scenario table runs; by default "
+                             "the kernel table runs, then the scenario table (all scenarios)")
     args = parser.parse_args(argv)
-    results = run(full=args.full, with_torch=args.with_torch, only=args.only,
-                  n_threads=args.threads, min_time=args.min_time)
+    if args.threads is not None:
+        import fastnn
+        fastnn.set_num_threads(args.threads)
+    results = {}
+    if args.scenario is None or args.scenario == "none":
+        results = run(full=args.full, with_torch=args.with_torch, only=args.only,
+                      n_threads=args.threads, min_time=args.min_time)
+    if args.scenario != "none":
+        chosen = _scenarios.SCENARIOS if args.scenario in (None, "all") else (args.scenario,)
+        with_torch = args.with_torch and _torch_available()
+        print(file=sys.stdout)
+        results["scenarios"] = _scenarios.run(chosen, with_torch=with_torch, only=args.only)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=str)
