@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         }
     }
     fnn_runtime_set_test_mode(FNN_RUNTIME_TEST_OFF, 0);
-    uint64_t stats[5];
+    uint64_t stats[6];
     fnn_runtime_stats(stats);
     if (failures) {
         printf("FAILED: %ld calls\n", failures);

@@ -24,6 +24,14 @@
  * e) One job at a time owns the pool. A call made while another thread's
  *    job owns it (several Python threads), or from inside a chunk (nested),
  *    runs on its own thread: it never queues behind another call.
+ * g) When a call waited for a worker's chunk much longer than a chunk takes
+ *    (the worker was preempted: another process or a spinning BLAS thread
+ *    holds its core),
+ *    the following calls run on the calling thread alone for a while
+ *    (FNN_SOLO_MIN_NS, doubling while it happens again, up to
+ *    FNN_SOLO_MAX_NS), then the pool is tried again. On a shared machine
+ *    the second core is worth less than the wait for it; on a quiet one no
+ *    call waits and every call uses the pool.
  * f) After fork() the child starts with no workers and creates new ones on
  *    its first parallel call (pthread_atfork), whatever entry point the
  *    parent used.
@@ -172,6 +180,15 @@ static void run_inline(size_t n_items, int flags, fnn_range_fn fn, const void *c
 /* ------------------------------------------------------------------ pool */
 
 #define FNN_POOL_MAX_WORKERS 255
+/* The owner waits for workers' last chunks spinning for at most twice its
+ * own time per chunk plus FNN_WAIT_SLACK_NS (capped), then sleeps; a wait
+ * longer than that means a worker was preempted. */
+#define FNN_WAIT_SLACK_NS 30000L
+#define FNN_WAIT_SPIN_MAX_NS 500000L
+/* Calls after a call that slept waiting for a worker run alone for this
+ * long, doubled each time it happens again (see g above). */
+#define FNN_SOLO_MIN_NS 2000000L
+#define FNN_SOLO_MAX_NS 64000000L
 /* The claim word: epoch (32 bits) | n_chunks (16) | next chunk (16). */
 #define CLAIM(epoch, n, next) (((uint64_t)(epoch) << 32) | ((uint64_t)(n) << 16) | (uint64_t)(next))
 #define CLAIM_EPOCH(w) ((uint32_t)((w) >> 32))
@@ -204,11 +221,13 @@ typedef struct {
     pthread_mutex_t grow_lock;  /* creating workers */
     _Atomic int n_workers;
     _Atomic long spin_ns;
+    _Atomic long solo_until_ns; /* calls before this time run alone */
+    _Atomic long solo_ns;       /* the next solo period */
 
     /* test hooks and counters */
     _Atomic int test_mode;
     _Atomic long test_value;
-    _Atomic uint64_t stat_jobs, stat_inline, stat_worker_chunks, stat_waits;
+    _Atomic uint64_t stat_jobs, stat_inline, stat_worker_chunks, stat_waits, stat_solo;
 } fnn_pool;
 
 static fnn_pool pool = {.grow_lock = PTHREAD_MUTEX_INITIALIZER, .spin_ns = -1};
@@ -397,20 +416,29 @@ static void grow_pool(int wanted)
     pthread_mutex_unlock(&pool.grow_lock);
 }
 
-/* Waits until all `n_chunks` chunks are done: spins briefly, then sleeps so
- * that a preempted worker can be moved onto this core. */
-static void wait_done(uint32_t n_chunks)
+/* Waits until all `n_chunks` chunks are done: spins while a running worker
+ * would finish its chunk (`spin_ns`), then sleeps, which leaves this core
+ * idle so that the scheduler can move a preempted worker onto it. Returns
+ * the nanoseconds waited. */
+static long wait_done(uint32_t n_chunks, long spin_ns)
 {
     uint32_t d = atomic_load_explicit(&pool.done, memory_order_acquire);
-    if (d == n_chunks) return;
+    if (d == n_chunks) return 0;
+    const long start = now_ns();
+    long t = start;
+    do {
+        for (int i = 0; i < 32; ++i) {
+            cpu_relax();
+            if (atomic_load_explicit(&pool.done, memory_order_acquire) == n_chunks)
+                return now_ns() - start;
+        }
+        t = now_ns();
+    } while (t - start < spin_ns);
     atomic_fetch_add_explicit(&pool.stat_waits, 1, memory_order_relaxed);
-    for (int i = 0; i < 2000; ++i) {
-        cpu_relax();
-        if (atomic_load_explicit(&pool.done, memory_order_acquire) == n_chunks) return;
-    }
     atomic_store(&pool.owner_waiting, 1);
     while ((d = atomic_load(&pool.done)) != n_chunks) futex_wait(&pool.done, d);
     atomic_store(&pool.owner_waiting, 0);
+    return now_ns() - start;
 }
 
 static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flags,
@@ -419,6 +447,12 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
     const size_t n_chunks = (n_items + chunk - 1) / chunk;
     /* a cold pool is not worth waking for a small call */
     if (n_items < FNN_COLD_MIN_GRAINS * grain && atomic_load(&pool.spinning) == 0) return 0;
+    if (atomic_load_explicit(&pool.solo_until_ns, memory_order_relaxed) != 0) {
+        if (now_ns() < atomic_load_explicit(&pool.solo_until_ns, memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&pool.stat_solo, 1, memory_order_relaxed);
+            return 0;
+        }
+    }
     int expected = 0;
     if (!atomic_compare_exchange_strong(&pool.owned, &expected, 1)) return 0;
     grow_pool(nt - 1);
@@ -437,9 +471,26 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
     atomic_fetch_add_explicit(&pool.stat_jobs, 1, memory_order_relaxed);
 
     unsigned saved = fnn_denormals_enter(flags);
-    run_chunks(epoch, 0);
+    const long t0 = now_ns();
+    const uint32_t ran = run_chunks(epoch, 0);
+    const long own_chunk_ns = (now_ns() - t0) / (long)(ran ? ran : 1);
     fnn_denormals_leave(flags, saved);
-    wait_done((uint32_t)n_chunks);
+    /* a running worker finishes its last chunk within about one chunk's
+     * time; much longer means it was preempted */
+    const long expected_ns = 2 * own_chunk_ns + FNN_WAIT_SLACK_NS;
+    const long waited = wait_done((uint32_t)n_chunks, expected_ns < FNN_WAIT_SPIN_MAX_NS
+                                                          ? expected_ns : FNN_WAIT_SPIN_MAX_NS);
+    if (waited > expected_ns &&
+        atomic_load_explicit(&pool.test_mode, memory_order_relaxed) == FNN_RUNTIME_TEST_OFF) {
+        /* the worker was preempted inside a chunk: run alone for a while */
+        long solo = atomic_load_explicit(&pool.solo_ns, memory_order_relaxed);
+        if (solo < FNN_SOLO_MIN_NS) solo = FNN_SOLO_MIN_NS;
+        atomic_store_explicit(&pool.solo_until_ns, now_ns() + solo, memory_order_relaxed);
+        atomic_store_explicit(&pool.solo_ns, solo < FNN_SOLO_MAX_NS / 2 ? 2 * solo : FNN_SOLO_MAX_NS,
+                              memory_order_relaxed);
+    } else {
+        atomic_store_explicit(&pool.solo_ns, FNN_SOLO_MIN_NS, memory_order_relaxed);
+    }
     atomic_store_explicit(&pool.owned, 0, memory_order_release);
     return 1;
 }
@@ -460,6 +511,8 @@ void fnn_runtime_set_test_mode(int mode, long value)
 {
     atomic_store(&pool.test_value, value);
     atomic_store(&pool.test_mode, mode);
+    atomic_store(&pool.solo_until_ns, 0); /* every test call may use the pool */
+    atomic_store(&pool.solo_ns, FNN_SOLO_MIN_NS);
 }
 
 void fnn_runtime_stats(uint64_t *out)
@@ -469,6 +522,7 @@ void fnn_runtime_stats(uint64_t *out)
     out[2] = atomic_load(&pool.stat_worker_chunks);
     out[3] = atomic_load(&pool.stat_waits);
     out[4] = (uint64_t)atomic_load(&pool.n_workers);
+    out[5] = atomic_load(&pool.stat_solo);
 }
 
 int fnn_runtime_pooled(void) { return 1; }
@@ -482,7 +536,7 @@ void fnn_runtime_set_test_mode(int mode, long value)
     (void)mode;
     (void)value;
 }
-void fnn_runtime_stats(uint64_t *out) { memset(out, 0, 5 * sizeof(uint64_t)); }
+void fnn_runtime_stats(uint64_t *out) { memset(out, 0, 6 * sizeof(uint64_t)); }
 int fnn_runtime_pooled(void) { return 0; }
 
 #ifdef _OPENMP

@@ -18,7 +18,8 @@ long fnn_runtime_spin_us(void);
 int fnn_runtime_pooled(void);
 /* Counters since start: [0] jobs handed to the pool, [1] calls run on the
  * calling thread alone, [2] chunks run by workers, [3] calls that waited for
- * a worker's chunk, [4] workers created. */
+ * a worker's chunk, [4] workers created, [5] calls run alone because a
+ * recent call had to wait for a preempted worker. */
 void fnn_runtime_stats(uint64_t *out);
 
 /* Test hooks: FNN_RUNTIME_TEST_STRAGGLER makes every worker sleep `value`

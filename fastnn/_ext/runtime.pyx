@@ -71,10 +71,10 @@ def set_spin_us(long us):
 
 def pool_stats():
     """Counters of the thread pool since start (csrc/runtime/fastnn_runtime.h)."""
-    cdef uint64_t out[5]
+    cdef uint64_t out[6]
     fnn_runtime_stats(out)
     return {"jobs": out[0], "inline": out[1], "worker_chunks": out[2], "waits": out[3],
-            "workers": out[4]}
+            "workers": out[4], "solo": out[5]}
 
 
 def set_test_mode(int mode, long value):

@@ -1,8 +1,10 @@
 """Field scenarios: each family's headline kernel timed the way programs use it.
 
 A kernel that is fast alone and slow in a real program is slow. Each
-headline kernel is timed in these scenarios, one call at a time, and the
-median (and for ``busy`` the worst run) is reported:
+headline kernel is timed in these scenarios, one call at a time. The
+scenarios take turns in ``ROUNDS`` rounds of ``CALLS`` calls each, so that a
+slow phase of a shared machine falls on all of them alike; the median over
+every call is reported (and for ``busy`` also the worst round's median):
 
 alone
     After a 0.15 s pause (the only scenario with a settle pause), with
@@ -12,10 +14,9 @@ after-numpy
     Each call right after a NumPy matmul of 256×1024 @ 1024×1024 float32,
     whose OpenBLAS worker threads keep spinning when it returns.
 busy
-    While a second process spins on one core. Run ``BUSY_RUNS`` times with a
-    fresh spinning process, because the effect depends on where the OS
-    places the threads; the median of the runs' medians and the worst run's
-    median are reported.
+    While a second process spins on one core: a fresh spinning process each
+    round, because the effect depends on where the OS places the threads;
+    the median over all calls and the worst round's median are reported.
 threads
     Two Python threads call the kernel at once on their own data; the
     figure is wall time per call (two calls complete per period).
@@ -37,8 +38,8 @@ from typing import Callable, List, Optional
 import numpy as np
 
 SCENARIOS = ("alone", "after-numpy", "busy", "threads")
-CALLS = 21          # timed calls per scenario and kernel
-BUSY_RUNS = 3       # fresh spinning processes for the busy scenario
+ROUNDS = 5          # rounds in which the scenarios take turns
+CALLS = 11          # timed calls per scenario, kernel and round
 SETTLE_S = 0.15     # pause before the `alone` figures only
 
 
@@ -263,6 +264,7 @@ def _numpy_matmul():
 
 
 def _time_calls(call, before=None, calls=CALLS):
+    """Seconds of each of ``calls`` calls (after one untimed call)."""
     call()  # warm up
     times = []
     for _ in range(calls):
@@ -271,7 +273,7 @@ def _time_calls(call, before=None, calls=CALLS):
         t0 = time.perf_counter()
         call()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
 
 
 def _spinner():
@@ -281,15 +283,12 @@ def _spinner():
 
 
 def _time_busy(make_call):
-    medians = []
-    for _ in range(BUSY_RUNS):
-        proc = _spinner()
-        try:
-            medians.append(_time_calls(make_call()))
-        finally:
-            proc.kill()
-            proc.wait()
-    return statistics.median(medians), max(medians)
+    proc = _spinner()
+    try:
+        return _time_calls(make_call())
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def _time_two_threads(make_call, calls=CALLS):
@@ -319,29 +318,44 @@ def _time_two_threads(make_call, calls=CALLS):
     return wall / (2 * calls)
 
 
-def measure_case(case, scenarios, with_torch):
-    """One result row: seconds per call for each scenario asked for."""
+def measure_case(case, scenarios, with_torch, rounds=ROUNDS):
+    """One result row: seconds per call (medians) for each scenario asked for."""
     row = {"family": case.family, "kernel": case.kernel, "size": case.size}
     make = case.make
-    if "alone" in scenarios or len(scenarios) > 0:
+    torch_make = case.torch if with_torch else None
+    samples = {}
+    busy_rounds = {"busy": [], "torch_busy": []}
+
+    def add(key, times):
+        samples.setdefault(key, []).extend(times)
+
+    for _ in range(rounds):
         time.sleep(SETTLE_S)
-        row["alone_1t"] = _time_calls(make(1))
+        add("alone_1t", _time_calls(make(1)))
         time.sleep(SETTLE_S)
-        row["alone"] = _time_calls(make(None))
-    if "after-numpy" in scenarios:
-        row["after_numpy"] = _time_calls(make(None), before=_numpy_matmul)
-    if "busy" in scenarios:
-        row["busy"], row["busy_worst"] = _time_busy(lambda: make(None))
+        add("alone", _time_calls(make(None)))
+        if torch_make is not None:
+            time.sleep(SETTLE_S)
+            add("torch_alone", _time_calls(torch_make()))
+        if "after-numpy" in scenarios:
+            add("after_numpy", _time_calls(make(None), before=_numpy_matmul))
+            if torch_make is not None:
+                add("torch_after_numpy", _time_calls(torch_make(), before=_numpy_matmul))
+        if "busy" in scenarios:
+            times = _time_busy(lambda: make(None))
+            add("busy", times)
+            busy_rounds["busy"].append(statistics.median(times))
+            if torch_make is not None:
+                times = _time_busy(torch_make)
+                add("torch_busy", times)
+                busy_rounds["torch_busy"].append(statistics.median(times))
+    for key, times in samples.items():
+        row[key] = statistics.median(times)
+    for key, medians in busy_rounds.items():
+        if medians:
+            row[key + "_worst"] = max(medians)
     if "threads" in scenarios:
         row["threads"] = _time_two_threads(lambda: make(None))
-    if with_torch and case.torch is not None:
-        if "alone" in scenarios:
-            time.sleep(SETTLE_S)
-            row["torch_alone"] = _time_calls(case.torch())
-        if "after-numpy" in scenarios:
-            row["torch_after_numpy"] = _time_calls(case.torch(), before=_numpy_matmul)
-        if "busy" in scenarios:
-            row["torch_busy"], row["torch_busy_worst"] = _time_busy(case.torch)
     return row
 
 
@@ -393,8 +407,9 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=sys.stdout):
             header += ["torch busy worst"]
     header += ["targets"]
     table = []
-    print(f"field scenarios: {', '.join(scenarios)}; medians of {CALLS} calls"
-          f" (busy: {BUSY_RUNS} runs, median of medians and worst)", file=out)
+    print(f"field scenarios: {', '.join(scenarios)}; medians of {ROUNDS} rounds x {CALLS} "
+          f"calls, scenarios interleaved (busy worst: the slowest round's median); "
+          f"1T = one thread", file=out)
     for case in _cases(with_torch):
         if only and not re.search(only, case.kernel):
             continue
