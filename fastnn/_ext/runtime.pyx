@@ -9,12 +9,12 @@ import numpy as np
 
 from fastnn._ext.c_core cimport (
     fnn_api_version, fnn_openmp_enabled, fnn_openmp_version, fnn_openmp_max_threads,
-    fnn_simd_max_level, fnn_simd_level_name, fnn_stream_triad, fnn_compiler_version,
+    fnn_simd_max_level, fnn_simd_level, fnn_simd_set_level, fnn_simd_level_name,
+    fnn_stream_triad, fnn_compiler_version,
 )
 
 cnp.import_array()
 
-include "dispatch.pxi"
 
 API_VERSION = fnn_api_version()
 
@@ -55,6 +55,18 @@ def default_threads():
 
 def simd_max_level():
     return fnn_simd_max_level()
+
+
+# The SIMD level is one global of libfastnn.so, which every extension links:
+# chosen from the CPU (capped by FASTNN_SIMD) when the library is loaded,
+# switched here for all of fastnn at once.
+def simd_level():
+    return fnn_simd_level()
+
+
+def set_simd_level(int level):
+    """Use the kernels of SIMD ``level`` (clamped to what the CPU has)."""
+    return fnn_simd_set_level(level)
 
 
 def simd_level_name(int level):
