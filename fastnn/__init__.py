@@ -43,9 +43,27 @@ def get_include():
     """Directory of fastnn's C headers (``fastnn.h``), as numpy.get_include().
 
     Pass it to the compiler (``-I``) to build C code or a Cython module
-    against fastnn; see also ``get_library()`` and docs/c_api.md.
+    against fastnn; see also ``get_cython_include()``, ``get_library()`` and
+    docs/c_api.md.
     """
-    import os
+    return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
 
-    return os.path.join(os.path.dirname(__file__), "include")
+
+def get_cython_include():
+    """Directory holding ``fastnn/_ext/capi.pxd``, for Cython's include path.
+
+    ``from fastnn._ext.capi cimport ...`` needs Cython to find the ``.pxd``
+    files. They are found through ``sys.path`` when fastnn is installed from
+    a wheel, but not under an editable install (``pip install -e .``), whose
+    import hook Cython does not consult. Pass this directory to
+    ``cythonize(..., include_path=[fastnn.get_cython_include()])`` (or
+    ``cython -I``) and ``fastnn.get_include()`` to the C compiler; see
+    docs/c_api.md.
+
+    Returns
+    -------
+    str
+        The directory that contains the ``fastnn`` package.
+    """
+    return _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 from fastnn import nn  # noqa: E402,F401

@@ -2,9 +2,7 @@
 every kernel call reads."""
 import contextlib
 import contextvars
-import importlib
 import os
-import pkgutil
 import platform
 import sys
 
@@ -178,15 +176,6 @@ def kernel_flags():
     return _flags
 
 
-def _kernel_modules():
-    import fastnn._ext as ext
-
-    for info in pkgutil.iter_modules(ext.__path__):
-        module = importlib.import_module(f"fastnn._ext.{info.name}")
-        if hasattr(module, "_set_simd_level"):
-            yield module
-
-
 def available_simd_levels():
     """SIMD levels this CPU and build support, lowest first."""
     return SIMD_LEVELS[: _runtime.simd_max_level() + 1]
@@ -194,7 +183,7 @@ def available_simd_levels():
 
 def get_simd_level():
     """Name of the SIMD level the kernels use now (chosen at import)."""
-    return SIMD_LEVELS[_runtime._simd_level()]
+    return SIMD_LEVELS[_runtime.simd_level()]
 
 
 def set_simd_level(level):
@@ -215,9 +204,7 @@ def set_simd_level(level):
     if level not in available_simd_levels():
         raise ValueError(f"SIMD level {level!r} is not supported here; "
                          f"available: {available_simd_levels()}")
-    index = SIMD_LEVELS.index(level)
-    for module in _kernel_modules():
-        module._set_simd_level(index)
+    _runtime.set_simd_level(SIMD_LEVELS.index(level))
 
 
 def _blas_info():

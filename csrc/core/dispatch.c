@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The only mutable global in fastnn's C code: which per-ISA kernel table
- * to use. It is written at import (or by the test suite, between calls)
- * and only read by kernels. */
+/* Which per-ISA kernel table to use: one per process, in libfastnn, shared
+ * by every extension module. It is written when the library is loaded (or by
+ * fastnn.set_simd_level(), between calls) and only read by kernels. */
 static int simd_level = FNN_SIMD_BASELINE;
 
 static const char *level_names[FNN_SIMD_N_LEVELS] = {"baseline", "avx2", "avx512"};

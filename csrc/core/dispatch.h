@@ -1,6 +1,7 @@
-/* Run-time choice of the SIMD level. Each extension module calls
- * fnn_simd_init() once at import; kernels then read fnn_simd_level() to
- * pick an entry from their per-ISA table. */
+/* Run-time choice of the SIMD level: one global of libfastnn, which every
+ * extension module links. fnn_simd_init() runs when the library is loaded
+ * (a constructor in dispatch.c); kernels then read fnn_simd_level() to pick
+ * an entry from their per-ISA table. */
 #ifndef FASTNN_CORE_DISPATCH_H
 #define FASTNN_CORE_DISPATCH_H
 

@@ -9,7 +9,6 @@ from fastnn._ext.c_generic cimport *
 
 cnp.import_array()
 
-include "dispatch.pxi"
 include "arrays.pxi"
 
 

@@ -2,18 +2,6 @@
 """The kernels of fastnn.h as cdef functions exported to other Cython modules
 (see capi.pxd), and the shared library path for ctypes/C users."""
 cimport fastnn._ext.c_capi as _c_api
-from fastnn._ext.c_core cimport fnn_simd_set_level as _simd_set_level
-from fastnn._ext.c_core cimport fnn_simd_level as _simd_level_now
-
-
-def _set_simd_level(int level):
-    """Use the kernels of SIMD ``level`` in this module (the level is chosen
-    when the library is loaded; tests switch it)."""
-    return _simd_set_level(level)
-
-
-def _simd_level():
-    return _simd_level_now()
 
 
 cdef void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n, int n_threads) noexcept nogil:

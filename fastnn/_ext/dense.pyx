@@ -11,7 +11,6 @@ import threading
 
 cnp.import_array()
 
-include "dispatch.pxi"
 include "arrays.pxi"
 
 IDENTITY = FNN_ACT_IDENTITY

@@ -8,8 +8,6 @@ from fastnn._ext.c_optim cimport *
 
 cnp.import_array()
 
-include "dispatch.pxi"
-
 SGD = FNN_OPTIM_SGD
 ADAGRAD = FNN_OPTIM_ADAGRAD
 RMSPROP = FNN_OPTIM_RMSPROP

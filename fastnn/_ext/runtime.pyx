@@ -9,7 +9,8 @@ import numpy as np
 
 from fastnn._ext.c_core cimport (
     fnn_api_version, fnn_openmp_enabled, fnn_openmp_version, fnn_openmp_max_threads,
-    fnn_simd_max_level, fnn_simd_level_name, fnn_stream_triad, fnn_compiler_version,
+    fnn_simd_max_level, fnn_simd_level, fnn_simd_set_level, fnn_simd_level_name,
+    fnn_stream_triad, fnn_compiler_version,
     fnn_runtime_set_spin_us, fnn_runtime_spin_us, fnn_runtime_pooled, fnn_runtime_stats,
     fnn_runtime_set_test_mode,
 )
@@ -17,7 +18,6 @@ from libc.stdint cimport uint64_t
 
 cnp.import_array()
 
-include "dispatch.pxi"
 
 API_VERSION = fnn_api_version()
 
@@ -85,6 +85,18 @@ def set_test_mode(int mode, long value):
 
 def simd_max_level():
     return fnn_simd_max_level()
+
+
+# The SIMD level is one global of libfastnn.so, which every extension links:
+# chosen from the CPU (capped by FASTNN_SIMD) when the library is loaded,
+# switched here for all of fastnn at once.
+def simd_level():
+    return fnn_simd_level()
+
+
+def set_simd_level(int level):
+    """Use the kernels of SIMD ``level`` (clamped to what the CPU has)."""
+    return fnn_simd_set_level(level)
 
 
 def simd_level_name(int level):
