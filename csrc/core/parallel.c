@@ -24,9 +24,9 @@
  * e) One job at a time owns the pool. A call made while another thread's
  *    job owns it (several Python threads), or from inside a chunk (nested),
  *    runs on its own thread: it never queues behind another call.
- * g) When a call waited for a worker's chunk much longer than a chunk takes
- *    (the worker was preempted: another process or a spinning BLAS thread
- *    holds its core),
+ * g) When a call waited for a worker's last chunk more than half a chunk's
+ *    time (plus 50 us) after finishing its own (the worker was preempted or
+ *    shares its core with another process or a spinning BLAS thread),
  *    the following calls run on the calling thread alone for a while
  *    (FNN_SOLO_MIN_NS, doubling while it happens again, up to
  *    FNN_SOLO_MAX_NS), then the pool is tried again. On a shared machine
@@ -180,10 +180,10 @@ static void run_inline(size_t n_items, int flags, fnn_range_fn fn, const void *c
 /* ------------------------------------------------------------------ pool */
 
 #define FNN_POOL_MAX_WORKERS 255
-/* The owner waits for workers' last chunks spinning for at most twice its
+/* The owner waits for workers' last chunks spinning for at most half its
  * own time per chunk plus FNN_WAIT_SLACK_NS (capped), then sleeps; a wait
- * longer than that means a worker was preempted. */
-#define FNN_WAIT_SLACK_NS 30000L
+ * longer than that means a worker was preempted or shares its core. */
+#define FNN_WAIT_SLACK_NS 50000L
 #define FNN_WAIT_SPIN_MAX_NS 500000L
 /* Calls after a call that slept waiting for a worker run alone for this
  * long, doubled each time it happens again (see g above). */
@@ -475,9 +475,10 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
     const uint32_t ran = run_chunks(epoch, 0);
     const long own_chunk_ns = (now_ns() - t0) / (long)(ran ? ran : 1);
     fnn_denormals_leave(flags, saved);
-    /* a running worker finishes its last chunk within about one chunk's
-     * time; much longer means it was preempted */
-    const long expected_ns = 2 * own_chunk_ns + FNN_WAIT_SLACK_NS;
+    /* workers that run as fast as the caller finish their last chunks
+     * about when the caller finishes its own: a wait of more than half a
+     * chunk means a worker runs slowly or not at all (a shared core) */
+    const long expected_ns = own_chunk_ns / 2 + FNN_WAIT_SLACK_NS;
     const long waited = wait_done((uint32_t)n_chunks, expected_ns < FNN_WAIT_SPIN_MAX_NS
                                                           ? expected_ns : FNN_WAIT_SPIN_MAX_NS);
     if (waited > expected_ns &&
