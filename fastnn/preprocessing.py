@@ -75,6 +75,13 @@ class Standardizer:
     array([[0., 0.]])
     """
 
+    n_samples_seen_: int
+    n_features_in_: int
+    mean_: np.ndarray
+    var_: np.ndarray
+    scale_: np.ndarray
+    _m2: np.ndarray
+
     def __init__(self, *, ddof: int = 0, n_threads: Optional[int] = None) -> None:
         # stored as given (scikit-learn's clone checks identity); checked here
         # for an early error and again at fit time (set_params may change it)
@@ -202,7 +209,7 @@ class Standardizer:
         _check_ddof(self.ddof)
         self.reset()
         if isinstance(X, np.ndarray) or _array_like(X):
-            return self.partial_fit(X)
+            return self.partial_fit(X)  # type: ignore[arg-type]
         for batch in X:
             self.partial_fit(batch)
         if not hasattr(self, "mean_"):

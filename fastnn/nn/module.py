@@ -9,7 +9,11 @@ given batch size allocates no new activation arrays: the array a forward
 call returns is overwritten by the next call with the same shape (copy it
 to keep it).
 """
+from __future__ import annotations
+
 import collections
+import os
+from typing import Any, Callable, Dict, Union
 
 import numpy as np
 
@@ -21,10 +25,11 @@ __all__ = ["Module", "Sequential", "manual_seed", "register_training"]
 # fit/evaluate/predict of Module come from the training loop registered here
 # (fastnn.training registers itself when imported), so this module never
 # imports fastnn.training.
-_training_api = {}
+_training_api: Dict[str, Callable[..., Any]] = {}
 
 
-def register_training(*, fit, evaluate, predict):
+def register_training(*, fit: Callable[..., Any], evaluate: Callable[..., Any],
+                      predict: Callable[..., Any]) -> None:
     """Install the functions behind :meth:`Module.fit`, :meth:`Module.evaluate`
     and :meth:`Module.predict`, each called as ``fn(model, x, [y,] **kwargs)``.
 
@@ -267,7 +272,7 @@ class Module:
             if name in state_dict:
                 np.copyto(dst, np.asarray(state_dict[name]))
 
-    def save(self, path):
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> str:
         """Save :meth:`state_dict` to an ``.npz`` file.
 
         Parameters
@@ -285,7 +290,7 @@ class Module:
         np.savez(path, **self.state_dict())
         return path
 
-    def load(self, path, strict=True):
+    def load(self, path: Union[str, "os.PathLike[str]"], strict: bool = True) -> "Module":
         """Load an ``.npz`` written by :meth:`save` (or by
         :class:`fastnn.callbacks.ModelCheckpoint`, whose optimizer state, if
         any, is skipped); returns self.
@@ -350,15 +355,15 @@ class Module:
 
     # ------------------------------------------------------------ training
 
-    def fit(self, x, y, **kwargs):
+    def fit(self, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
         """Train on arrays: see :func:`fastnn.training.fit`."""
         return _training("fit")(self, x, y, **kwargs)
 
-    def evaluate(self, x, y, **kwargs):
+    def evaluate(self, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Dict[str, float]:
         """See :func:`fastnn.training.evaluate`."""
         return _training("evaluate")(self, x, y, **kwargs)
 
-    def predict(self, x, **kwargs):
+    def predict(self, x: np.ndarray, **kwargs: Any) -> np.ndarray:
         """See :func:`fastnn.training.predict`."""
         return _training("predict")(self, x, **kwargs)
 

@@ -19,11 +19,17 @@ PyTorch uses a closed form of the step count and ``base_lrs``
 exact resumption; restore the optimizer's ``state_dict`` as well (the
 chainable forms continue from its ``group["lr"]``).
 """
+from __future__ import annotations
+
 import bisect
 import collections
 import math
 import numbers
 import types
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+
+#: ``f(epoch) -> factor`` of LambdaLR and MultiplicativeLR
+LRLambda = Callable[[int], float]
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
            "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
@@ -91,8 +97,13 @@ class LRScheduler:
 
     #: True while the constructor's step runs (torch's ``_is_initial``).
     _is_initial = False
+    optimizer: Any
+    base_lrs: List[float]
+    last_epoch: int
+    _step_count: int
+    _last_lr: List[float]
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral) \
                 or last_epoch < -1:
@@ -119,15 +130,15 @@ class LRScheduler:
         finally:
             self._is_initial = False
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         """The rates of the step ``last_epoch`` (called by :meth:`step`)."""
         raise NotImplementedError
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> List[float]:
         """The rates the latest step set."""
         return list(self._last_lr)
 
-    def step(self, epoch=None):
+    def step(self, epoch: Optional[float] = None) -> None:
         """Advance one step, or jump to ``epoch`` (closed form where the
         scheduler has one, as in PyTorch), and set the rates."""
         self._step_count += 1
@@ -145,13 +156,13 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = _group_lrs(self.optimizer)
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         """Everything but the optimizer and callables (as PyTorch, callable
         objects' ``__dict__`` is saved by the lambda-based schedulers)."""
         return {k: v for k, v in self.__dict__.items()
                 if k != "optimizer" and not callable(v)}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (restore the optimizer's too)."""
         self.__dict__.update(state_dict)
 
@@ -178,13 +189,15 @@ class _LambdaState:
     """state_dict of the lambda-based schedulers, as PyTorch: functions
     and lambdas are not saved (``None``); a callable object's ``__dict__`` is."""
 
-    def state_dict(self):
+    lr_lambdas: List[LRLambda]
+
+    def state_dict(self) -> Dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
                                for fn in self.lr_lambdas]
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         state = dict(state_dict)
         fns = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         self.__dict__.update(state)
@@ -211,12 +224,13 @@ class LambdaLR(_LambdaState, LRScheduler):
     with the same functions, then ``load_state_dict``.
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Any, lr_lambda: Union[LRLambda, Sequence[LRLambda]],
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.lr_lambdas = _lambdas(optimizer, lr_lambda, "lr_lambda")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
@@ -236,12 +250,13 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
     and keeps callable objects' ``__dict__`` (see :class:`LambdaLR`).
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Any, lr_lambda: Union[LRLambda, Sequence[LRLambda]],
+                 last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         self.lr_lambdas = _lambdas(optimizer, lr_lambda, "lr_lambda")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self._is_initial:
             return _group_lrs(self.optimizer)
         return [group["lr"] * f(self.last_epoch)
@@ -260,12 +275,13 @@ class StepLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.step_size = _positive_int("step_size", step_size)
         self.gamma = _real("gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return _group_lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -288,7 +304,8 @@ class MultiStepLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         try:
             ms = list(milestones)
         except TypeError:
@@ -299,7 +316,7 @@ class MultiStepLR(LRScheduler):
         self.gamma = _real("gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self.last_epoch not in self.milestones:
             return _group_lrs(self.optimizer)
         factor = self.gamma ** self.milestones[self.last_epoch]
@@ -323,12 +340,13 @@ class ConstantLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+    def __init__(self, optimizer: Any, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
         self.factor = _real("factor", factor, 0.0, 1.0, low_open=True)
         self.total_iters = _positive_int("total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in self.optimizer.param_groups]
         if self.last_epoch != self.total_iters:
@@ -353,14 +371,14 @@ class LinearLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+    def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
         self.start_factor = _real("start_factor", start_factor, 0.0, 1.0, low_open=True)
         self.end_factor = _real("end_factor", end_factor, 0.0, 1.0)
         self.total_iters = _positive_int("total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -386,11 +404,11 @@ class ExponentialLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = _real("gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self._is_initial:
             return _group_lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -411,12 +429,13 @@ class PolynomialLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+    def __init__(self, optimizer: Any, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
         self.total_iters = _positive_int("total_iters", total_iters)
         self.power = _real("power", power, 0.0)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         if self._is_initial or self.last_epoch > self.total_iters:
             return _group_lrs(self.optimizer)
         decay = ((1.0 - self.last_epoch / self.total_iters)
@@ -440,12 +459,13 @@ class CosineAnnealingLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self.T_max = _positive_int("T_max", T_max)
         self.eta_min = _real("eta_min", eta_min, 0.0)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         e, t, lo = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return _group_lrs(self.optimizer)
@@ -465,6 +485,7 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
+
     """SGDR: cosine from initial_lr down to eta_min over T_i epochs, then a
     restart; T_0 is the first period, each next one is T_mult times longer.
     Closed form of ``base_lrs`` (as PyTorch). ``step(epoch)`` accepts
@@ -479,7 +500,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+    T_cur: float
+    T_i: int
+
+    def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self.T_0 = _positive_int("T_0", T_0)
         self.T_mult = _positive_int("T_mult", T_mult)
         self.eta_min = _real("eta_min", eta_min, 0.0)
@@ -487,11 +512,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         cos = math.cos(math.pi * self.T_cur / self.T_i)
         return [self.eta_min + (base - self.eta_min) * (1 + cos) / 2 for base in self.base_lrs]
 
-    def step(self, epoch=None):
+    def step(self, epoch: Optional[float] = None) -> None:
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
@@ -559,9 +584,14 @@ class CyclicLR(LRScheduler):
     base_momentum, max_momentum : float
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
-                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+    def __init__(self, optimizer: Any, base_lr: Union[float, Sequence[float]],
+                 max_lr: Union[float, Sequence[float]], step_size_up: int = 2000,
+                 step_size_down: Optional[int] = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: Union[float, Sequence[float]] = 0.8,
+                 max_momentum: Union[float, Sequence[float]] = 0.9,
+                 last_epoch: int = -1) -> None:
         n = len(_check_optimizer(optimizer).param_groups)
         base_lrs = _per_group("base_lr", base_lr, n, 0.0)
         if last_epoch == -1:
@@ -616,7 +646,7 @@ class CyclicLR(LRScheduler):
         s = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
         return scale_factor, s
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         scale_factor, s = self._factors()
         bases = [g["initial_lr"] for g in self.optimizer.param_groups]
         lrs = [b + (m - b) * scale_factor * s for b, m in zip(bases, self.max_lrs)]
@@ -626,7 +656,7 @@ class CyclicLR(LRScheduler):
             _set_momentum(self.optimizer, self._mkey, moms)
         return lrs
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         state = super().state_dict()
         state.pop("_scale_fn_custom", None)
         return state
@@ -653,10 +683,14 @@ class OneCycleLR(LRScheduler):
     three_phase : bool, default False
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
-                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
-                 last_epoch=-1):
+    def __init__(self, optimizer: Any, max_lr: Union[float, Sequence[float]],
+                 total_steps: Optional[int] = None, epochs: Optional[int] = None,
+                 steps_per_epoch: Optional[int] = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: Union[float, Sequence[float]] = 0.85,
+                 max_momentum: Union[float, Sequence[float]] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         if total_steps is not None:
             self.total_steps = _positive_int("total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
@@ -704,7 +738,7 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
-    def get_lr(self):
+    def get_lr(self) -> List[float]:
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"tried to step {step} times; the total number of steps is "
@@ -762,7 +796,11 @@ class SequentialLR(LRScheduler):
     last_epoch : int, default -1
     """
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+    _schedulers: List[Any]
+    _milestones: List[int]
+
+    def __init__(self, optimizer: Any, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
         schedulers, _ = _check_schedulers("SequentialLR", schedulers, optimizer)
         milestones = [_positive_int(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
@@ -794,7 +832,7 @@ class SequentialLR(LRScheduler):
         elif hasattr(scheds, "last_epoch"):
             scheds.last_epoch -= 1
 
-    def step(self):
+    def step(self) -> None:  # type: ignore[override]
         self.last_epoch += 1
         idx = bisect.bisect_right(self._milestones, self.last_epoch)
         s = self._schedulers[idx]
@@ -804,12 +842,12 @@ class SequentialLR(LRScheduler):
             s.step()
         self._last_lr = s.get_last_lr()
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         state = dict(state_dict)
         subs = state.pop("_schedulers")
         self.__dict__.update(state)
@@ -829,23 +867,25 @@ class ChainedScheduler(LRScheduler):
         Default the first scheduler's; all must share it.
     """
 
-    def __init__(self, schedulers, optimizer=None):
-        schedulers, optimizer = _check_schedulers("ChainedScheduler", schedulers, optimizer)
-        self._schedulers = schedulers
+    _schedulers: List[Any]
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Any = None) -> None:
+        self._schedulers, optimizer = _check_schedulers("ChainedScheduler", schedulers,
+                                                        optimizer)
         self.optimizer = optimizer
         self._last_lr = _group_lrs(self._schedulers[-1].optimizer)
 
-    def step(self):
+    def step(self) -> None:  # type: ignore[override]
         for s in self._schedulers:
             s.step()
         self._last_lr = _group_lrs(self._schedulers[-1].optimizer)
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         state = dict(state_dict)
         subs = state.pop("_schedulers")
         self.__dict__.update(state)
@@ -879,8 +919,10 @@ class ReduceLROnPlateau:
         ``min_delta``), as a callback of ``fit``.
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+    def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: Union[float, Sequence[float]] = 0.0,
+                 eps: float = 1e-8) -> None:
         _check_optimizer(optimizer)
         self.factor = _real("factor", factor, 0.0, 1.0, True, True)
         if mode not in ("min", "max"):
@@ -900,7 +942,7 @@ class ReduceLROnPlateau:
         self.last_epoch = 0
         self._last_lr = _group_lrs(optimizer)
 
-    def is_better(self, a, best):
+    def is_better(self, a: float, best: float) -> bool:
         if self.mode == "min" and self.threshold_mode == "rel":
             return a < best * (1.0 - self.threshold)
         if self.mode == "min":
@@ -913,7 +955,7 @@ class ReduceLROnPlateau:
     def in_cooldown(self):
         return self.cooldown_counter > 0
 
-    def step(self, metrics):
+    def step(self, metrics: float) -> None:
         """Record this epoch's metric; reduce the rate if it has plateaued."""
         current = float(metrics)
         self.last_epoch += 1
@@ -935,11 +977,11 @@ class ReduceLROnPlateau:
             self.num_bad_epochs = 0
         self._last_lr = _group_lrs(self.optimizer)
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> List[float]:
         return list(self._last_lr)
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
