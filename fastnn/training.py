@@ -99,8 +99,12 @@ def _check_batch_size(batch_size):
 
 def _accuracy(out: np.ndarray, target: np.ndarray) -> float:
     """Fraction of rows whose largest output is the target class; one-hot or
-    probability targets (n_samples, n_classes) count their argmax."""
-    labels = target.argmax(axis=1) if target.ndim == 2 else target
+    probability targets (n_samples, n_classes) count their argmax, integer
+    labels may also come as a column (n_samples, 1)."""
+    if target.ndim == 2 and target.shape[1] == 1 and target.dtype.kind in "iu":
+        labels = target.reshape(-1)  # labels as a column
+    else:
+        labels = target.argmax(axis=1) if target.ndim == 2 else target
     return float(np.count_nonzero(out.argmax(axis=1) == labels)) / max(len(out), 1)
 
 
@@ -248,8 +252,8 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
     model : Module
     x : ndarray, (n_samples, ...), the model's dtype
     y : ndarray, (n_samples, ...)
-        For cross-entropy: integer class labels (n_samples,), or one-hot /
-        probability targets (n_samples, n_classes) (Keras'
+        For cross-entropy: integer class labels (n_samples,) or (n_samples, 1),
+        or one-hot / probability targets (n_samples, n_classes) (Keras'
         categorical_crossentropy; cast to the model's dtype per batch).
         Float labels of shape (n_samples,) raise TypeError. Targets otherwise.
     loss : str or Loss, default "cross_entropy"

@@ -244,6 +244,17 @@ def test_one_hot_targets_train_and_accuracy_uses_their_argmax(model_dtype, targe
     assert a["loss"] == pytest.approx(b["loss"], rel=tol)
 
 
+def test_integer_labels_as_a_column_are_accepted():
+    x, y = _data()
+    m = _model(dropout=0.0)
+    m.fit(x, y, epochs=2)
+    a, b = m.evaluate(x, y[:, None]), m.evaluate(x, y)
+    assert a == b and a["accuracy"] > 0.5
+    h1 = _model(dropout=0.0).fit(x, y[:, None], epochs=2)
+    h2 = _model(dropout=0.0).fit(x, y, epochs=2)
+    assert h1.history == h2.history
+
+
 def test_float_class_labels_raise_naming_the_dtype_before_training():
     x, y = _data()
     m = _model()

@@ -63,8 +63,8 @@ class CrossEntropyLoss(Loss):
     def check_target(target, name="target"):
         """Reject targets cross-entropy cannot take, naming the mistake.
 
-        Integer labels (n_samples,) and one-hot or probability targets
-        (n_samples, n_classes) pass; float labels (n_samples,) raise
+        Integer labels (n_samples,) or (n_samples, 1) and one-hot or
+        probability targets (n_samples, n_classes) pass; float labels (n_samples,) raise
         TypeError (cast them with ``.astype(np.int64)``), as do booleans.
         """
         if not isinstance(target, np.ndarray):
@@ -84,6 +84,9 @@ class CrossEntropyLoss(Loss):
 
     def forward(self, output, target):
         self.check_target(target)
+        if isinstance(target, np.ndarray) and target.ndim == 2 and target.shape[1] == 1 and \
+                target.dtype.kind in "iu":
+            target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
         if isinstance(target, np.ndarray) and target.ndim == 2 and \
                 target.dtype != getattr(output, "dtype", target.dtype):
             # one-hot targets as Keras gives them (float32, or ints) for any model dtype
