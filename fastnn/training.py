@@ -31,10 +31,23 @@ _OPTIMIZERS = {"sgd": _optim.SGD, "adagrad": _optim.Adagrad, "rmsprop": _optim.R
                "radam": _optim.RAdam, "lion": _optim.Lion}
 
 
-def get_optimizer(optimizer, params, lr=None):
+def get_optimizer(optimizer: Any, params: Any, lr: Optional[float] = None) -> Any:
     """An optimizer from a name ("adam", "sgd", ...) over ``params``, or
     an :class:`fastnn.optim.Optimizer` or a wrapper of one such as
-    :class:`fastnn.pruning.MaskedOptimizer` (returned as is)."""
+    :class:`fastnn.pruning.MaskedOptimizer` (returned as is).
+
+    Parameters
+    ----------
+    optimizer : str or Optimizer
+    params : list of Parameter
+        Used when ``optimizer`` is a name.
+    lr : float, optional
+        The rate of an optimizer built from a name (its default otherwise).
+
+    Returns
+    -------
+    Optimizer
+    """
     if isinstance(optimizer, _optim.Optimizer) or \
             isinstance(getattr(optimizer, "optimizer", None), _optim.Optimizer):
         return optimizer
