@@ -1,4 +1,6 @@
 """Shared helpers of the lecture experiments: the digits data, MLPs, tables, plots."""
+import os
+
 import numpy as np
 
 from fastnn import nn
@@ -51,15 +53,31 @@ def table(header, rows):
     return "\n".join(lines)
 
 
+#: Where the scripts save their plots unless given --out: examples/out/
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+
+
+def add_out_argument(parser):
+    """The ``--out DIR`` option of every script that plots."""
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help="folder for the plots (created if needed; default examples/out)")
+
+
 def plot(path, series, *, xlabel, ylabel, title, logy=False):
-    """Save a line plot of ``{label: values}`` when matplotlib is installed;
-    returns the path or None."""
+    """Save a line plot of ``{label: values}`` to ``path`` (its folder is
+    created) when matplotlib is installed; without it print how to get the
+    plot. Returns the path, or None when nothing was saved."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        print(f"matplotlib is not installed: {os.path.basename(path)} not saved "
+              f"(pip install matplotlib to get the plots)")
         return None
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, values in series.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=label)

@@ -9,11 +9,12 @@ plain network trains slowly or not at all).
 Run: ``python examples/batchnorm_experiment.py [--epochs 30] [--target 0.95]``.
 """
 import argparse
+import os
 
 try:
-    from examples._common import digits, mlp, plot, table
+    from examples._common import add_out_argument, digits, mlp, plot, table
 except ImportError:
-    from _common import digits, mlp, plot, table
+    from _common import add_out_argument, digits, mlp, plot, table
 
 
 def run(epochs=30, target=0.95, depth=4, width=128, lrs=(0.01, 0.1), batch_size=64):
@@ -37,13 +38,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--target", type=float, default=0.95)
+    add_out_argument(p)
     args = p.parse_args(argv)
     results, rows = run(args.epochs, args.target)
     print(f"Digits, MLP 64-4x128-10 (tanh), SGD, batch 64: epochs to reach "
           f"{args.target:.0%} held-out accuracy")
     print(table(["model", "lr", "epochs to target", "best acc", "final acc"], rows))
-    path = plot("batchnorm.png", {f"{k[0]} lr={k[1]}": h["val_accuracy"]
-                                  for k, h in results.items()},
+    path = plot(os.path.join(args.out, "batchnorm.png"),
+                {f"{k[0]} lr={k[1]}": h["val_accuracy"] for k, h in results.items()},
                 xlabel="epoch", ylabel="held-out accuracy", title="BatchNorm on digits")
     if path:
         print("saved", path)

@@ -11,15 +11,16 @@ keeps ReLU's variance where Xavier lets it shrink by about √2 per layer.
 Run: ``python examples/init_experiment.py [--depth 30] [--width 256]``.
 """
 import argparse
+import os
 
 import numpy as np
 
 from fastnn import init
 
 try:
-    from examples._common import digits, mlp, plot, table
+    from examples._common import add_out_argument, digits, mlp, plot, table
 except ImportError:  # run as a script from examples/
-    from _common import digits, mlp, plot, table
+    from _common import add_out_argument, digits, mlp, plot, table
 
 SCHEMES = {
     "zeros": "zeros",
@@ -68,6 +69,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--depth", type=int, default=30)
     p.add_argument("--width", type=int, default=256)
+    add_out_argument(p)
     args = p.parse_args(argv)
     res = run(args.depth, args.width)
     layers = sorted(set([1] + list(range(5, args.depth + 1, 5)) + [args.depth]))
@@ -79,7 +81,8 @@ def main(argv=None):
     print(table(["init", "units differ after training"],
                 [[s, symmetry_broken(SCHEMES[s])] for s in SCHEMES]))
     for act in ("tanh", "relu"):
-        path = plot(f"init_{act}.png", {n: res[(act, n)] for n in SCHEMES}, xlabel="layer",
+        path = plot(os.path.join(args.out, f"init_{act}.png"),
+                    {n: res[(act, n)] for n in SCHEMES}, xlabel="layer",
                     ylabel="activation std", title=f"{act}: activation std per layer",
                     logy=True)
         if path:

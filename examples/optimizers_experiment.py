@@ -9,13 +9,14 @@ methods drop the loss much faster than plain SGD at the same budget.
 Run: ``python examples/optimizers_experiment.py [--epochs 15]``.
 """
 import argparse
+import os
 
 from fastnn import optim
 
 try:
-    from examples._common import digits, mlp, plot, table
+    from examples._common import add_out_argument, digits, mlp, plot, table
 except ImportError:
-    from _common import digits, mlp, plot, table
+    from _common import add_out_argument, digits, mlp, plot, table
 
 OPTIMIZERS = {
     "SGD": lambda p: optim.SGD(p, lr=0.05),
@@ -52,12 +53,14 @@ def _shown(epochs):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=15)
+    add_out_argument(p)
     args = p.parse_args(argv)
     curves, rows = run(args.epochs)
     print("Digits, MLP 64-128-128-10 (ReLU), batch 64: training loss after epoch")
     print(table(["optimizer"] + [f"ep {k + 1}" for k in _shown(args.epochs)] + ["test acc"],
                 rows))
-    path = plot("optimizers.png", curves, xlabel="epoch", ylabel="training loss",
+    path = plot(os.path.join(args.out, "optimizers.png"), curves, xlabel="epoch",
+                ylabel="training loss",
                 title="Optimizers on digits", logy=True)
     if path:
         print("saved", path)

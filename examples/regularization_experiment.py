@@ -11,14 +11,15 @@ validation loss and restores those weights.
 Run: ``python examples/regularization_experiment.py [--epochs 40]``.
 """
 import argparse
+import os
 
 from fastnn.functional.regularizers import L2
-from fastnn.training import EarlyStopping
+from fastnn.callbacks import EarlyStopping
 
 try:
-    from examples._common import digits, mlp, plot, table
+    from examples._common import add_out_argument, digits, mlp, plot, table
 except ImportError:
-    from _common import digits, mlp, plot, table
+    from _common import add_out_argument, digits, mlp, plot, table
 
 
 def run(epochs=40, n_train=300, width=256, batch_size=32):
@@ -48,12 +49,14 @@ def run(epochs=40, n_train=300, width=256, batch_size=32):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=40)
+    add_out_argument(p)
     args = p.parse_args(argv)
     rows, curves = run(args.epochs)
     print("Digits, 300 training images, MLP 64-256-256-10 (ReLU), Adam")
     print(table(["regularization", "epochs", "train acc", "val acc", "gap", "train loss",
                  "val loss"], rows))
-    path = plot("regularization.png", curves, xlabel="epoch", ylabel="validation loss",
+    path = plot(os.path.join(args.out, "regularization.png"), curves, xlabel="epoch",
+                ylabel="validation loss",
                 title="Regularization on a small digits training set")
     if path:
         print("saved", path)

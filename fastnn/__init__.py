@@ -7,36 +7,70 @@ functional : the kernels on plain arrays (``adam_``, ``clip_grad_norm_``, ...)
 optim      : optimizer classes over parameters, with state_dict round trips
 random     : the counter-based Philox4x32-10 generator and its fills
 init       : weight initializers (torch.nn.init and Keras names)
+nn         : layers, Sequential, losses (PyTorch names) with fit/evaluate/predict
+training   : fit, evaluate, predict and History
+callbacks  : Callback, EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, ProgressBar
+preprocessing : Standardizer (also ``fastnn.Standardizer``)
+augment    : batch transforms for ``fit(transform=...)``
+growth, pruning : growing and pruning Dense layers while training
 reference  : plain-NumPy references of every kernel
 bench      : ``python -m fastnn.bench``, the benchmark against the references
+
+Subpackages not needed by ``nn`` and ``training`` (augment, bench, callbacks,
+growth, preprocessing, pruning, reference) are imported at first access.
 """
 __version__ = "0.1.0"
 
 import os as _os
 
-# Idle OpenMP threads spin only briefly before sleeping, unless the user chose
-# a policy. fastnn alternates its parallel kernels with BLAS calls (own thread
-# pool) and Python code; workers spinning for libgomp's default ~300k rounds
-# steal the cores those need, while sleeping at once (OMP_WAIT_POLICY=PASSIVE)
-# makes back-to-back small kernels pay a wake-up each (measured: Adam over an
-# MLP's 6 arrays 65 us with a short spin, 161 us passive). It must be set
-# before the OpenMP runtime starts, i.e. before the extensions load.
-if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
-    _os.environ["GOMP_SPINCOUNT"] = "30000"
-
 from fastnn._config import (  # noqa: E402
     available_simd_levels, flush_denormals, get_flush_denormals, get_num_threads,
     get_simd_level, set_flush_denormals, set_num_threads, set_simd_level, show_config, threads,
 )
-from fastnn import functional, reference  # noqa: E402,F401
+from fastnn import functional  # noqa: E402,F401
 from fastnn.parameter import Parameter  # noqa: E402
 from fastnn import optim  # noqa: E402,F401
 from fastnn import random  # noqa: E402,F401
 from fastnn import init  # noqa: E402,F401
-from fastnn.preprocessing import Standardizer  # noqa: E402,F401
+from fastnn import nn  # noqa: E402,F401
+# Registers fit/evaluate/predict behind Module.fit etc. (fastnn.nn does not
+# import the training loop); importing it here makes them work after
+# ``from fastnn.nn import Sequential`` too. Cheap: nn and optim are loaded.
+from fastnn import training  # noqa: E402,F401
+
+__all__ = ["Parameter", "Standardizer", "available_simd_levels", "flush_denormals",
+           "get_cython_include", "get_flush_denormals", "get_include", "get_library", "get_num_threads",
+           "get_simd_level", "set_flush_denormals", "set_num_threads", "set_simd_level",
+           "show_config", "threads",
+           # subpackages
+           "augment", "bench", "callbacks", "functional", "growth", "init", "nn", "optim",
+           "preprocessing", "pruning", "random", "reference", "training"]
+
+# Imported at first attribute access (PEP 562), so ``import fastnn`` stays fast
+# and ``fastnn.augment.Compose`` works without ``import fastnn.augment``.
+_LAZY_MODULES = frozenset({"augment", "bench", "callbacks", "growth", "preprocessing",
+                           "pruning", "reference"})
+_LAZY_ATTRS = {"Standardizer": ("fastnn.preprocessing", "Standardizer"),
+               "get_library": ("fastnn.functional.capi", "get_library")}
 
 
-from fastnn.functional.capi import get_library  # noqa: E402,F401
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(f"fastnn.{name}")
+        globals()[name] = module
+        return module
+    if name in _LAZY_ATTRS:
+        module_name, attr = _LAZY_ATTRS[name]
+        value = getattr(importlib.import_module(module_name), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 def get_include():
@@ -45,6 +79,10 @@ def get_include():
     Pass it to the compiler (``-I``) to build C code or a Cython module
     against fastnn; see also ``get_cython_include()``, ``get_library()`` and
     docs/c_api.md.
+
+    Returns
+    -------
+    str
     """
     return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
 
@@ -66,4 +104,3 @@ def get_cython_include():
         The directory that contains the ``fastnn`` package.
     """
     return _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-from fastnn import nn  # noqa: E402,F401

@@ -70,11 +70,11 @@ import numbers
 import numpy as np
 
 from fastnn import random as _random
+from fastnn.callbacks import Callback, get_monitor, improves, monitor_mode
 from fastnn.nn import layers as _layers
 from fastnn.nn.losses import get_loss
 from fastnn.nn.module import Module, Sequential
 from fastnn.parameter import Parameter
-from fastnn.training import Callback, _get_monitor, _improves, _monitor_mode
 
 __all__ = ["grow_dense", "GrowthInfo", "GrowOnPlateau", "resize_optimizer_state", "INITS"]
 
@@ -495,7 +495,7 @@ class GrowOnPlateau(Callback):
                 or cooldown < 0:
             raise ValueError(f"cooldown must be an int >= 0, got {cooldown!r}")
         self.cooldown = int(cooldown)
-        self.mode = _monitor_mode(monitor, mode)
+        self.mode = monitor_mode(monitor, mode)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; valid: {INITS}")
         self.init = init
@@ -506,7 +506,7 @@ class GrowOnPlateau(Callback):
         self.growths = []
 
     def _better(self, a, b):
-        return _improves(a, b, self.mode, self.min_delta)
+        return improves(a, b, self.mode, self.min_delta)
 
     def on_train_begin(self, logs):
         self.wait = 0
@@ -518,7 +518,7 @@ class GrowOnPlateau(Callback):
         return _plan(self.model, self.layer)[2]
 
     def on_epoch_end(self, epoch, logs):
-        value = _get_monitor(logs, self.monitor)
+        value = get_monitor(logs, self.monitor)
         layer = self._layer()
         logs["width"] = layer.out_features
         in_cooldown = self.cooldown_left > 0

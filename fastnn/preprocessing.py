@@ -1,5 +1,17 @@
 """Input standardization: per-feature mean and standard deviation fitted over
-a dataset streamed in batches, then x ← (x − mean)/std."""
+a dataset streamed in batches, then x ← (x − mean)/std.
+
+:class:`Standardizer` follows scikit-learn's estimator API (``fit``,
+``partial_fit``, ``transform``, ``fit_transform``, ``inverse_transform``,
+``get_params``/``set_params``, fitted attributes ending in ``_``) without
+importing scikit-learn, so it works inside ``sklearn.pipeline.Pipeline``
+and with ``sklearn.base.clone``.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, Iterable, Optional, Union
+
 import numpy as np
 
 from fastnn import _config
@@ -30,8 +42,9 @@ class Standardizer:
 
     Parameters
     ----------
-    ddof : int
-        Delta degrees of freedom of the variance (0: population std).
+    ddof : int >= 0, default 0
+        Delta degrees of freedom of the variance (0: population std, as
+        scikit-learn's StandardScaler).
     n_threads : int, optional
         Threads for the kernels; default :func:`fastnn.get_num_threads`.
 
@@ -39,7 +52,17 @@ class Standardizer:
     ----------
     n_samples_seen_ : int
         Values per feature seen so far (samples × spatial size).
+    n_features_in_ : int
+        Features (the size of axis 1) seen during fit.
     mean_, var_, scale_ : ndarray of float64, (n_features,)
+
+    The fitted attributes exist only after ``fit`` or ``partial_fit``.
+
+    Notes
+    -----
+    Inputs are NumPy arrays of float32 or float64 (or objects converted by
+    ``numpy.asarray``, such as a DataFrame, except lists, which ``fit``
+    reads as a list of batches). The transforms keep the input's dtype.
 
     Examples
     --------
@@ -52,20 +75,74 @@ class Standardizer:
     array([[0., 0.]])
     """
 
-    def __init__(self, *, ddof=0, n_threads=None):
-        if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
-            raise ValueError(f"ddof must be an int >= 0, got {ddof!r}")
-        self.ddof = int(ddof)
-        self.n_threads = n_threads
-        self.reset()
+    n_samples_seen_: int
+    n_features_in_: int
+    mean_: np.ndarray
+    var_: np.ndarray
+    scale_: np.ndarray
+    _m2: np.ndarray
 
-    def reset(self):
-        """Forget everything fitted so far."""
-        self.n_samples_seen_ = 0
-        self.mean_ = None
-        self._m2 = None
-        self.var_ = None
-        self.scale_ = None
+    def __init__(self, *, ddof: int = 0, n_threads: Optional[int] = None) -> None:
+        # stored as given (scikit-learn's clone checks identity); checked here
+        # for an early error and again at fit time (set_params may change it)
+        _check_ddof(ddof)
+        self.ddof = ddof
+        self.n_threads = n_threads
+
+    # ---------------------------------------------------------- estimator API
+
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor's parameters (scikit-learn API).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Unused: a Standardizer holds no sub-estimators.
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> "Standardizer":
+        """Set constructor parameters (scikit-learn API); returns self.
+        The fitted statistics are kept until the next ``fit``."""
+        valid = self._get_param_names()
+        for name in params:
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for estimator "
+                                 f"{type(self).__name__}; valid parameters are: {valid}")
+        if "ddof" in params:
+            _check_ddof(params["ddof"])
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {"ddof": 0, "n_threads": None}
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                         if v != defaults.get(k))
+        return f"{type(self).__name__}({args})"
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "mean_")
+
+    def _check_fitted(self):
+        if not hasattr(self, "mean_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit or "
+                             f"partial_fit first")
+
+    def reset(self) -> "Standardizer":
+        """Forget everything fitted so far (the fitted attributes are removed)."""
+        for name in ("n_samples_seen_", "n_features_in_", "mean_", "var_", "scale_", "_m2"):
+            self.__dict__.pop(name, None)
         return self
 
     @staticmethod
@@ -73,21 +150,25 @@ class Standardizer:
         n, f = x.shape[0], x.shape[1]
         return n, f, x.size // (n * f)
 
-    def partial_fit(self, x):
+    def partial_fit(self, X: np.ndarray, y: Any = None) -> "Standardizer":
         """Fold one batch into the statistics.
 
         Parameters
         ----------
-        x : ndarray (n_samples, n_features, *), float32 or float64
+        X : ndarray (n_samples, n_features, *), float32 or float64
             Not modified; a zero-size batch raises ValueError.
+        y : ignored
+            Accepted for scikit-learn's API.
 
         Returns
         -------
         self
         """
-        x = _check_x("x", x, 2)
+        _check_ddof(self.ddof)
+        x = _check_x("x", _as_array(X), 2)
         n, f, s = self._layout(x)
-        if self.mean_ is not None and f != self.mean_.shape[0]:
+        fitted = hasattr(self, "mean_")
+        if fitted and f != self.mean_.shape[0]:
             raise ValueError(f"x has {f} features but the fitted statistics have "
                              f"{self.mean_.shape[0]}")
         mean_b = np.empty(f, np.float64)
@@ -95,7 +176,7 @@ class Standardizer:
         _k.channel_stats(x, n, f, s, mean_b, m2_b, _config.resolve_threads(self.n_threads),
                          _config.kernel_flags())
         n_b = n * s
-        if self.mean_ is None:
+        if not fitted:
             mean, m2, total = mean_b, m2_b, n_b
         else:
             n_a = self.n_samples_seen_
@@ -104,51 +185,112 @@ class Standardizer:
             mean = self.mean_ + delta * (n_b / total)
             m2 = self._m2 + m2_b + delta * delta * (n_a * n_b / total)
         self.n_samples_seen_, self.mean_, self._m2 = total, mean, m2
+        self.n_features_in_ = f
         denom = total - self.ddof
         self.var_ = m2 / denom if denom > 0 else np.full(f, np.nan)
         std = np.sqrt(self.var_)
         self.scale_ = np.where(std == 0, 1.0, std)
         return self
 
-    def fit(self, batches):
+    def fit(self, X: Union[np.ndarray, Iterable[np.ndarray]], y: Any = None) -> "Standardizer":
         """Fit from scratch on an array, or an iterable of batches (streamed).
+
+        Parameters
+        ----------
+        X : ndarray (n_samples, n_features, *), or an iterable of such batches
+            A list is read as a list of batches.
+        y : ignored
+            Accepted for scikit-learn's API.
 
         Returns
         -------
         self
         """
+        _check_ddof(self.ddof)
         self.reset()
-        if isinstance(batches, np.ndarray):
-            return self.partial_fit(batches)
-        for batch in batches:
+        if isinstance(X, np.ndarray) or _array_like(X):
+            return self.partial_fit(X)  # type: ignore[arg-type]
+        for batch in X:
             self.partial_fit(batch)
-        if self.mean_ is None:
-            raise ValueError("batches is empty: nothing to fit")
+        if not hasattr(self, "mean_"):
+            raise ValueError("X is an empty iterable of batches: nothing to fit")
         return self
 
-    def transform(self, x, out=None):
+    def transform(self, X: np.ndarray, *, out: Optional[np.ndarray] = None) -> np.ndarray:
         """(x − mean_)·(1/scale_) per feature, in one pass; x − mean_ is
         computed without cancellation even when the mean dwarfs the spread.
 
         Parameters
         ----------
-        x : ndarray (n_samples, n_features, *), float32 or float64
-        out : ndarray, optional
-            Output like ``x``; pass ``x`` itself to transform in place (x must
-            then be C-contiguous and writable). Any other overlap with x
+        X : ndarray (n_samples, n_features, *), float32 or float64
+        out : ndarray, optional (keyword-only)
+            Output like ``X``; pass ``X`` itself to transform in place (X must
+            then be C-contiguous and writable). Any other overlap with X
             raises ValueError.
 
         Returns
         -------
         ndarray
-            ``out``.
+            ``out``, of X's dtype.
         """
-        if self.mean_ is None:
-            raise ValueError("the Standardizer is not fitted: call fit or partial_fit first")
+        return self._affine(X, out, inverse=False)
+
+    def fit_transform(self, X: np.ndarray, y: Any = None, *,
+                      out: Optional[np.ndarray] = None, **fit_params: Any) -> np.ndarray:
+        """:meth:`fit` on ``X`` then :meth:`transform` it (scikit-learn API;
+        ``y`` and ``fit_params`` are accepted and ignored).
+
+        Parameters
+        ----------
+        X : ndarray (n_samples, n_features, *)
+        y : ignored
+        out : ndarray, optional (keyword-only)
+            As in :meth:`transform`.
+
+        Returns
+        -------
+        ndarray
+        """
+        return self.fit(X).transform(X, out=out)
+
+    def inverse_transform(self, X: np.ndarray, *,
+                          out: Optional[np.ndarray] = None) -> np.ndarray:
+        """x·scale_ + mean_ per feature (``out=X`` works in place).
+
+        Parameters
+        ----------
+        X : ndarray (n_samples, n_features, *), float32 or float64
+        out : ndarray, optional (keyword-only)
+
+        Returns
+        -------
+        ndarray
+        """
+        return self._affine(X, out, inverse=True)
+
+    def get_feature_names_out(self, input_features: Optional[Iterable[str]] = None) -> np.ndarray:
+        """Output feature names (scikit-learn API): ``input_features``, else
+        ``"x0"``, ``"x1"``, ...
+
+        Returns
+        -------
+        ndarray of str
+        """
+        self._check_fitted()
+        if input_features is None:
+            return np.array([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        names = np.asarray(list(input_features), dtype=object)
+        if names.shape != (self.n_features_in_,):
+            raise ValueError(f"input_features has {names.size} names for "
+                             f"{self.n_features_in_} features")
+        return names
+
+    def _affine(self, x, out, inverse):
+        self._check_fitted()
         inplace = out is not None and out is x
         if inplace:
             x = check_inout("x", x, x) if isinstance(x, np.ndarray) else _check_x("x", x, 2)
-        x = _check_x("x", x, 2)
+        x = _check_x("x", _as_array(x), 2)
         n, f, s = self._layout(x)
         if f != self.mean_.shape[0]:
             raise ValueError(f"x has {f} features but the Standardizer was fitted on "
@@ -159,32 +301,26 @@ class Standardizer:
             out = check_inout("out", out, x)
             if np.shares_memory(out, x):
                 raise ValueError("out and x share memory; pass out=x to transform in place")
-        _k.channel_affine(x, out, n, f, s, self.mean_, 1.0 / self.scale_, np.zeros(f), False,
-                          _config.resolve_threads(self.n_threads), _config.kernel_flags())
+        if inverse:
+            _k.channel_affine(x, out, n, f, s, None, self.scale_, self.mean_, False,
+                              _config.resolve_threads(self.n_threads), _config.kernel_flags())
+        else:
+            _k.channel_affine(x, out, n, f, s, self.mean_, 1.0 / self.scale_, np.zeros(f),
+                              False, _config.resolve_threads(self.n_threads),
+                              _config.kernel_flags())
         return out
 
-    def fit_transform(self, x, out=None):
-        """:meth:`fit` on ``x`` then :meth:`transform` it."""
-        return self.fit(x).transform(x, out=out)
 
-    def inverse_transform(self, x, out=None):
-        """x·scale_ + mean_ per feature (``out=x`` works in place)."""
-        if self.mean_ is None:
-            raise ValueError("the Standardizer is not fitted: call fit or partial_fit first")
-        inplace = out is not None and out is x
-        if inplace:
-            x = check_inout("x", x, x) if isinstance(x, np.ndarray) else _check_x("x", x, 2)
-        x = _check_x("x", x, 2)
-        n, f, s = self._layout(x)
-        if f != self.mean_.shape[0]:
-            raise ValueError(f"x has {f} features but the Standardizer was fitted on "
-                             f"{self.mean_.shape[0]}")
-        if out is None:
-            out = np.empty_like(x)
-        elif not inplace:
-            out = check_inout("out", out, x)
-            if np.shares_memory(out, x):
-                raise ValueError("out and x share memory; pass out=x to transform in place")
-        _k.channel_affine(x, out, n, f, s, None, self.scale_, self.mean_, False,
-                          _config.resolve_threads(self.n_threads), _config.kernel_flags())
-        return out
+def _check_ddof(ddof):
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise ValueError(f"ddof must be an int >= 0, got {ddof!r}")
+
+
+def _array_like(x):
+    """Objects numpy converts (a DataFrame), but not lists/tuples (batches,
+    and rejected as data like every fastnn kernel input)."""
+    return not isinstance(x, (np.ndarray, list, tuple)) and hasattr(x, "__array__")
+
+
+def _as_array(x):
+    return np.asarray(x) if _array_like(x) else x

@@ -24,8 +24,8 @@ import numbers
 
 import numpy as np
 
+from fastnn.callbacks import Callback
 from fastnn.parameter import Parameter
-from fastnn.training import Callback
 
 __all__ = ["Pruner", "MaskedOptimizer", "PruningCallback", "iterative_prune", "magnitude_scores",
            "first_order_scores", "exact_scores", "sparsity"]

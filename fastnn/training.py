@@ -8,29 +8,46 @@ dropout masks from counter-based streams and every kernel is deterministic,
 so the same seeds give bitwise the same trained weights for any thread
 count.
 """
-import math
+from __future__ import annotations
+
+import contextlib
 import numbers
-import os
-import sys
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from fastnn import optim as _optim
-from fastnn.nn.losses import CrossEntropyLoss, get_loss
-from fastnn.nn.module import Module
+from fastnn.callbacks import (Callback, CallbackList, EarlyStopping, ModelCheckpoint,
+                              ProgressBar, ReduceLROnPlateau, TrainerState)
+from fastnn.nn.losses import CrossEntropyLoss, Loss, get_loss
+from fastnn.nn.module import Module, register_training
 
-__all__ = ["History", "Callback", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint",
-           "ProgressBar", "fit", "evaluate", "predict", "get_optimizer"]
+__all__ = ["History", "Callback", "CallbackList", "TrainerState", "EarlyStopping",
+           "ReduceLROnPlateau", "ModelCheckpoint", "ProgressBar", "fit", "evaluate", "predict",
+           "get_optimizer"]
 
 _OPTIMIZERS = {"sgd": _optim.SGD, "adagrad": _optim.Adagrad, "rmsprop": _optim.RMSprop,
                "adam": _optim.Adam, "adamw": _optim.AdamW, "nadam": _optim.NAdam,
                "radam": _optim.RAdam, "lion": _optim.Lion}
 
 
-def get_optimizer(optimizer, params, lr=None):
+def get_optimizer(optimizer: Any, params: Any, lr: Optional[float] = None) -> Any:
     """An optimizer from a name ("adam", "sgd", ...) over ``params``, or
     an :class:`fastnn.optim.Optimizer` or a wrapper of one such as
-    :class:`fastnn.pruning.MaskedOptimizer` (returned as is)."""
+    :class:`fastnn.pruning.MaskedOptimizer` (returned as is).
+
+    Parameters
+    ----------
+    optimizer : str or Optimizer
+    params : list of Parameter
+        Used when ``optimizer`` is a name.
+    lr : float, optional
+        The rate of an optimizer built from a name (its default otherwise).
+
+    Returns
+    -------
+    Optimizer
+    """
     if isinstance(optimizer, _optim.Optimizer) or \
             isinstance(getattr(optimizer, "optimizer", None), _optim.Optimizer):
         return optimizer
@@ -43,245 +60,35 @@ def get_optimizer(optimizer, params, lr=None):
     return _OPTIMIZERS[key](params, **kwargs)
 
 
-class History:
+class History(Callback):
     """Per-epoch records of :func:`fit`: ``history["loss"]``,
-    ``history["val_loss"]``, metrics and ``"lr"``; ``epoch`` lists the epochs run."""
+    ``history["val_loss"]``, metrics and ``"lr"``; ``epoch`` lists the epochs run.
 
-    def __init__(self):
-        self.history = {}
-        self.epoch = []
+    It is the last callback of a run, so it records the keys other
+    callbacks add to the logs (e.g. GrowOnPlateau's ``"width"``).
+    """
 
-    def append(self, epoch, logs):
+    def __init__(self) -> None:
+        self.history: Dict[str, List[Any]] = {}
+        self.epoch: List[int] = []
+
+    def append(self, epoch: int, logs: Dict[str, Any]) -> None:
         self.epoch.append(epoch)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
 
-    def __getitem__(self, key):
+    def on_epoch_end(self, epoch, logs=None):
+        self.append(epoch, dict(logs or {}))
+
+    def __getitem__(self, key: str) -> List[Any]:
         return self.history[key]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
 
 
-class Callback:
-    """Base of the callbacks. ``self.model`` and ``self.trainer`` (with
-    ``optimizer``, ``stop_training``, the training data ``x``, ``y`` and the
-    ``loss``) are set before training starts."""
-
-    model = None
-    trainer = None
-
-    def on_train_begin(self, logs):
-        pass
-
-    def on_epoch_begin(self, epoch, logs):
-        pass
-
-    def on_batch_end(self, batch, logs):
-        pass
-
-    def on_epoch_end(self, epoch, logs):
-        pass
-
-    def on_train_end(self, logs):
-        pass
-
-
-def _improves(value, best, mode, min_delta):
-    """Whether ``value`` beats ``best`` by more than ``min_delta`` ("min": lower
-    is better, "max": higher is better)."""
-    if mode == "min":
-        return value < best - min_delta
-    return value > best + min_delta
-
-
-def _monitor_mode(monitor, mode):
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode == "auto":
-        return "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
-    return mode
-
-
-def _get_monitor(logs, monitor):
-    if monitor not in logs:
-        raise KeyError(f"monitored quantity {monitor!r} is not available; available: "
-                       f"{sorted(logs)}")
-    return float(logs[monitor])
-
-
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for
-    ``patience`` epochs (Keras semantics).
-
-    Parameters
-    ----------
-    monitor : str, default "val_loss"
-    min_delta : float, default 0
-    patience : int, default 0
-    mode : {"auto", "min", "max"}
-    baseline : float, optional
-        Stop if the monitored value does not beat it.
-    restore_best_weights : bool, default False
-        Restore the weights of the best epoch when stopping (or at the end).
-    """
-
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
-                 baseline=None, restore_best_weights=False):
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = int(patience)
-        self.mode = _monitor_mode(monitor, mode)
-        self.baseline = baseline
-        self.restore_best_weights = bool(restore_best_weights)
-        self.stopped_epoch = None
-        self.best_epoch = None
-
-    def _better(self, a, b):
-        return _improves(a, b, self.mode, self.min_delta)
-
-    def on_train_begin(self, logs):
-        self.wait = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
-        if self.baseline is not None:
-            self.best = float(self.baseline)
-        self.best_weights = None
-        self.stopped_epoch = None
-        self.best_epoch = None
-
-    def on_epoch_end(self, epoch, logs):
-        value = _get_monitor(logs, self.monitor)
-        if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.state_dict()
-        self.wait += 1
-        if self._better(value, self.best):
-            self.best = value
-            self.best_epoch = epoch
-            self.wait = 0
-            if self.restore_best_weights:
-                self.best_weights = self.model.state_dict()
-            return
-        if self.wait >= self.patience and epoch > 0:
-            self.stopped_epoch = epoch
-            self.trainer.stop_training = True
-
-    def on_train_end(self, logs):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.model.load_state_dict(self.best_weights)
-
-
-class ReduceLROnPlateau(Callback):
-    """Reduce the optimizer's rate when ``monitor`` plateaus (Keras names
-    over :class:`fastnn.optim.lr_scheduler.ReduceLROnPlateau`).
-
-    Parameters
-    ----------
-    monitor : str, default "val_loss"
-    factor : float, default 0.1
-    patience : int, default 10
-    mode : {"auto", "min", "max"}
-    min_delta : float, default 1e-4
-        The threshold (relative, as PyTorch's default threshold_mode="rel",
-        unless ``threshold_mode="abs"``).
-    threshold_mode : {"rel", "abs"}
-    cooldown : int, default 0
-    min_lr : float, default 0
-    """
-
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto",
-                 min_delta=1e-4, threshold_mode="rel", cooldown=0, min_lr=0.0):
-        self.monitor = monitor
-        self.kwargs = dict(mode=_monitor_mode(monitor, mode), factor=factor, patience=patience,
-                           threshold=min_delta, threshold_mode=threshold_mode,
-                           cooldown=cooldown, min_lr=min_lr)
-        if factor >= 1.0:
-            raise ValueError("factor should be < 1.0")
-        self.scheduler = None
-
-    def on_train_begin(self, logs):
-        self.scheduler = _optim.lr_scheduler.ReduceLROnPlateau(self.trainer.optimizer,
-                                                               **self.kwargs)
-
-    def on_epoch_end(self, epoch, logs):
-        self.scheduler.step(_get_monitor(logs, self.monitor))
-
-
-class ModelCheckpoint(Callback):
-    """Save the model's ``state_dict`` to an ``.npz`` after each epoch.
-
-    Parameters
-    ----------
-    filepath : str
-        May contain ``{epoch}`` and log keys, e.g. ``"ckpt-{epoch:02d}.npz"``.
-    monitor : str, default "val_loss"
-    save_best_only : bool, default False
-        Only save when ``monitor`` improves.
-    mode : {"auto", "min", "max"}
-    """
-
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
-        self.filepath = os.fspath(filepath)
-        self.monitor = monitor
-        self.save_best_only = bool(save_best_only)
-        self.mode = _monitor_mode(monitor, mode)
-        self.saved = []
-
-    def on_train_begin(self, logs):
-        self.best = math.inf if self.mode == "min" else -math.inf
-
-    def on_epoch_end(self, epoch, logs):
-        if self.save_best_only:
-            value = _get_monitor(logs, self.monitor)
-            if not (value < self.best if self.mode == "min" else value > self.best):
-                return
-            self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
-        self.model.save(path)
-        self.saved.append(path)
-
-
-class ProgressBar(Callback):
-    """A tqdm progress bar over the batches of each epoch, with the running
-    loss; does nothing when tqdm is not installed."""
-
-    def __init__(self, file=None):
-        self.file = file
-        self.bar = None
-        try:
-            import tqdm  # noqa: F401
-            self.available = True
-        except ImportError:
-            self.available = False
-
-    def on_epoch_begin(self, epoch, logs):
-        if self.available:
-            import tqdm
-            self.bar = tqdm.tqdm(total=self.trainer.n_batches, desc=f"epoch {epoch + 1}",
-                                 file=self.file or sys.stderr, leave=False)
-
-    def on_batch_end(self, batch, logs):
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
-
-    def on_epoch_end(self, epoch, logs):
-        if self.bar is not None:
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()
-                                  if isinstance(v, float)}, refresh=False)
-            self.bar.close()
-            self.bar = None
-
-
-class _Trainer:
-    """What callbacks see of a :func:`fit` run: ``optimizer``, ``n_batches``,
-    ``stop_training``, the training data ``x``, ``y`` (after any validation
-    split) and the ``loss`` object."""
-
-    def __init__(self, optimizer, n_batches, x=None, y=None, loss=None):
-        self.optimizer = optimizer
-        self.n_batches = n_batches
-        self.stop_training = False
-        self.x, self.y, self.loss = x, y, loss
+# The trainer state callbacks see (kept under its former name).
+_Trainer = TrainerState
 
 
 def _check_xy(x, y, name="x"):
@@ -303,19 +110,53 @@ def _check_batch_size(batch_size):
     return int(batch_size)
 
 
+def _accuracy(out: np.ndarray, target: np.ndarray) -> float:
+    """Fraction of rows whose largest output is the target class; one-hot or
+    probability targets (n_samples, n_classes) count their argmax, integer
+    labels may also come as a column (n_samples, 1)."""
+    if target.ndim == 2 and target.shape[1] == 1 and target.dtype.kind in "iu":
+        labels = target.reshape(-1)  # labels as a column
+    else:
+        labels = target.argmax(axis=1) if target.ndim == 2 else target
+    return float(np.count_nonzero(out.argmax(axis=1) == labels)) / max(len(out), 1)
+
+
 def _metric_fns(metrics, loss):
+    """Name -> fn(output, target) returning the batch's value (a mean over
+    the batch, Keras' convention); fit and evaluate average the batch values
+    weighted by the batch sizes."""
     if metrics is None:
         metrics = ["accuracy"] if isinstance(loss, CrossEntropyLoss) else []
+    if isinstance(metrics, (str, bytes)) or callable(metrics):
+        raise TypeError(f"metrics must be a list, got {type(metrics).__name__} "
+                        f"(write metrics=[{metrics!r}])")
     fns = {}
-    for m in metrics:
+    for i, m in enumerate(metrics):
         if m in ("accuracy", "acc"):
-            fns["accuracy"] = lambda out, t: int(np.count_nonzero(out.argmax(axis=1) == t))
+            fns["accuracy"] = _accuracy
         elif callable(m):
-            fns[getattr(m, "__name__", "metric")] = m
+            name = getattr(m, "__name__", None) or type(m).__name__
+            fns[name if name not in fns else f"{name}_{i}"] = m
         else:
             raise ValueError(f"unknown metric {m!r}: 'accuracy' or a callable "
-                             f"fn(output, target) returning a count/sum over the batch")
+                             f"fn(output, target) returning the batch's mean value")
     return fns
+
+
+def _metric_value(name, fn, out, target):
+    value = fn(out, target)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"metric {name!r} returned {type(value).__name__}; a metric returns "
+                        f"the batch's value as a number") from None
+    return value
+
+
+def _check_targets(loss, y, name="y"):
+    check = getattr(loss, "check_target", None)
+    if check is not None:
+        check(y, name)
 
 
 class _Batches:
@@ -333,8 +174,10 @@ class _Batches:
         return buf
 
 
-def evaluate(model, x, y, *, loss="cross_entropy", batch_size=256, metrics=None,
-             blas_threads=1):
+def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
+             loss: Union[str, Loss] = "cross_entropy", batch_size: int = 256,
+             metrics: Optional[Sequence[Union[str, Callable]]] = None,
+             blas_threads: Optional[int] = 1) -> Dict[str, float]:
     """Mean loss (and metrics) of ``model`` in eval mode over ``(x, y)``.
 
     Parameters
@@ -344,18 +187,19 @@ def evaluate(model, x, y, *, loss="cross_entropy", batch_size=256, metrics=None,
     loss : str or Loss
     batch_size : int
     metrics : list, optional
-        Default ``["accuracy"]`` with cross-entropy.
+        As in :func:`fit`; default ``["accuracy"]`` with cross-entropy.
     blas_threads : int or None, default 1
         As in :func:`fit`.
 
     Returns
     -------
     dict
-        ``{"loss": ..., "accuracy": ...}``.
+        ``{"loss": ..., "accuracy": ...}``: means over the samples.
     """
     _check_xy(x, y)
     batch_size = _check_batch_size(batch_size)
     loss = get_loss(loss)
+    _check_targets(loss, y)
     with _blas_limit(blas_threads):
         return _evaluate(model, x, y, loss, batch_size, _metric_fns(metrics, loss))
 
@@ -373,7 +217,7 @@ def _evaluate(model, x, y, loss, batch_size, fns):
             value = loss.forward(out, yb)
             total += value * len(xb) if mean else value
             for k, fn in fns.items():
-                sums[k] += fn(out, yb)
+                sums[k] += _metric_value(k, fn, out, yb) * len(xb)
     finally:
         model.train(was_training)
     logs = {"loss": total / n}
@@ -381,7 +225,8 @@ def _evaluate(model, x, y, loss, batch_size, fns):
     return logs
 
 
-def predict(model, x, *, batch_size=256, blas_threads=1):
+def predict(model: Module, x: np.ndarray, *, batch_size: int = 256,
+            blas_threads: Optional[int] = 1) -> np.ndarray:
     """The model's outputs in eval mode, computed in batches (``blas_threads``
     as in :func:`fit`).
 
@@ -403,10 +248,16 @@ def predict(model, x, *, batch_size=256, blas_threads=1):
     return np.concatenate(outs, axis=0)
 
 
-def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=1,
-        batch_size=32, validation_data=None, validation_split=0.0, shuffle=True, seed=0,
-        callbacks=(), metrics=None, scheduler=None, scheduler_interval=None, verbose=0,
-        blas_threads=1, n_threads=None, transform=None):
+def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
+        loss: Union[str, Loss] = "cross_entropy", optimizer: Any = "adam",
+        lr: Optional[float] = None, epochs: int = 1, batch_size: int = 32,
+        validation_data: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+        validation_split: float = 0.0, shuffle: bool = True, seed: int = 0,
+        callbacks: Iterable[Callback] = (),
+        metrics: Optional[Sequence[Union[str, Callable]]] = None, scheduler: Any = None,
+        scheduler_interval: Optional[str] = None, verbose: int = 0,
+        blas_threads: Optional[int] = 1, n_threads: Optional[int] = None,
+        transform: Optional[Callable] = None, initial_epoch: int = 0) -> "History":
     """Train ``model`` on ``(x, y)`` with mini-batches.
 
     Parameters
@@ -414,12 +265,17 @@ def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=
     model : Module
     x : ndarray, (n_samples, ...), the model's dtype
     y : ndarray, (n_samples, ...)
-        Integer labels for cross-entropy, targets otherwise.
+        For cross-entropy: integer class labels (n_samples,) or (n_samples, 1),
+        or one-hot / probability targets (n_samples, n_classes) (Keras'
+        categorical_crossentropy; cast to the model's dtype per batch).
+        Float labels of shape (n_samples,) raise TypeError. Targets otherwise.
     loss : str or Loss, default "cross_entropy"
     optimizer : str or Optimizer, default "adam"
         A name builds that optimizer over ``model.parameters()`` (with ``lr``).
     lr : float, optional
     epochs : int, default 1
+        The index of the last epoch plus one (Keras): with ``initial_epoch``
+        the run trains ``epochs − initial_epoch`` epochs.
     batch_size : int, default 32
     validation_data : (x_val, y_val), optional
     validation_split : float in [0, 1), default 0
@@ -429,15 +285,23 @@ def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=
     seed : int, default 0
         Seed of the shuffling.
     callbacks : list of Callback
+        See :mod:`fastnn.callbacks`.
     metrics : list, optional
-        Default ``["accuracy"]`` with cross-entropy.
+        ``"accuracy"`` or callables ``fn(output, target)`` returning the
+        batch's value, e.g. ``lambda out, y: (out.argmax(1) == y).mean()``
+        (Keras' convention); the epoch's value is the mean of the batch
+        values weighted by the batch sizes. Default ``["accuracy"]`` with
+        cross-entropy (with one-hot targets, the argmax of the target is the
+        class).
     scheduler : LRScheduler or ReduceLROnPlateau, optional
         Stepped every epoch (ReduceLROnPlateau with ``val_loss``, or ``loss``
         without validation), or every batch when ``scheduler_interval`` is
         "batch" (the default for CyclicLR and OneCycleLR).
     scheduler_interval : {"epoch", "batch"}, optional
-    verbose : int, default 0
-        1 shows a tqdm progress bar (skipped if tqdm is missing).
+    verbose : {0, 1, 2}, default 0
+        0 is silent. 1: a tqdm progress bar per epoch that stays as one line
+        per epoch with the epoch's logs (plain lines when tqdm is not
+        installed). 2: one plain line per epoch. See :class:`ProgressBar`.
     blas_threads : int or None, default 1
         BLAS threads during training (threadpoolctl); None leaves BLAS as
         configured. One is the default because a mini-batch step's matrices
@@ -452,6 +316,11 @@ def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=
         Per-batch transform of the training batches, ``(xb, yb) -> (xb, yb)``,
         e.g. a :class:`fastnn.augment.Compose` pipeline. Validation data is
         not transformed.
+    initial_epoch : int, default 0
+        The epoch to start from when resuming (Keras): the shuffling skips
+        the orders of the epochs before it, so a run restored with
+        :func:`fastnn.callbacks.load_checkpoint` (weights and optimizer)
+        continues exactly as an uninterrupted one.
 
     Returns
     -------
@@ -459,15 +328,15 @@ def fit(model, x, y, *, loss="cross_entropy", optimizer="adam", lr=None, epochs=
     """
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     with _blas_limit(blas_threads), _fastnn_threads(n_threads):
         return _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                     validation_split, shuffle, seed, callbacks, metrics, scheduler,
-                    scheduler_interval, verbose, transform)
+                    scheduler_interval, verbose, transform, initial_epoch)
 
 
 def _fastnn_threads(n_threads):
-    import contextlib
-
     if n_threads is None:
         return contextlib.nullcontext()
     from fastnn import threads
@@ -475,8 +344,6 @@ def _fastnn_threads(n_threads):
 
 
 def _blas_limit(blas_threads):
-    import contextlib
-
     if blas_threads is None:
         return contextlib.nullcontext()
     if isinstance(blas_threads, bool) or not isinstance(blas_threads, numbers.Integral) \
@@ -489,16 +356,21 @@ def _blas_limit(blas_threads):
 
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
-         verbose, transform=None):
+         verbose, transform=None, initial_epoch=0):
     if not isinstance(model, Module):
         raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
     _check_xy(x, y)
     batch_size = _check_batch_size(batch_size)
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+            or not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}], "
+                         f"got {initial_epoch!r}")
     if not 0.0 <= float(validation_split) < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     loss = get_loss(loss)
+    _check_targets(loss, y)
     fns = _metric_fns(metrics, loss)
     opt = get_optimizer(optimizer, model.parameters(), lr)
     if validation_data is None and validation_split > 0:
@@ -508,7 +380,10 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
         validation_data = (x[-n_val:], y[-n_val:])
         x, y = x[:-n_val], y[:-n_val]
     if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a pair (x_val, y_val)")
         _check_xy(validation_data[0], validation_data[1], "validation_data[0]")
+        _check_targets(loss, validation_data[1], "validation_data[1]")
     if scheduler_interval is None:
         per_batch = isinstance(scheduler, (_optim.lr_scheduler.CyclicLR,
                                            _optim.lr_scheduler.OneCycleLR))
@@ -521,28 +396,36 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
 
     n = x.shape[0]
     n_batches = -(-n // batch_size)
-    trainer = _Trainer(opt, n_batches, x, y, loss)
-    callbacks = list(callbacks)
-    if verbose:
-        callbacks.append(ProgressBar())
-    for cb in callbacks:
-        cb.model, cb.trainer = model, trainer
+    names = ["loss"] + list(fns)
+    if validation_data is not None:
+        names += ["val_" + k for k in names]
+    names.append("lr")
+    trainer = TrainerState(opt, n_batches, x, y, loss, epochs=int(epochs),
+                           initial_epoch=int(initial_epoch), metrics_names=names)
     history = History()
+    cbs = CallbackList(callbacks)
+    if verbose:
+        cbs.append(ProgressBar(verbose))
+    cbs.append(history)
+    cbs.set_model(model)
+    cbs.set_trainer(trainer)
     rng = np.random.default_rng(seed)
     batches = _Batches()
     order = np.arange(n)
     mean = getattr(loss, "reduction", "mean") == "mean"
+    if shuffle:
+        for _ in range(initial_epoch):  # the orders of the epochs already run
+            rng.permutation(n)
     model.train()
-    for cb in callbacks:
-        cb.on_train_begin({})
-    for epoch in range(epochs):
-        for cb in callbacks:
-            cb.on_epoch_begin(epoch, {})
+    cbs.on_train_begin({})
+    for epoch in range(initial_epoch, epochs):
+        cbs.on_epoch_begin(epoch, {})
         if shuffle:
             order = rng.permutation(n)
         total, sums = 0.0, {k: 0.0 for k in fns}
         for b in range(n_batches):
             idx = order[b * batch_size:(b + 1) * batch_size]
+            cbs.on_batch_begin(b, {"size": len(idx)})
             xb = batches.take(x, idx, "x")
             yb = batches.take(y, idx, "y")
             if transform is not None:
@@ -551,14 +434,13 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
             out = model.forward(xb)
             value = loss.forward(out, yb)
             for k, fn in fns.items():
-                sums[k] += fn(out, yb)
+                sums[k] += _metric_value(k, fn, out, yb) * len(idx)
             model.backward(loss.backward(), input_grad=False)
             opt.step()
             if scheduler is not None and per_batch:
                 scheduler.step()
             total += value * len(idx) if mean else value
-            for cb in callbacks:
-                cb.on_batch_end(b, {"loss": value})
+            cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
         logs = {"loss": total / n}
         logs.update({k: v / n for k, v in sums.items()})
         penalty = model.penalty()
@@ -574,11 +456,11 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                 scheduler.step(logs.get("val_loss", logs["loss"]))
             else:
                 scheduler.step()
-        for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
-        history.append(epoch, logs)
+        cbs.on_epoch_end(epoch, logs)
         if trainer.stop_training:
             break
-    for cb in callbacks:
-        cb.on_train_end({})
+    cbs.on_train_end({})
     return history
+
+
+register_training(fit=fit, evaluate=evaluate, predict=predict)

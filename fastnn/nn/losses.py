@@ -59,7 +59,38 @@ class CrossEntropyLoss(Loss):
         self.weight, self.ignore_index = weight, ignore_index
         self.label_smoothing, self.reduction = label_smoothing, reduction
 
+    @staticmethod
+    def check_target(target, name="target"):
+        """Reject targets cross-entropy cannot take, naming the mistake.
+
+        Integer labels (n_samples,) or (n_samples, 1) and one-hot or
+        probability targets (n_samples, n_classes) pass; float labels (n_samples,) raise
+        TypeError (cast them with ``.astype(np.int64)``), as do booleans.
+        """
+        if not isinstance(target, np.ndarray):
+            return
+        kind = target.dtype.kind
+        if target.ndim == 1 and kind == "f":
+            raise TypeError(f"{name} holds class labels of dtype {target.dtype}; cross-entropy "
+                            f"takes integer class labels of shape (n_samples,) (cast with "
+                            f"{name}.astype(np.int64)) or one-hot/probability targets of shape "
+                            f"(n_samples, n_classes)")
+        if kind not in "iuf":
+            raise TypeError(f"{name} has dtype {target.dtype}; cross-entropy takes integer class "
+                            f"labels or float one-hot/probability targets")
+        if target.ndim not in (1, 2):
+            raise ValueError(f"{name} must be labels (n_samples,) or one-hot/probability "
+                             f"targets (n_samples, n_classes), got shape {target.shape}")
+
     def forward(self, output, target):
+        self.check_target(target)
+        if isinstance(target, np.ndarray) and target.ndim == 2 and target.shape[1] == 1 and \
+                target.dtype.kind in "iu":
+            target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
+        if isinstance(target, np.ndarray) and target.ndim == 2 and \
+                target.dtype != getattr(output, "dtype", target.dtype):
+            # one-hot targets as Keras gives them (float32, or ints) for any model dtype
+            target = target.astype(output.dtype)
         loss, self._grad = F.softmax_cross_entropy(
             output, target, weight=self.weight, ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing, reduction=self.reduction,

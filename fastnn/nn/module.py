@@ -9,14 +9,47 @@ given batch size allocates no new activation arrays: the array a forward
 call returns is overwritten by the next call with the same shape (copy it
 to keep it).
 """
+from __future__ import annotations
+
 import collections
 import os
+from typing import Any, Callable, Dict, Union
 
 import numpy as np
 
+from fastnn.callbacks import _OPT_PREFIX, checkpoint_path
 from fastnn.parameter import Parameter
 
-__all__ = ["Module", "Sequential", "manual_seed"]
+__all__ = ["Module", "Sequential", "manual_seed", "register_training"]
+
+# fit/evaluate/predict of Module come from the training loop registered here
+# (fastnn.training registers itself when imported), so this module never
+# imports fastnn.training.
+_training_api: Dict[str, Callable[..., Any]] = {}
+
+
+def register_training(*, fit: Callable[..., Any], evaluate: Callable[..., Any],
+                      predict: Callable[..., Any]) -> None:
+    """Install the functions behind :meth:`Module.fit`, :meth:`Module.evaluate`
+    and :meth:`Module.predict`, each called as ``fn(model, x, [y,] **kwargs)``.
+
+    :mod:`fastnn.training` registers its :func:`~fastnn.training.fit`,
+    :func:`~fastnn.training.evaluate` and :func:`~fastnn.training.predict`
+    when it is imported (``import fastnn`` does); another training loop (a
+    distributed one) may register its own.
+    """
+    for name, fn in (("fit", fit), ("evaluate", evaluate), ("predict", predict)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    _training_api.update(fit=fit, evaluate=evaluate, predict=predict)
+
+
+def _training(name):
+    fn = _training_api.get(name)
+    if fn is None:
+        raise RuntimeError(f"Module.{name} needs a training loop: import fastnn.training "
+                           f"(or register one with fastnn.nn.module.register_training)")
+    return fn
 
 _MAX_WORKSPACES = 8
 _seed_state = {"rng": np.random.default_rng(0)}
@@ -239,14 +272,39 @@ class Module:
             if name in state_dict:
                 np.copyto(dst, np.asarray(state_dict[name]))
 
-    def save(self, path):
-        """Save :meth:`state_dict` to an ``.npz`` file."""
-        np.savez(os.fspath(path), **self.state_dict())
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> str:
+        """Save :meth:`state_dict` to an ``.npz`` file.
 
-    def load(self, path, strict=True):
-        """Load an ``.npz`` written by :meth:`save`; returns self."""
-        with np.load(os.fspath(path)) as data:
-            self.load_state_dict({k: data[k] for k in data.files}, strict=strict)
+        Parameters
+        ----------
+        path : str or path-like
+            ``.npz`` is appended when missing, as :func:`numpy.savez` does;
+            :meth:`load` accepts the same ``path``.
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        path = checkpoint_path(path)
+        np.savez(path, **self.state_dict())
+        return path
+
+    def load(self, path: Union[str, "os.PathLike[str]"], strict: bool = True) -> "Module":
+        """Load an ``.npz`` written by :meth:`save` (or by
+        :class:`fastnn.callbacks.ModelCheckpoint`, whose optimizer state, if
+        any, is skipped); returns self.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The path given to :meth:`save` (``.npz`` appended when missing).
+        strict : bool, default True
+            As in :meth:`load_state_dict`.
+        """
+        with np.load(checkpoint_path(path), allow_pickle=False) as data:
+            self.load_state_dict({k: data[k] for k in data.files
+                                  if not k.startswith(_OPT_PREFIX)}, strict=strict)
         return self
 
     # ------------------------------------------------------------ display
@@ -297,20 +355,17 @@ class Module:
 
     # ------------------------------------------------------------ training
 
-    def fit(self, x, y, **kwargs):
+    def fit(self, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Any:
         """Train on arrays: see :func:`fastnn.training.fit`."""
-        from fastnn.training import fit
-        return fit(self, x, y, **kwargs)
+        return _training("fit")(self, x, y, **kwargs)
 
-    def evaluate(self, x, y, **kwargs):
+    def evaluate(self, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> Dict[str, float]:
         """See :func:`fastnn.training.evaluate`."""
-        from fastnn.training import evaluate
-        return evaluate(self, x, y, **kwargs)
+        return _training("evaluate")(self, x, y, **kwargs)
 
-    def predict(self, x, **kwargs):
+    def predict(self, x: np.ndarray, **kwargs: Any) -> np.ndarray:
         """See :func:`fastnn.training.predict`."""
-        from fastnn.training import predict
-        return predict(self, x, **kwargs)
+        return _training("predict")(self, x, **kwargs)
 
 
 class Sequential(Module):
