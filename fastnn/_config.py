@@ -240,6 +240,8 @@ def config_dict():
         "simd_level": get_simd_level(),
         "simd_available": ", ".join(available_simd_levels()),
         "threads": get_num_threads(),
+        "thread_runtime": (f"fastnn pool (workers spin {_runtime.spin_us()} us, then sleep)"
+                           if _runtime.pooled() else "OpenMP fork-join"),
         "flush_denormals": get_flush_denormals(),
         "blas": _blas_info(),
         "dense_products": _dense_products_info(),
