@@ -584,13 +584,21 @@ def test_matches_torch(torch_name, kwargs, cls):
     p = fastnn.Parameter(data.copy())
     t = torch.tensor(data.copy(), requires_grad=False)
     opt = cls([p], **kwargs)
-    topt = getattr(torch.optim, torch_name)([t], **kwargs)
-    for _ in range(20):
-        g = rng.standard_normal(1000)
-        p.grad = g
-        t.grad = torch.tensor(g)
-        opt.step()
-        topt.step()
+    # torch keeps scalar state (NAdam's mu_product, step counts) in the default
+    # dtype: float64 here, as fastnn computes them, so the float64 runs agree
+    # to rounding
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        topt = getattr(torch.optim, torch_name)([t], **kwargs)
+        for _ in range(20):
+            g = rng.standard_normal(1000)
+            p.grad = g
+            t.grad = torch.tensor(g)
+            opt.step()
+            topt.step()
+    finally:
+        torch.set_default_dtype(previous)
     assert_close(p.data, t.numpy(), rtol=1e-10, atol=1e-12)
 
 
