@@ -17,7 +17,7 @@ import numpy as np
 
 from fastnn import optim as _optim
 from fastnn.nn.losses import CrossEntropyLoss, get_loss
-from fastnn.nn.module import Module
+from fastnn.nn.module import Module, inference_mode
 
 __all__ = ["History", "Callback", "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint",
            "ProgressBar", "fit", "evaluate", "predict", "get_optimizer"]
@@ -392,14 +392,10 @@ def predict(model, x, *, batch_size=256, blas_threads=1):
     """
     _check_xy(x, None)
     batch_size = _check_batch_size(batch_size)
-    was_training = model.training
-    model.eval()
-    try:
-        with _blas_limit(blas_threads):
-            outs = [np.array(model.forward(np.ascontiguousarray(x[s:s + batch_size])),
-                             copy=True) for s in range(0, x.shape[0], batch_size)]
-    finally:
-        model.train(was_training)
+    # eval mode for this thread only: other threads may use the model at once
+    with inference_mode(model), _blas_limit(blas_threads):
+        outs = [np.array(model.forward(np.ascontiguousarray(x[s:s + batch_size])),
+                         copy=True) for s in range(0, x.shape[0], batch_size)]
     return np.concatenate(outs, axis=0)
 
 

@@ -1,7 +1,19 @@
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import fastnn
+
+# Hypothesis: the default run is deterministic (examples derived from each
+# test's name, no example database, so no .hypothesis directory in the tree).
+# FASTNN_HYPOTHESIS_PROFILE=randomized (or pytest --hypothesis-profile=randomized,
+# with --hypothesis-seed=N to reproduce) draws new examples on every run.
+settings.register_profile("deterministic", derandomize=True, database=None,
+                          print_blob=True)
+settings.register_profile("randomized", derandomize=False, database=None, print_blob=True)
+settings.load_profile(os.environ.get("FASTNN_HYPOTHESIS_PROFILE", "deterministic"))
 
 DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
 
