@@ -154,6 +154,10 @@ def _backward(grad_output, input, output, act, weight, out, n_threads):
                          f"recovered from the output)")
     else:
         raise TypeError(f"{act.name} backward needs input= or output=")
+    if output is not None and not saved_is_output:
+        # given but not needed (the derivative comes from input): still an
+        # argument of the call, checked like the others
+        arrays.read("output", check_input("output", output, dy))
     slope = arrays.read("weight", _check_slope(weight, dy, act))
     if out is not None:
         dx = arrays.write("out", check_inout("out", out, dy))

@@ -434,7 +434,8 @@ def layer_norm_backward(dy, x, mean, rstd, normalized_shape, weight=None, bias=N
     weight = _check_read("weight", weight, shape, dt)
     bias = _check_read("bias", bias, shape, dt)
     dx = _out(out, x)
-    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight})
+    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight,
+                            "bias": bias})
     dw = np.empty(shape, dt) if weight is not None else None
     db = np.empty(shape, dt) if bias is not None else None
     _k.layer_norm_backward(dy, x, m, d, weight, mean, rstd, dx, dw, db,
@@ -526,7 +527,8 @@ def group_norm_backward(dy, x, mean, rstd, num_groups, weight=None, bias=None, *
     weight = _check_read("weight", weight, (c,), dt)
     bias = _check_read("bias", bias, (c,), dt)
     dx = _out(out, x)
-    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight})
+    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight,
+                            "bias": bias})
     dw = np.empty(c, dt) if weight is not None else None
     db = np.empty(c, dt) if bias is not None else None
     _k.group_norm_backward(dy, x, n, c, s, g, weight, mean, rstd, dx, dw, db,
