@@ -419,3 +419,46 @@ def test_the_signature_check_sees_a_new_array_argument():
     candidates = [n for n, p in params.items()
                   if p.default is None and n not in NOT_ARRAYS]
     assert candidates == ["out", "new_mask"]
+
+
+# ---------------------------------------------------------------- 0-d inputs keep their shape
+
+def _zero_d_rows():
+    rows = []
+    for s in SPECS:
+        args = s.make(np.float64)
+        arrays = [k for k, r in s.roles.items() if r in ("in", "out", "inout")
+                  and isinstance(args.get(k), np.ndarray)]
+        shapes = {args[k].shape for k in arrays}
+        if arrays and len(shapes) == 1 and all(args[k].dtype.kind == "f" for k in arrays):
+            rows.append(s)
+    return rows
+
+
+ZERO_D_ROWS = _zero_d_rows()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_zero_d_arrays_keep_their_shape(dtype):
+    """Every row whose array arguments all share one shape (elementwise
+    kernels, optimizers, fills) is called with 0-d arrays: it either
+    refuses them cleanly or returns 0-d arrays, never shape (1,)."""
+    n_ok = 0
+    for s in ZERO_D_ROWS:
+        args = s.make(dtype)
+        for k, r in s.roles.items():
+            a = args.get(k)
+            if r in ("in", "out", "inout") and isinstance(a, np.ndarray):
+                args[k] = np.array(a.reshape(-1)[0] if a.size else 0, dtype=a.dtype)
+        try:
+            with np.errstate(all="ignore"):
+                result = s.call(args)
+        except (TypeError, ValueError):
+            continue
+        n_ok += 1
+        for a in _arrays(result, []):
+            assert a.shape == (), f"{s.name} returned shape {a.shape} for 0-d inputs"
+        for k, r in s.roles.items():
+            if isinstance(args.get(k), np.ndarray):
+                assert args[k].shape == ()
+    assert n_ok > 40
