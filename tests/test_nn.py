@@ -598,3 +598,26 @@ def test_optimizer_step_from_two_threads_raises():
         release.set()
         t.join()
     assert_close(p.data, np.full(3, 0.9))
+
+
+def test_models_and_optimizers_copy_and_pickle_after_training(rng):
+    import copy
+    import pickle
+
+    m = _small_model()
+    x = rng.standard_normal((16, 6)).astype(np.float32)
+    opt = fastnn.optim.Adam(m.parameters())
+    m.zero_grad()
+    m.forward(x)
+    m.backward(np.ones((16, 3), np.float32))
+    opt.step()
+    m2 = copy.deepcopy(m)
+    m3 = pickle.loads(pickle.dumps(m))
+    opt2 = copy.deepcopy(opt)
+    m.eval(), m2.eval(), m3.eval()
+    np.testing.assert_array_equal(m2(x), m(x))
+    np.testing.assert_array_equal(m3(x), m(x))
+    m2.train()
+    m2.forward(x)  # its own lock, usable at once
+    m2.backward(np.ones((16, 3), np.float32))
+    opt2.step()

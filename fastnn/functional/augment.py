@@ -14,11 +14,9 @@ sharing no memory with the input. Every argument is checked before any
 array is written: TypeError for types and dtypes, ValueError for shapes,
 layouts, read-only arrays and values out of range.
 """
-import numbers
 
 import numpy as np
 
-from fastnn import _config
 from fastnn._ext import augment as _k
 from fastnn._ext.runtime import check_disjoint, check_inout, check_real
 from fastnn._validation import REALS, as_native, check_bool, check_int, run_args

@@ -15,7 +15,6 @@ forward pass and adds its gradient on the backward pass. The penalty sum is
 accumulated in float64 over fixed blocks, so it is bitwise identical for any
 thread count.
 """
-import numpy as np
 
 from fastnn import _config
 from fastnn._ext import losses as _k

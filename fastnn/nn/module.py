@@ -162,6 +162,16 @@ class Module:
             if fn is not None and not getattr(fn, "_fastnn_guarded", False):
                 setattr(cls, name, guard(fn))
 
+    def __getstate__(self):
+        # copies and pickles get their own lock and no owning thread
+        state = dict(self.__dict__)
+        state.pop("_train_lock_", None)
+        state.pop("_train_thread_", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     def __init__(self):
         self._parameters = collections.OrderedDict()
         self._buffers = collections.OrderedDict()

@@ -58,6 +58,15 @@ class Optimizer:
         for group in params:
             self.add_param_group(group)
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_step_lock", None)  # copies and pickles get their own
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._step_lock = threading.Lock()
+
     # ---------------------------------------------------------- groups
 
     def add_param_group(self, group):
@@ -246,9 +255,8 @@ class Optimizer:
         dtype, scalars of the right type. On any error (ValueError,
         TypeError or KeyError naming the entry) the optimizer is unchanged.
         """
-        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError("a state dict is a dict with exactly the keys 'state' and "
-                             "'param_groups'")
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise KeyError("a state dict is a dict with the keys 'state' and 'param_groups'")
         groups = state_dict["param_groups"]
         saved_state = state_dict["state"]
         if not isinstance(groups, (list, tuple)) or not isinstance(saved_state, dict):
@@ -265,10 +273,8 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param group {gi} has {len(group['params'])} parameters, "
                                  f"the state dict {len(saved['params'])}")
-            unknown = sorted(set(saved) - set(group))
-            if unknown:
-                raise KeyError(f"param group {gi} of the state dict has unknown options "
-                               f"{unknown}")
+            # options beyond the optimizer's own (a scheduler's initial_lr, ...)
+            # are kept as they are; the optimizer's own are checked
             merged = dict(group)
             merged.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
             self._check_group(merged)
