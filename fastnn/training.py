@@ -20,7 +20,7 @@ from fastnn import optim as _optim
 from fastnn.callbacks import (Callback, CallbackList, EarlyStopping, ModelCheckpoint,
                               ProgressBar, ReduceLROnPlateau, TrainerState)
 from fastnn.nn.losses import CrossEntropyLoss, Loss, get_loss
-from fastnn.nn.module import Module, register_training
+from fastnn.nn.module import Module, inference_mode, register_training
 
 __all__ = ["History", "Callback", "CallbackList", "TrainerState", "EarlyStopping",
            "ReduceLROnPlateau", "ModelCheckpoint", "ProgressBar", "fit", "evaluate", "predict",
@@ -205,12 +205,11 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
 
 
 def _evaluate(model, x, y, loss, batch_size, fns):
-    was_training = model.training
-    model.eval()
     total, sums = 0.0, {k: 0.0 for k in fns}
     n = x.shape[0]
     mean = getattr(loss, "reduction", "mean") == "mean"
-    try:
+    # eval mode for this thread only: other threads may use the model at once
+    with inference_mode(model):
         for start in range(0, n, batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             out = model.forward(np.ascontiguousarray(xb))
@@ -218,8 +217,6 @@ def _evaluate(model, x, y, loss, batch_size, fns):
             total += value * len(xb) if mean else value
             for k, fn in fns.items():
                 sums[k] += _metric_value(k, fn, out, yb) * len(xb)
-    finally:
-        model.train(was_training)
     logs = {"loss": total / n}
     logs.update({k: v / n for k, v in sums.items()})
     return logs
@@ -237,14 +234,10 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int = 256,
     """
     _check_xy(x, None)
     batch_size = _check_batch_size(batch_size)
-    was_training = model.training
-    model.eval()
-    try:
-        with _blas_limit(blas_threads):
-            outs = [np.array(model.forward(np.ascontiguousarray(x[s:s + batch_size])),
-                             copy=True) for s in range(0, x.shape[0], batch_size)]
-    finally:
-        model.train(was_training)
+    # eval mode for this thread only: other threads may use the model at once
+    with inference_mode(model), _blas_limit(blas_threads):
+        outs = [np.array(model.forward(np.ascontiguousarray(x[s:s + batch_size])),
+                         copy=True) for s in range(0, x.shape[0], batch_size)]
     return np.concatenate(outs, axis=0)
 
 

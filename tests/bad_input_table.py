@@ -39,7 +39,10 @@ ARRAY_KINDS = {
     "readonly": "read-only array",
     "alias": "is another argument (exact aliasing)",
     "overlap": "partly overlaps another argument",
+    "byteswap": "non-native byte order (>f4 / >f8 on this machine)",
 }
+#: kinds that only make sense for float arrays (not for uint8 masks)
+FLOAT_ONLY_KINDS = ("other_float", "byteswap")
 LABEL_KINDS = {
     "float": "float labels (the call's dtype)",
     "list": "Python list",
@@ -48,6 +51,7 @@ LABEL_KINDS = {
     "range": "label out of range",
     "noncontig": "non-contiguous view",
     "readonly": "read-only array",
+    "byteswap": "non-native byte order (int64)",
 }
 HYPER_KINDS = {
     "nan": float("nan"),
@@ -61,7 +65,7 @@ HYPER_KIND_TEXT = {"nan": "NaN", "inf": "+inf", "neg": "-1", "str": "a str", "hu
 
 def default_outcome(role, kind):
     if role == "labels":
-        return "ok" if kind in ("noncontig", "readonly") else (
+        return "ok" if kind in ("noncontig", "readonly", "byteswap") else (
             "TypeError" if kind in ("float", "list") else "ValueError")
     if kind in ("float16", "other_float", "int", "object", "list"):
         return "TypeError"
@@ -69,6 +73,10 @@ def default_outcome(role, kind):
         return "ValueError"
     if kind in ("noncontig", "readonly"):
         return "ok" if role == "in" else "ValueError"
+    if kind == "byteswap":
+        # a read-only input is converted (a copy is safe); an array written in
+        # place must already be native: fastnn never writes to a copy
+        return "ok" if role == "in" else "TypeError"
     raise KeyError(kind)
 
 
@@ -102,9 +110,14 @@ class Spec:
     def cells(self):
         """(argument, kind, expected outcome) for every cell of the row."""
         out = []
+        clean = self.make(np.float64)
         for arg, role in self.roles.items():
             kinds = LABEL_KINDS if role == "labels" else ARRAY_KINDS
+            value = clean.get(arg)
+            is_float = isinstance(value, np.ndarray) and value.dtype.kind == "f"
             for kind in kinds:
+                if kind in FLOAT_ONLY_KINDS and role != "labels" and not is_float:
+                    continue
                 if kind in ("alias", "overlap") and (
                         role == "in" or self.alias_partner(arg) is None):
                     continue
@@ -132,7 +145,7 @@ class Spec:
         for other, role in self.roles.items():
             b = args.get(other)
             if (other != arg and role != "labels" and isinstance(b, np.ndarray)
-                    and b.shape == a.shape):
+                    and b.shape == a.shape and b.dtype == a.dtype):
                 return other
         return None
 
@@ -683,3 +696,132 @@ for _sp in SPECS:
     if _sp.name.startswith("init.") or _sp.name in ("random.uniform_", "random.normal_"):
         _sp.any_shape = ("tensor", "out")
 _by_name("Standardizer.partial_fit").any_shape = ("x",)
+
+
+# ---------------------------------------------------------------- optional array arguments
+# Rows that pass the optional arrays the rows above leave out (masks, per-row
+# losses, optimizer states of other options, backward outputs), so that every
+# array parameter of every function is in some row (test_bad_inputs checks it
+# against the signatures).
+
+
+def _variant(name, suffix, fn, extra, roles, pos=None, drop=()):
+    base = _by_name(name)
+
+    def make(dt, base=base, extra=extra, drop=drop):
+        d = base.make(dt)
+        for k in drop:
+            d.pop(k, None)
+        d.update({k: (v(dt) if callable(v) else v) for k, v in extra.items()})
+        return d
+    spec(f"{name}[{suffix}]", fn, make, base.pos if pos is None else pos,
+         dict({k: v for k, v in base.roles.items() if k not in drop}, **roles),
+         expect=dict(base.expect), why=dict(base.why), msg_names=dict(base.msg_names),
+         empty=base.empty, any_shape=base.any_shape)
+
+
+def _mask_for(shape):
+    return lambda dt: np.empty((int(np.prod(shape)) + 7) // 8, np.uint8)
+
+
+def _stored_mask(dt):
+    m = F.empty_mask(np.empty((4, 5)))
+    F.dropout(np.ones((4, 5), dt), 0.3, seed=1, mask=m)
+    return m
+
+
+_variant("dropout", "mask", F.dropout, dict(mask=_mask_for((4, 5))), {"mask": "out"})
+_variant("dropconnect", "mask", F.dropconnect, dict(mask=_mask_for((4, 5))), {"mask": "out"})
+_variant("dropout_backward", "mask", F.dropout_backward, dict(mask=_stored_mask, seed=None),
+         {"mask": "in"})
+_variant("dropconnect_backward", "mask", F.dropconnect_backward,
+         dict(mask=_stored_mask, seed=None), {"mask": "in"})
+for _n, _rows in (("softmax_cross_entropy", 4), ("cross_entropy", 4), ("nll_loss", 4),
+                  ("multi_margin_loss", 4), ("svm_loss", 4), ("entropy_penalty", 4)):
+    _variant(_n, "none", getattr(F, _n),
+             dict(reduction="none", loss_out=lambda dt, r=_rows: np.empty(r, dt)),
+             {"loss_out": "out"})
+for _n in ("binary_cross_entropy_with_logits", "mse_loss"):
+    _variant(_n, "none", getattr(F, _n),
+             dict(reduction="none", loss_out=lambda dt: np.empty((4, 5), dt)),
+             {"loss_out": "out"})
+_variant("binary_cross_entropy_with_logits", "weight", F.binary_cross_entropy_with_logits,
+         dict(weight=lambda dt: _rng(dt, 5, seed=4, positive=True)), {"weight": "in"})
+_variant("multi_margin_loss", "weight", F.multi_margin_loss,
+         dict(weight=lambda dt: _rng(dt, 5, seed=4, positive=True)), {"weight": "in"})
+_variant("adam_", "amsgrad", F.adam_,
+         dict(amsgrad=True, max_exp_avg_sq=lambda dt: _rng(dt, 4, 5, seed=6, positive=True)),
+         {"max_exp_avg_sq": "inout"})
+_variant("adamw_", "amsgrad", F.adamw_,
+         dict(amsgrad=True, max_exp_avg_sq=lambda dt: _rng(dt, 4, 5, seed=6, positive=True)),
+         {"max_exp_avg_sq": "inout"})
+_variant("rmsprop_", "centered", F.rmsprop_,
+         dict(centered=True, momentum=0.5, grad_avg=lambda dt: _rng(dt, 4, 5, seed=6),
+              momentum_buffer=lambda dt: _rng(dt, 4, 5, seed=7)),
+         {"grad_avg": "inout", "momentum_buffer": "inout"})
+_variant("batch_norm", "counter", F.batch_norm,
+         dict(momentum=None, num_batches_tracked=lambda dt: np.zeros(1, np.int64)),
+         {"num_batches_tracked": "inout"})
+_variant("batch_norm_backward", "beta", F.batch_norm_backward,
+         dict(beta=lambda dt: _rng(dt, 3, seed=2), relu=True), {"beta": "in"})
+for _n in ("layer_norm_backward", "group_norm_backward", "instance_norm_backward"):
+    _variant(_n, "out", getattr(F, _n), dict(out=lambda dt, _n=_n: np.empty(
+        _by_name(_n).make(dt)["x"].shape, dt)), {"out": "out"})
+_variant("prelu_backward", "out", F.prelu_backward,
+         dict(out=lambda dt: np.empty((4, 5), dt)), {"out": "out"})
+for _act in ("relu", "elu", "sigmoid", "tanh"):
+    _variant(_act + "_backward", "output", getattr(F, _act + "_backward"),
+             dict(output=lambda dt, _act=_act: getattr(F, _act)(_rng(dt, 4, 5))),
+             {"output": "in"}, drop=("input",))
+for _act in ("leaky_relu", "gelu", "silu", "softplus"):
+    # output= is not enough for these (input= is used), but is checked when given
+    _variant(_act + "_backward", "output", getattr(F, _act + "_backward"),
+             dict(output=lambda dt, _act=_act: getattr(F, _act)(_rng(dt, 4, 5))),
+             {"output": "in"})
+_variant("activation_backward", "output", F.activation_backward,
+         dict(output=lambda dt: F.elu(_rng(dt, 4, 5))), {"output": "in"}, drop=("input",))
+_variant("activation", "prelu", F.activation,
+         dict(name="prelu", weight=lambda dt: _rng(dt, 5, seed=1)), {"weight": "in"})
+_variant("activation_", "prelu", F.activation_,
+         dict(name="prelu", weight=lambda dt: _rng(dt, 5, seed=1)), {"weight": "in"})
+_variant("activation_backward", "prelu", F.activation_backward,
+         dict(name="prelu", weight=lambda dt: _rng(dt, 5, seed=1)), {"weight": "in"})
+_variant("dense", "prelu", F.dense,
+         dict(activation="prelu", prelu_weight=lambda dt: _rng(dt, 3, seed=4, positive=True)),
+         {"prelu_weight": "in"})
+_variant("dense_forward", "preact", F.dense_forward,
+         dict(activation="prelu", prelu_weight=lambda dt: _rng(dt, 3, seed=4, positive=True),
+              preact_out=lambda dt: np.empty((4, 3), dt)),
+         {"prelu_weight": "in", "preact_out": "out"})
+
+
+def _dense_b_full(dt):
+    d = _dense(dt)
+    d.pop("out")
+    d["activation"] = "prelu"
+    d["prelu_weight"] = _rng(dt, 3, seed=4, positive=True)
+    _, saved = F.dense_forward(**d)
+    return dict(grad_output=_rng(dt, 4, 3, seed=3), x=d["x"], weight=d["weight"], saved=saved,
+                activation="prelu", prelu_weight=d["prelu_weight"],
+                grad_input=np.empty((4, 5), dt), grad_weight=np.empty((3, 5), dt),
+                grad_bias=np.empty(3, dt), grad_preact=np.empty((4, 3), dt))
+
+
+spec("dense_backward[outputs]", F.dense_backward, _dense_b_full,
+     ("grad_output", "x", "weight", "saved", "activation"),
+     {"grad_output": "in", "x": "in", "weight": "in", "saved": "in", "prelu_weight": "in",
+      "grad_input": "out", "grad_weight": "out", "grad_bias": "out", "grad_preact": "out"})
+for _n in ("dropout[mask]", "dropconnect[mask]", "dropout_backward[mask]",
+           "dropconnect_backward[mask]"):
+    _by_name(_n).empty = "ValueError"
+    _by_name(_n).why[("*", "empty")] = ("the row's mask is sized for the 20-element input, "
+                                        "not for the empty one")
+_set(["batch_norm[counter]"], ("num_batches_tracked", "noncontig"), "ok",
+     "one element: a strided view of it is still C-contiguous")
+_set(["prelu_backward[out]"], ("out", "alias"), "ok", "out may be the input itself: an "
+     "elementwise kernel reads each element before writing it")
+_set(["dense_backward[outputs]"], ("grad_preact", "alias"), "ok",
+     "grad_preact may be grad_output itself (documented: dz overwrites the gradient)")
+for _k in ("ndim", "shape"):
+    _set(["activation_[prelu]"], ("x", _k), "ValueError",
+         "the per-channel PReLU weight fixes the number of channels")

@@ -1,7 +1,25 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import fastnn
+
+# Hypothesis: the default run is deterministic (examples derived from each
+# test's name, no example database, so no .hypothesis directory in the tree).
+# FASTNN_HYPOTHESIS_PROFILE=randomized (or pytest --hypothesis-profile=randomized,
+# with --hypothesis-seed=N to reproduce) draws new examples on every run.
+settings.register_profile("deterministic", derandomize=True, database=None,
+                          print_blob=True)
+settings.register_profile("randomized", derandomize=False, database=None, print_blob=True)
+settings.load_profile(os.environ.get("FASTNN_HYPOTHESIS_PROFILE", "deterministic"))
+# Hypothesis also caches the constants it finds in the source under its home
+# directory (./.hypothesis by default): keep that out of the work tree too.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "fastnn-hypothesis"))
 
 DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
 

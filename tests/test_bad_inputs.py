@@ -44,6 +44,7 @@ def _mutate(spec, args, arg, kind, dtype):
     role = spec.roles[arg]
     if role == "labels":
         return {"float": lambda: a.astype(dtype), "list": a.tolist,
+                "byteswap": lambda: a.astype(a.dtype.newbyteorder("S")),
                 "ndim": lambda: a[None], "shape": lambda: a[:-1].copy(),
                 "range": lambda: np.where(np.arange(a.size) == 0, 99, a).astype(a.dtype),
                 "noncontig": lambda: _strided(a), "readonly": lambda: _readonly(a)}[kind]()
@@ -62,7 +63,8 @@ def _mutate(spec, args, arg, kind, dtype):
             "list": a.tolist, "ndim": lambda: a[None].copy(),
             "shape": lambda: a.reshape(-1)[:-1].reshape(-1).copy() if a.ndim == 1
             else a[..., :-1].copy(),
-            "noncontig": lambda: _strided(a), "readonly": lambda: _readonly(a)}[kind]()
+            "noncontig": lambda: _strided(a), "readonly": lambda: _readonly(a),
+            "byteswap": lambda: a.astype(a.dtype.newbyteorder("S"))}[kind]()
 
 
 def _empty(spec, args):
@@ -307,3 +309,160 @@ def test_augment_hyperparameters_at_the_edge_of_the_arithmetic():
             F.random_affine(img, 30.0, (lo, 1.0), seed=1)
     y = F.random_affine(np.ones((1, 1, 64, 64)), 30.0, (1e-200, 1e-200), 0.5, seed=1)
     assert np.isfinite(y).all()
+
+
+# ---------------------------------------------------------------- every array in the overlap check
+# The cells above alias arrays of one shape and dtype. Here every array an
+# argument writes is overlapped, byte by byte, with every other array
+# argument of the row, whatever its shape and dtype: masks and labels
+# included, so that no argument can be left out of a function's check.
+
+def _overlap_pairs():
+    pairs = []
+    for s in SPECS:
+        args = s.make(np.float64)
+        arrays = [a for a, r in s.roles.items() if isinstance(args.get(a), np.ndarray)]
+        for w in arrays:
+            if s.roles[w] not in ("out", "inout"):
+                continue
+            for other in arrays:
+                if other != w and (s.roles[other] == "in" or s.roles[other] == "labels"
+                                   or other > w):
+                    pairs.append((s, w, other))
+    return pairs
+
+
+OVERLAP_PAIRS = _overlap_pairs()
+
+
+def _overlapping(written, other):
+    """Copies of ``written`` and ``other`` in one buffer, ``other`` starting
+    inside the last element of ``written`` (aligned to its own item size)."""
+    step = other.dtype.itemsize
+    start = ((written.nbytes - 1) // step) * step
+    buf = np.zeros(start + other.nbytes + written.nbytes + 16, np.uint8)
+    w = np.ndarray(written.shape, written.dtype, buffer=buf, offset=0)
+    w[...] = written
+    o = np.ndarray(other.shape, other.dtype, buffer=buf, offset=start)
+    o[...] = other
+    return w, o, buf
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("spec,written,other", OVERLAP_PAIRS,
+                         ids=[f"{s.name}-{w}-{o}" for s, w, o in OVERLAP_PAIRS])
+def test_written_array_overlapping_any_other_argument(spec, written, other, dtype):
+    args = spec.make(dtype)
+    w, o, buf = _overlapping(args[written], args[other])
+    assert np.shares_memory(w, o)
+    bad = dict(args, **{written: w, other: o})
+    snap = _snapshot(bad)
+    before = buf.copy()
+    with pytest.raises(ValueError) as info:
+        spec.call(bad)
+    msg = str(info.value)
+    names = {spec.msg_names.get(n, n) for n in (written, other)}
+    assert any(n in msg for n in names), msg
+    np.testing.assert_array_equal(buf, before, err_msg="the shared buffer was modified")
+    for a, b in snap:
+        np.testing.assert_array_equal(a, b, err_msg="an array was modified")
+
+
+# ---------------------------------------------------------------- the table follows the signatures
+# Parameters whose default is None but that never take an array.
+NOT_ARRAYS = {"seed", "n_threads", "momentum", "size", "offset", "norm_type", "step",
+              "mu_product", "name", "approximate", "reduction"}
+
+
+def _signature_rows():
+    import inspect
+
+    rows = {}
+    for s in SPECS:
+        if not getattr(s.fn, "__module__", "").startswith("fastnn"):
+            continue
+        try:
+            inspect.signature(s.fn)
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            continue
+        rows.setdefault(s.fn, []).append(s)
+    return rows
+
+
+def test_every_array_parameter_of_every_function_is_in_the_table():
+    """Each parameter of a public function that can take an array (given
+    one by some row, or defaulting to None) is an array argument of some
+    row: a new ``out=``/``mask=``/state argument without a row fails here,
+    and its row then goes through every cell and overlap test above."""
+    import inspect
+
+    rows = _signature_rows()
+    assert len(rows) > 80
+    missing = []
+    for fn, specs in rows.items():
+        covered = set().union(*(s.roles for s in specs))
+        given = set()
+        for s in specs:
+            given |= {k for k, v in s.make(np.float64).items() if isinstance(v, np.ndarray)}
+        for name, prm in inspect.signature(fn).parameters.items():
+            if prm.kind in (prm.VAR_KEYWORD, prm.VAR_POSITIONAL):
+                continue
+            takes_array = name in given or (prm.default is None and name not in NOT_ARRAYS)
+            if takes_array and name not in covered:
+                missing.append(f"{specs[0].name}({name})")
+    assert not missing, missing
+
+
+def test_the_signature_check_sees_a_new_array_argument():
+    import inspect
+
+    def fn(x, *, out=None, new_mask=None, n_threads=None):
+        pass
+
+    params = inspect.signature(fn).parameters
+    candidates = [n for n, p in params.items()
+                  if p.default is None and n not in NOT_ARRAYS]
+    assert candidates == ["out", "new_mask"]
+
+
+# ---------------------------------------------------------------- 0-d inputs keep their shape
+
+def _zero_d_rows():
+    rows = []
+    for s in SPECS:
+        args = s.make(np.float64)
+        arrays = [k for k, r in s.roles.items() if r in ("in", "out", "inout")
+                  and isinstance(args.get(k), np.ndarray)]
+        shapes = {args[k].shape for k in arrays}
+        if arrays and len(shapes) == 1 and all(args[k].dtype.kind == "f" for k in arrays):
+            rows.append(s)
+    return rows
+
+
+ZERO_D_ROWS = _zero_d_rows()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_zero_d_arrays_keep_their_shape(dtype):
+    """Every row whose array arguments all share one shape (elementwise
+    kernels, optimizers, fills) is called with 0-d arrays: it either
+    refuses them cleanly or returns 0-d arrays, never shape (1,)."""
+    n_ok = 0
+    for s in ZERO_D_ROWS:
+        args = s.make(dtype)
+        for k, r in s.roles.items():
+            a = args.get(k)
+            if r in ("in", "out", "inout") and isinstance(a, np.ndarray):
+                args[k] = np.array(a.reshape(-1)[0] if a.size else 0, dtype=a.dtype)
+        try:
+            with np.errstate(all="ignore"):
+                result = s.call(args)
+        except (TypeError, ValueError):
+            continue
+        n_ok += 1
+        for a in _arrays(result, []):
+            assert a.shape == (), f"{s.name} returned shape {a.shape} for 0-d inputs"
+        for k, r in s.roles.items():
+            if isinstance(args.get(k), np.ndarray):
+                assert args[k].shape == ()
+    assert n_ok > 40

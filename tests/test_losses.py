@@ -788,3 +788,70 @@ def test_trunc_normal_simd_levels_bitwise(dtype):
         fastnn.set_simd_level(previous)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+# ------------------------------------------------------------------ labels: overlap, values
+
+LABEL_LOSSES = [
+    ("softmax_cross_entropy", lambda x, y, **k: L.softmax_cross_entropy(x, y, **k), "target"),
+    ("nll_loss", lambda x, y, **k: L.nll_loss(x, y, **k), "labels"),
+    ("multi_margin_loss", lambda x, y, **k: L.multi_margin_loss(x, y, **k), "labels"),
+    ("svm_loss", lambda x, y, **k: L.svm_loss(x, y, **k), "labels"),
+]
+
+
+@pytest.mark.parametrize("name,fn,label_name", LABEL_LOSSES, ids=[c[0] for c in LABEL_LOSSES])
+@pytest.mark.parametrize("written", ["out", "loss_out"])
+def test_int64_labels_overlapping_an_output_are_rejected(name, fn, label_name, written):
+    """Labels viewing the memory of out (or loss_out) were read while the
+    gradient overwrote them: out-of-range class indices, a crash."""
+    x = np.random.default_rng(0).standard_normal((6, 4))
+    buf = np.zeros(24)
+    labels = buf.view(np.int64)[:6]
+    labels[:] = [0, 1, 2, 3, 0, 1]
+    kwargs = {}
+    if written == "out":
+        kwargs["out"] = buf.reshape(6, 4)
+    else:
+        kwargs["loss_out"] = buf[:6]
+        kwargs["reduction"] = "none"
+    before = buf.copy()
+    with pytest.raises(ValueError, match=f"{label_name}.*{written}|{written}.*{label_name}"):
+        fn(x, labels, **kwargs)
+    np.testing.assert_array_equal(buf, before)
+
+
+@pytest.mark.parametrize("name,fn,label_name", LABEL_LOSSES, ids=[c[0] for c in LABEL_LOSSES])
+def test_label_values_and_dtypes_are_validated(name, fn, label_name):
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    good = np.array([0, 1, 2, 1])
+    ref = fn(x, good)
+    for bad, err in [(np.array([0, 1, 3, 1]), ValueError), (np.array([0, -1, 2, 1]), ValueError),
+                     (np.array([0, 1, 2, 2**40]), ValueError),
+                     (np.array([0, 1, 2, 2**64 - 1], np.uint64), ValueError),
+                     (np.array([True, False, True, False]), TypeError),
+                     (np.array([0, 1, 2, 1], object), TypeError),
+                     (good.astype(np.float32).astype(object), TypeError),
+                     (good.reshape(2, 2), ValueError), (good[:3], ValueError)]:
+        with pytest.raises(err, match=label_name):
+            fn(x, bad)
+    # any integer dtype and byte order, strided or read-only: the same result
+    for variant in (good.astype(np.uint8), good.astype(">i8"), good.astype("<i2"),
+                    np.repeat(good, 2)[::2]):
+        got = fn(x, variant)
+        np.testing.assert_array_equal(got[1], ref[1])
+    with pytest.raises(ValueError, match="ignore_index"):
+        L.nll_loss(x, good, ignore_index=2**63)
+
+
+def test_zero_d_losses_keep_the_input_shape():
+    """The gradient of an elementwise loss of a 0-d input is 0-d."""
+    x, y = np.array(0.3), np.array(1.0)
+    for fn in (L.mse_loss, L.binary_cross_entropy_with_logits):
+        for reduction in ("mean", "sum", "none"):
+            value, grad = fn(x, y, reduction=reduction)
+            assert grad.shape == ()
+            assert np.shape(value) == ()
+            ref_value, ref_grad = fn(x.reshape(1), y.reshape(1), reduction=reduction)
+            np.testing.assert_array_equal(grad, ref_grad.reshape(()))
+            np.testing.assert_array_equal(value, np.reshape(ref_value, ()))

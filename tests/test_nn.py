@@ -419,3 +419,205 @@ def test_losses(rng):
         nn.get_loss(3)
     with pytest.raises(RuntimeError):
         nn.MSELoss().backward()
+
+
+# ------------------------------------------------------------------ ownership, threads
+
+def _small_model(dtype=np.float32):
+    nn.manual_seed(3)
+    return nn.Sequential(nn.Linear(6, 8, dtype=dtype), nn.BatchNorm1d(8, dtype=dtype),
+                         nn.ReLU(), nn.Dropout(0.25), nn.Linear(8, 3, dtype=dtype))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_call_returns_arrays_the_caller_owns(training, rng):
+    """model(x) on successive batches of one shape gave one array overwritten
+    by every call: the results must be independent arrays."""
+    m = _small_model().train(training)
+    x = rng.standard_normal((256, 6)).astype(np.float32)
+    preds = [m(x[i:i + 64]) for i in range(0, 256, 64)]
+    for i in range(len(preds)):
+        for j in range(i + 1, len(preds)):
+            assert not np.shares_memory(preds[i], preds[j])
+            assert not np.array_equal(preds[i], preds[j])
+    if not training:  # eval mode is deterministic: each equals a fresh call
+        for i, p in zip(range(0, 256, 64), preds):
+            np.testing.assert_array_equal(p, m(x[i:i + 64]))
+    # forward() in training mode keeps reusing its workspace (fit's fast path)
+    m.train()
+    assert m.forward(x[:64]) is m.forward(x[64:128])
+    # out= receives the result
+    out = np.empty((64, 3), np.float32)
+    assert m(x[:64], out=out) is out
+    with pytest.raises(ValueError, match="out"):
+        m(x[:64], out=np.empty((63, 3), np.float32))
+
+
+def test_predict_from_threads_on_one_model(rng):
+    """4 threads calling predict on one model (in training mode, with
+    BatchNorm and Dropout) each get the eval-mode result, and the model's
+    mode is unchanged afterwards."""
+    import threading
+
+    m = _small_model()
+    m.train()
+    x = rng.standard_normal((4, 300, 6)).astype(np.float32)
+    m.forward(x[0])  # move the running statistics away from their start
+    m.eval()
+    expected = [np.concatenate([m.forward(xi[s:s + 64]) for s in range(0, 300, 64)])
+                for xi in x]
+    m.train()
+    barrier = threading.Barrier(4)
+    results = [None] * 4
+    errors = []
+
+    def work(i):
+        try:
+            barrier.wait()
+            results[i] = [m.predict(x[i], batch_size=64) for _ in range(20)]
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for i in range(4):
+        assert len(results[i]) == 20
+        for r in results[i]:
+            np.testing.assert_array_equal(r, expected[i])
+    assert m.training and all(layer.training for layer in m)
+
+
+def test_eval_mode_forward_from_threads(rng):
+    """model(x) in eval mode from several threads: no shared buffer."""
+    import threading
+
+    m = _small_model().eval()
+    x = rng.standard_normal((4, 128, 6)).astype(np.float32)
+    expected = [m(xi) for xi in x]
+    barrier = threading.Barrier(4)
+    bad = []
+
+    def work(i):
+        barrier.wait()
+        for _ in range(50):
+            if not np.array_equal(m(x[i]), expected[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+
+
+def test_inference_mode_is_per_thread(rng):
+    import threading
+
+    m = _small_model()
+    seen = {}
+    with nn.inference_mode():
+        assert not m.training and not m[1].training
+        t = threading.Thread(target=lambda: seen.setdefault("other", m.training))
+        t.start()
+        t.join()
+    assert m.training and seen["other"]
+
+
+def test_training_from_two_threads_raises(rng):
+    """Concurrent training calls on one model raise RuntimeError instead of
+    corrupting each other's saved activations."""
+    import threading
+
+    m = _small_model()
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    inside = threading.Event()
+    release = threading.Event()
+    layer = m[0]
+    original = type(layer).__dict__["forward"]
+
+    class Slow(nn.Linear):
+        def forward(self, x):
+            inside.set()
+            release.wait(5)
+            return original(self, x)
+
+    layer.__class__ = Slow
+    t = threading.Thread(target=lambda: m.forward(x))
+    t.start()
+    assert inside.wait(5)
+    try:
+        with pytest.raises(RuntimeError, match="another thread"):
+            m.forward(x)
+    finally:
+        release.set()
+        t.join()
+    layer.__class__ = nn.Linear
+    # a backward on another thread than its training forward
+    m.forward(x)
+    errors = []
+
+    def back():
+        try:
+            m.backward(np.ones((32, 3), np.float32))
+        except RuntimeError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=back)
+    t.start()
+    t.join()
+    assert errors and "another thread" in str(errors[0])
+    m.backward(np.ones((32, 3), np.float32))  # the owning thread may
+
+
+def test_optimizer_step_from_two_threads_raises():
+    import threading
+
+    p = fastnn.Parameter(np.ones(3))
+    opt = fastnn.optim.SGD([p], lr=0.1)
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_closure():
+        inside.set()
+        release.wait(5)
+        p.grad = np.ones(3)
+        return 1.0
+
+    t = threading.Thread(target=lambda: opt.step(slow_closure))
+    t.start()
+    assert inside.wait(5)
+    try:
+        p.grad = np.ones(3)
+        with pytest.raises(RuntimeError, match="another thread"):
+            opt.step()
+    finally:
+        release.set()
+        t.join()
+    assert_close(p.data, np.full(3, 0.9))
+
+
+def test_models_and_optimizers_copy_and_pickle_after_training(rng):
+    import copy
+    import pickle
+
+    m = _small_model()
+    x = rng.standard_normal((16, 6)).astype(np.float32)
+    opt = fastnn.optim.Adam(m.parameters())
+    m.zero_grad()
+    m.forward(x)
+    m.backward(np.ones((16, 3), np.float32))
+    opt.step()
+    m2 = copy.deepcopy(m)
+    m3 = pickle.loads(pickle.dumps(m))
+    opt2 = copy.deepcopy(opt)
+    m.eval(), m2.eval(), m3.eval()
+    np.testing.assert_array_equal(m2(x), m(x))
+    np.testing.assert_array_equal(m3(x), m(x))
+    m2.train()
+    m2.forward(x)  # its own lock, usable at once
+    m2.backward(np.ones((16, 3), np.float32))
+    opt2.step()

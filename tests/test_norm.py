@@ -577,3 +577,19 @@ def test_layer_and_group_norm_bad_input_leave_out_untouched(index):
     with pytest.raises(exc):
         call(out)
     assert (out == 7.0).all()
+
+
+@pytest.mark.parametrize("momentum", [1e-5, 0.3, 0.5, 1 - 1e-5, 1.0])
+def test_batch_norm_running_statistics_ema_weights_in_float32(momentum, simd_level):
+    """The running averages use momentum and 1 − momentum computed in double
+    and round once (no float32 round trip through 1 − x): they match the
+    float64 reference to float32 rounding for weights near 0 and 1."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((64, 5)) * 3 + 7).astype(np.float32)
+    rm = np.full(5, 1.0, np.float32)
+    rv = np.full(5, 2.0, np.float32)
+    F.batch_norm(x, running_mean=rm, running_var=rv, momentum=momentum)
+    ref_m, ref_v = np.full(5, 1.0), np.full(5, 2.0)
+    R.batch_norm(x.astype(np.float64), running_mean=ref_m, running_var=ref_v, momentum=momentum)
+    assert_close(rm, ref_m.astype(np.float32), np.float32, rtol=1e-6, atol=0)
+    assert_close(rv, ref_v.astype(np.float32), np.float32, rtol=1e-6, atol=0)

@@ -220,6 +220,66 @@ def test_lion_nan_gradient_propagates():
     assert np.isnan(p[0]) and np.isfinite(p[1:]).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lion_zero_update_leaves_param_unchanged(dtype, simd_level):
+    """sign(0) = 0: a zero gradient with zero momentum moves nothing (also
+    with decoupled weight decay off), and a NaN gradient gives NaN."""
+    p = np.array([1.0, 2.0], dtype)
+    m = np.zeros(2, dtype)
+    F.lion_(p, np.zeros(2, dtype), m, lr=0.1)
+    np.testing.assert_array_equal(p, np.array([1.0, 2.0], dtype))
+    np.testing.assert_array_equal(m, np.zeros(2, dtype))
+    ref_p, ref_m = np.array([1.0, 2.0], dtype), np.zeros(2, dtype)
+    R.lion(ref_p, np.zeros(2, dtype), ref_m, lr=0.1)
+    np.testing.assert_array_equal(p, ref_p)
+    F.lion_(p, np.array([np.nan, 0.0], dtype), m, lr=0.1)
+    assert np.isnan(p[0]) and np.isnan(m[0])
+    assert p[1] == 2.0 and m[1] == 0.0
+
+
+# The EMA weight 1 − β must not be recomputed from a rounded β (or 1 − β) in
+# float32: lerp's high branch used (T)1 − (T)(1 − β₁), which for β₁ = 1e-5
+# is 1.00136e-5, not 1e-5.
+EMA_CASES = [
+    ("adam", lambda p, g, m, v: F.adam_(p, g, m, v, step=1, lr=1.0, beta1=1e-5, beta2=0.0),
+     lambda p, g, m, v: R.adam(p, g, m, v, step=1, lr=1.0, beta1=1e-5, beta2=0.0)),
+    ("nadam", lambda p, g, m, v: F.nadam_(p, g, m, v, step=1, lr=1.0, beta1=1e-5, beta2=0.0),
+     lambda p, g, m, v: R.nadam(p, g, m, v, step=1, mu_product=1.0, lr=1.0, beta1=1e-5,
+                                beta2=0.0)),
+    ("radam", lambda p, g, m, v: F.radam_(p, g, m, v, step=1, lr=1.0, beta1=1e-5, beta2=0.0),
+     lambda p, g, m, v: R.radam(p, g, m, v, step=1, lr=1.0, beta1=1e-5, beta2=0.0)),
+    # (its step v − ḡ² cancels catastrophically for a tiny alpha: compare the
+    # averages, where the lerp is)
+    ("rmsprop-centered",
+     lambda p, g, m, v: F.rmsprop_(p, g, v, m, lr=1.0, alpha=1e-5, centered=True),
+     lambda p, g, m, v: R.rmsprop(p, g, v, m, None, lr=1.0, alpha=1e-5, centered=True)),
+    ("lion", lambda p, g, m, v: F.lion_(p, g, m, lr=1.0, beta1=1e-5, beta2=1e-5),
+     lambda p, g, m, v: R.lion(p, g, m, lr=1.0, beta1=1e-5, beta2=1e-5)),
+]
+
+
+@pytest.mark.parametrize("name,fn,ref", EMA_CASES, ids=[c[0] for c in EMA_CASES])
+def test_ema_weight_near_one_in_float32(name, fn, ref, simd_level):
+    arrays = [np.zeros(17, np.float32), np.zeros(17, np.float32), np.ones(17, np.float32),
+              np.full(17, 4.0, np.float32)]
+    arrays[1][::2] = 0.5
+    got = [a.copy() for a in arrays]
+    want = [a.astype(np.float64) for a in arrays]
+    fn(*got)
+    ref(*want)
+    compared = got[2:] if name.startswith("rmsprop") else got
+    for g, w in zip(compared, want[len(got) - len(compared):]):
+        assert_close(g, w, np.float32, rtol=2e-6, atol=0)
+
+
+def test_adam_beta1_near_zero_issue_example():
+    p, g = np.zeros(1, np.float32), np.zeros(1, np.float32)
+    m, v = np.ones(1, np.float32), np.zeros(1, np.float32)
+    F.adam_(p, g, m, v, step=1, lr=1.0, beta1=1e-5, beta2=0.0)
+    assert m[0] == np.float32(1e-5)
+    assert_close(p, np.array([-1000.01], np.float32), np.float32)
+
+
 # ------------------------------------------------------------------ bad input
 
 def _adam_arrays(dtype=np.float32, n=8):
@@ -627,3 +687,184 @@ def test_grad_norm_is_identical_on_every_simd_level(norm_type, dtype, simd_level
     value = F.grad_norm([data], norm_type=norm_type)
     fastnn.set_simd_level("baseline")
     assert F.grad_norm([data], norm_type=norm_type) == value
+
+
+# ------------------------------------------------------------------ Optimizer classes: validation
+
+def test_step_with_closure_like_torch():
+    p = fastnn.Parameter(np.array([1.0, 2.0]))
+    opt = SGD([p], lr=0.5)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        p.grad = 2 * p.data  # d/dp of sum(p**2)
+        return float(np.sum(p.data ** 2))
+
+    loss = opt.step(closure)
+    assert loss == 5.0 and len(calls) == 1
+    assert_close(p.data, np.array([0.0, 0.0]))
+    assert opt.step() is None
+
+
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, RAdam, Lion])
+def test_mixed_dtypes_in_one_group_raise_at_construction(cls):
+    a, b = np.ones(3, np.float32), np.ones(3, np.float64)
+    with pytest.raises(TypeError, match="one dtype per param group"):
+        cls([a, b], lr=0.1)
+    opt = cls([{"params": [a]}, {"params": [b]}], lr=0.1)  # separate groups are fine
+    assert len(opt.param_groups) == 2
+
+
+BAD_OPTIONS = [
+    (Adam, dict(betas=(1.5, 0.9)), ValueError, r"betas\[0\]"),
+    (Adam, dict(betas=(0.9, 1.0)), ValueError, r"betas\[1\]"),
+    (Adam, dict(betas=(-0.1, 0.9)), ValueError, r"betas\[0\]"),
+    (Adam, dict(betas=(0.9,)), ValueError, "betas"),
+    (Adam, dict(eps=-1e-8), ValueError, "eps"),
+    (Adam, dict(weight_decay=-1), ValueError, "weight_decay"),
+    (Adam, dict(amsgrad="yes"), TypeError, "amsgrad"),
+    (AdamW, dict(betas=(0.9, 2.0)), ValueError, r"betas\[1\]"),
+    (NAdam, dict(betas=(1.0, 0.9)), ValueError, r"betas\[0\]"),
+    (NAdam, dict(momentum_decay=-1), ValueError, "momentum_decay"),
+    (RAdam, dict(betas=(0.9, float("nan"))), ValueError, r"betas\[1\]"),
+    (Lion, dict(betas=(0.9, 1.5)), ValueError, r"betas\[1\]"),
+    (SGD, dict(momentum=-0.5), ValueError, "momentum"),
+    (SGD, dict(lr=float("inf")), ValueError, "learning rate"),
+    (SGD, dict(nesterov=True), ValueError, "Nesterov"),
+    (SGD, dict(l1=-1), ValueError, "l1"),
+    (Adagrad, dict(lr_decay=-1), ValueError, "lr_decay"),
+    (Adagrad, dict(eps=float("nan")), ValueError, "eps"),
+    (Adagrad, dict(initial_accumulator_value=-1), ValueError, "initial_accumulator_value"),
+    (RMSprop, dict(alpha=1.5), ValueError, "alpha"),
+    (RMSprop, dict(momentum=-1), ValueError, "momentum"),
+    (RMSprop, dict(eps="1e-8"), TypeError, "eps"),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,err,match", BAD_OPTIONS,
+                         ids=[f"{c.__name__}-{list(k)[0]}" for c, k, _, _ in BAD_OPTIONS])
+def test_bad_options_raise_at_construction(cls, kwargs, err, match):
+    with pytest.raises(err, match=match):
+        cls([np.ones(3)], **kwargs)
+    opt = cls([np.ones(3)])
+    with pytest.raises(err, match=match):
+        opt.add_param_group(dict({"params": [np.ones(2)]}, **kwargs))
+    assert len(opt.param_groups) == 1
+
+
+def test_option_changed_to_a_bad_value_raises_before_any_update():
+    a, b = np.ones(3), np.ones(3)
+    opt = Adam([{"params": [a]}, {"params": [b]}], lr=0.1)
+    opt.param_groups[1]["betas"] = (1.5, 0.9)
+    with pytest.raises(ValueError, match="betas"):
+        opt.step([np.ones(3), np.ones(3)])
+    np.testing.assert_array_equal(a, np.ones(3))  # group 0 was not stepped either
+    assert opt.state == {}
+
+
+def test_bad_gradient_raises_before_any_update():
+    a, b = np.ones(3), np.ones(4)
+    opt = Adam([a, b], lr=0.1)
+    with pytest.raises(ValueError, match="parameter 1"):
+        opt.step([np.ones(3), np.ones(3)])
+    with pytest.raises(TypeError, match="parameter 1"):
+        opt.step([np.ones(3), np.ones(4, np.float32)])
+    np.testing.assert_array_equal(a, np.ones(3))
+    opt.step([np.ones(3), np.ones(4, ">f8")])  # a byte-swapped gradient is only read
+    assert_close(a, np.full(3, 1 - 0.1 / (1 + 1e-8)))
+    assert_close(b, np.full(4, 1 - 0.1 / (1 + 1e-8)))
+
+
+def _trained(cls, **kwargs):
+    params = _model()
+    opt = cls(params, **kwargs)
+    _train(opt, params, 2, seed=0)
+    return params, opt
+
+
+def _same_state(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].keys() == b[k].keys()
+        for name in a[k]:
+            np.testing.assert_array_equal(a[k][name], b[k][name])
+
+
+BAD_STATES = [
+    ("missing exp_avg_sq", lambda st: st["state"][0].pop("exp_avg_sq"), KeyError, "exp_avg_sq"),
+    ("empty per-parameter dict", lambda st: st["state"].__setitem__(1, {}), KeyError, "step"),
+    ("missing step", lambda st: st["state"][2].pop("step"), KeyError, "step"),
+    ("unexpected key", lambda st: st["state"][0].__setitem__("foo", np.zeros((4, 3))),
+     KeyError, "foo"),
+    ("wrong shape", lambda st: st["state"][0].__setitem__("exp_avg", np.zeros(3)), ValueError,
+     "exp_avg"),
+    ("wrong dtype", lambda st: st["state"][0].__setitem__("exp_avg",
+                                                         np.zeros((4, 3), np.float32)),
+     ValueError, "exp_avg"),
+    ("list instead of array", lambda st: st["state"][0].__setitem__("exp_avg", [0.0]),
+     TypeError, "exp_avg"),
+    ("float step", lambda st: st["state"][0].__setitem__("step", 2.0), TypeError, "step"),
+    ("negative step", lambda st: st["state"][0].__setitem__("step", -1), ValueError, "step"),
+    ("parameter out of range", lambda st: st["state"].__setitem__(7, {}), ValueError, "7"),
+    ("bad key", lambda st: st["state"].__setitem__("x", {}), KeyError, "x"),
+    ("amsgrad switched on without its state",
+     lambda st: st["param_groups"][0].__setitem__("amsgrad", True), KeyError, "max_exp_avg_sq"),
+    ("bad option", lambda st: st["param_groups"][0].__setitem__("betas", (1.5, 0.9)),
+     ValueError, "betas"),
+    ("no state", lambda st: st.pop("state"), KeyError, "state"),
+    ("group without params", lambda st: st["param_groups"][0].pop("params"), TypeError,
+     "params"),
+]
+
+
+@pytest.mark.parametrize("what,corrupt,err,match", BAD_STATES, ids=[b[0] for b in BAD_STATES])
+def test_load_state_dict_validates_everything_first(what, corrupt, err, match):
+    params, opt = _trained(Adam, lr=0.01)
+    before = opt.state_dict()
+    state = opt.state_dict()
+    corrupt(state)
+    with pytest.raises(err, match=match):
+        opt.load_state_dict(state)
+    # unchanged, and still steps
+    after = opt.state_dict()
+    _same_state(after["state"], before["state"])
+    assert after["param_groups"] == before["param_groups"]
+    _train(opt, params, 1, seed=5)
+
+
+@pytest.mark.parametrize("cls,kwargs,name", CLASS_SPECS, ids=[c[2] for c in CLASS_SPECS])
+def test_load_state_dict_requires_each_optimizers_state(cls, kwargs, name):
+    """Dropping any one state entry of any optimizer is refused."""
+    params, opt = _trained(cls, **kwargs)
+    state = opt.state_dict()
+    for key in list(state["state"][0]):
+        bad = opt.state_dict()
+        del bad["state"][0][key]
+        with pytest.raises(KeyError, match=key):
+            opt.load_state_dict(bad)
+    opt.load_state_dict(state)
+    _train(opt, params, 1, seed=3)
+
+
+def test_load_state_dict_keeps_options_of_others():
+    """A scheduler's initial_lr in the groups loads like in torch."""
+    params, opt = _trained(Adam, lr=0.01)
+    fastnn.optim.lr_scheduler.StepLR(opt, step_size=1)
+    state = opt.state_dict()
+    assert "initial_lr" in state["param_groups"][0]
+    params2 = _model()
+    opt2 = Adam(params2, lr=0.01)
+    opt2.load_state_dict(state)
+    assert opt2.param_groups[0]["initial_lr"] == 0.01
+
+
+def test_load_state_dict_keeps_optional_state_and_converts_byte_order():
+    params, opt = _trained(SGD, lr=0.1, momentum=0.9)
+    state = opt.state_dict()
+    state["param_groups"][0]["momentum"] = 0.0  # a buffer kept after momentum went off
+    state["state"][0]["momentum_buffer"] = state["state"][0]["momentum_buffer"].astype(">f8")
+    opt.load_state_dict(state)
+    assert opt.state[id(params[0])]["momentum_buffer"].dtype == np.float64
+    assert opt.state[id(params[0])]["momentum_buffer"].dtype.isnative
+    _train(opt, params, 1, seed=3)

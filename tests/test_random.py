@@ -480,3 +480,89 @@ def test_streaming_outputs_match_reference(dtype, simd_level, rng):
     # bitwise equal across thread counts
     np.testing.assert_array_equal(D.dropout(x, 0.3, seed=6, offset=2, n_threads=1), y)
     np.testing.assert_array_equal(D.dropout(x, 0.3, seed=6, offset=2, n_threads=3), y)
+
+
+# ------------------------------------------------------------ dropout: masks in the overlap check
+
+def _mask_over(a, n_bytes, offset=0):
+    """A uint8 mask viewing the memory of ``a`` (from byte ``offset``)."""
+    return a.reshape(-1).view(np.uint8)[offset:offset + n_bytes]
+
+
+@pytest.mark.parametrize("fn", ["dropout", "dropconnect"])
+@pytest.mark.parametrize("over", ["x", "out"])
+def test_dropout_mask_overlapping_x_or_out_is_rejected(fn, over):
+    """A mask sharing memory with x (the input was overwritten) or out was
+    accepted; it must raise naming both and write nothing."""
+    F = fastnn.functional
+    x = np.random.default_rng(0).standard_normal((8, 9)).astype(np.float32)
+    out = np.zeros_like(x)
+    n_bytes = (x.size + 7) // 8
+    mask = _mask_over(x if over == "x" else out, n_bytes, offset=4)
+    x_before, out_before = x.copy(), out.copy()
+    with pytest.raises(ValueError, match="share memory") as info:
+        getattr(F, fn)(x, 0.5, seed=1, out=out, mask=mask)
+    assert "mask" in str(info.value) and over in str(info.value)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(out, out_before)
+
+
+@pytest.mark.parametrize("fn", ["dropout_backward", "dropconnect_backward"])
+def test_dropout_backward_mask_overlapping_out_is_rejected(fn):
+    F = fastnn.functional
+    x = np.random.default_rng(0).standard_normal((8, 9))
+    mask = F.empty_mask(x)
+    F.dropout(x, 0.5, seed=1, mask=mask)
+    g = np.ones_like(x)
+    out = np.zeros_like(x)
+    out.reshape(-1).view(np.uint8)[:mask.size] = mask  # the mask stored inside out
+    shared = _mask_over(out, mask.size)
+    before = out.copy()
+    with pytest.raises(ValueError, match="mask.*out|out.*mask"):
+        getattr(F, fn)(g, 0.5, mask=shared, out=out)
+    np.testing.assert_array_equal(out, before)
+    # a mask overlapping the (only read) gradient is fine
+    g.reshape(-1).view(np.uint8)[:mask.size] = mask
+    expected = F.dropout_backward(g.copy(), 0.5, mask=mask)
+    np.testing.assert_array_equal(getattr(F, fn)(g, 0.5, mask=_mask_over(g, mask.size)),
+                                  expected)
+
+
+def test_dropout_mask_checked_before_anything_is_written():
+    F = fastnn.functional
+    x = np.ones((4, 4), np.float32)
+    out = np.zeros_like(x)
+    mask = F.empty_mask(x)
+    mask.flags.writeable = False
+    with pytest.raises(ValueError, match="mask"):
+        F.dropout(x, 0.5, seed=1, out=out, mask=mask)
+    assert not out.any()
+
+
+ZERO_D = [
+    ("dropout", lambda F, x: F.dropout(x, 0.5, seed=1)),
+    ("dropout-eval", lambda F, x: F.dropout(x, 0.5, False, seed=1)),
+    ("dropout_backward", lambda F, x: F.dropout_backward(x, 0.5, seed=1)),
+    ("dropconnect", lambda F, x: F.dropconnect(x, 0.5, seed=1)),
+    ("gaussian_noise", lambda F, x: F.gaussian_noise(x, 0.1, seed=1)),
+    ("gaussian_noise-mult", lambda F, x: F.gaussian_noise(x, 0.1, multiplicative=True, seed=1)),
+    ("gaussian_noise_backward",
+     lambda F, x: F.gaussian_noise_backward(x, 0.1, multiplicative=True, seed=1)),
+]
+
+
+@pytest.mark.parametrize("name,call", ZERO_D, ids=[z[0] for z in ZERO_D])
+def test_zero_d_input_keeps_its_shape(name, call, dtype):
+    """0-d inputs came back with shape (1,); NumPy keeps 0-d."""
+    F = fastnn.functional
+    x = np.array(1.5, dtype)
+    y = call(F, x)
+    assert y.shape == () and y.dtype == dtype
+    np.testing.assert_array_equal(y, call(F, x.reshape(1)).reshape(()))
+    out = np.empty((), dtype)
+    if "backward" not in name and "eval" not in name:
+        fn = getattr(F, name.split("-")[0])
+        kwargs = dict(multiplicative=True) if name.endswith("mult") else {}
+        arg = 0.1 if "gaussian" in name else 0.5
+        assert fn(x, arg, seed=1, out=out, **kwargs) is out
+        np.testing.assert_array_equal(out, y)

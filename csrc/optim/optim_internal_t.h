@@ -10,7 +10,9 @@ typedef struct {
     FNN_REAL decay;      /* decoupled decay factor 1 − lr·wd (1 when coupled) */
     FNN_REAL l1;
     unsigned mode;       /* FNN_MODE_* bits: which specialised loop runs */
-    FNN_REAL beta1, beta2, w1, omb2; /* w1 = 1 − β1 (lerp weight), omb2 = 1 − β2 */
+    /* each rounded once from double: w1 = 1 − β1 (lerp weight), omb2 = 1 − β2; the
+     * lerp's high branch takes β1 itself, never 1 − w1 */
+    FNN_REAL beta1, beta2, w1, omb2;
     FNN_REAL eps;
     /* SGD */
     FNN_REAL momentum, grad_coef; /* b ← momentum·b + grad_coef·g */

@@ -17,9 +17,12 @@
 
 /* sign(x) that keeps NaN (as torch.sign does) and zero */
 #define SIGN(x) ((x) > (T)0 ? (T)1 : ((x) < (T)0 ? (T)-1 : (x)))
-/* torch.lerp(a, b, w): computed from the nearer end, exact at both */
-#define LERP(a, b, w) \
-    (HAS(FNN_MODE_LERP_HIGH) ? (b) - ((b) - (a)) * ((T)1 - (w)) : (a) + (w) * ((b) - (a)))
+/* torch.lerp(a, b, w): computed from the nearer end, exact at both. `omw` is
+ * 1 − w computed in double by the driver and rounded once: recomputing it
+ * here as 1 − (T)w would round twice, which in float32 loses most digits of
+ * a small 1 − w (β₁ = 1e-5 gave m·1.00136 instead of m·1.00000). */
+#define LERP(a, b, w, omw) \
+    (HAS(FNN_MODE_LERP_HIGH) ? (b) - ((b) - (a)) * (omw) : (a) + (w) * ((b) - (a)))
 
 /* The gradient every optimizer sees: sign-flipped when maximizing, plus the
  * coupled L2 term and the L1 term when they are on. */
@@ -30,7 +33,7 @@
 /* Adam's moment estimates, shared by Adam, NAdam and RAdam:
  * m ← lerp(m, g, 1 − β₁), v ← β₂·v + (1 − β₂)·g² */
 #define UPDATE_MOMENTS(m, v, i, gi, mi, vi)                \
-    T mi = LERP(m[i], gi, w1);                             \
+    T mi = LERP(m[i], gi, w1, beta1);                      \
     T vi = v[i] * beta2 + omb2 * (gi * gi);                \
     m[i] = mi;                                             \
     v[i] = vi
@@ -100,7 +103,7 @@ INLINE void SPAN(rmsprop_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *
         T v = sq[i] * alpha + oma * (gi * gi);
         sq[i] = v;
         if (HAS(FNN_MODE_CENTERED)) {
-            T a = LERP(ga[i], gi, oma);
+            T a = LERP(ga[i], gi, oma, alpha);
             ga[i] = a;
             v = v - a * a;
         }
@@ -120,7 +123,7 @@ INLINE void SPAN(adam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RES
                             T *RESTRICT m, T *RESTRICT v, T *RESTRICT vmax, const unsigned mode)
 {
     PREP_LOCALS;
-    const T w1 = c->w1, beta2 = c->beta2, omb2 = c->omb2, eps = c->eps;
+    const T w1 = c->w1, beta1 = c->beta1, beta2 = c->beta2, omb2 = c->omb2, eps = c->eps;
     const T step_size = c->step_size, inv_bc2_sqrt = c->inv_bc2_sqrt;
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
@@ -142,7 +145,8 @@ INLINE void SPAN(nadam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RE
                              T *RESTRICT m, T *RESTRICT v, const unsigned mode)
 {
     PREP_LOCALS;
-    const T w1 = c->w1, beta2 = c->beta2, omb2 = c->omb2, eps = c->eps, bc2 = c->bc2;
+    const T w1 = c->w1, beta1 = c->beta1, beta2 = c->beta2, omb2 = c->omb2, eps = c->eps;
+    const T bc2 = c->bc2;
     const T coef_grad = c->coef_grad, coef_avg = c->coef_avg;
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {
@@ -161,7 +165,7 @@ INLINE void SPAN(radam_loop)(const COEF *c, size_t n, T *RESTRICT p, const T *RE
                              T *RESTRICT m, T *RESTRICT v, const unsigned mode)
 {
     PREP_LOCALS;
-    const T w1 = c->w1, beta2 = c->beta2, omb2 = c->omb2, eps = c->eps;
+    const T w1 = c->w1, beta1 = c->beta1, beta2 = c->beta2, omb2 = c->omb2, eps = c->eps;
     const T bc1 = c->bc1, bc2_sqrt = c->bc2_sqrt, lr = c->lr, rect_lr = c->rect_lr;
 #pragma omp simd
     for (size_t i = 0; i < n; ++i) {

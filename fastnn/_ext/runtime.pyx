@@ -136,7 +136,21 @@ cdef _not_array(str name, object a):
                      f"got {type(a).__name__}")
 
 
+cdef inline bint _is_native(cnp.ndarray arr):
+    return cnp.PyArray_ISNOTSWAPPED(arr)
+
+
+cdef _check_native(str name, cnp.ndarray arr):
+    """Arrays written in place must be in the machine's byte order: the
+    kernels see raw memory, and converting would write into a copy."""
+    if not _is_native(arr):
+        raise TypeError(f"{name} has dtype {arr.dtype.str} in non-native byte order; it is "
+                        f"written in place, so it must be native {arr.dtype.newbyteorder('=')} "
+                        f"(convert it with .astype({arr.dtype.newbyteorder('=').name!r}))")
+
+
 cdef _check_writable(str name, cnp.ndarray arr):
+    _check_native(name, arr)
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError(f"{name} must be C-contiguous: it is updated in place and fastnn "
                          f"never writes to a copy")
@@ -185,10 +199,12 @@ def check_inout(str name, object a, cnp.ndarray like):
 def check_input(str name, object a, cnp.ndarray like):
     """Check an array that is only read: same dtype and shape as ``like``.
 
-    Returns a C-contiguous array: a non-contiguous input is copied, which is
-    safe because it is never written.
+    Returns a C-contiguous array in native byte order: a non-contiguous or
+    byte-swapped input is copied, which is safe because it is never written.
     """
     cdef cnp.ndarray arr = _check_like(name, a, like)
+    if not _is_native(arr):
+        return np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C", copy=True)
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         arr = np.ascontiguousarray(arr)
     return arr

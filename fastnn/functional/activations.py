@@ -20,7 +20,8 @@ import numpy as np
 
 from fastnn import _config
 from fastnn._ext import dense as _k
-from fastnn._ext.runtime import check_disjoint, check_inout, check_input, check_param, check_real
+from fastnn._ext.runtime import check_inout, check_input, check_param, check_real
+from fastnn._validation import Arrays, check_array
 
 __all__ = [
     "ACTIVATIONS", "activation", "activation_", "activation_backward",
@@ -84,13 +85,9 @@ class _Act:
 
 
 def _check_array(name, a):
-    """A read-only array that sets the call's dtype; returned C-contiguous."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
-                        f"got {type(a).__name__}")
-    if a.dtype != np.float32 and a.dtype != np.float64:
-        raise TypeError(f"{name} has dtype {a.dtype}; fastnn kernels take float32 or float64")
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    """A read-only array that sets the call's dtype; returned C-contiguous
+    and in native byte order (copied if needed), shape kept."""
+    return check_array(name, a)
 
 
 def _layout(shape):
@@ -109,31 +106,28 @@ def _check_slope(weight, x, act):
         return None
     if weight is None:
         raise TypeError("prelu needs weight (1 value or one per channel)")
-    if not isinstance(weight, np.ndarray):
-        raise TypeError(f"weight must be a numpy.ndarray, got {type(weight).__name__}")
-    w = weight
-    if w.dtype != x.dtype:
-        raise TypeError(f"weight has dtype {w.dtype} but the call is {x.dtype}: one dtype per call")
+    w = check_array("weight", weight, dtype=x.dtype)
     _, n_channels, _ = _layout(x.shape)
     if w.ndim != 1 or w.size not in (1, n_channels):
         raise ValueError(f"weight has shape {w.shape}; prelu takes 1 weight or one per channel "
                          f"({n_channels} for input of shape {x.shape}, channels on axis 1)")
-    return np.ascontiguousarray(w)
+    return w
 
 
 def _forward(x, act, weight, out, n_threads, inplace=False):
+    arrays = Arrays()
     if inplace:
-        x = check_param("x", x)
+        x = arrays.write("x", check_param("x", x))
     else:
-        x = _check_array("x", x)
-    slope = _check_slope(weight, x, act)
+        x = arrays.read("x", _check_array("x", x))
+    slope = arrays.read("weight", _check_slope(weight, x, act))
     if inplace:
         y = x
     elif out is None:
         y = None
     else:
-        y = check_inout("out", out, x)
-        check_disjoint(("x", "out"), (x, y))
+        y = arrays.write("out", check_inout("out", out, x))
+    arrays.check()
     threads = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
     if y is None:
@@ -147,25 +141,31 @@ def _forward(x, act, weight, out, n_threads, inplace=False):
 
 
 def _backward(grad_output, input, output, act, weight, out, n_threads):
-    dy = _check_array("grad_output", grad_output)
+    arrays = Arrays()
+    dy = arrays.read("grad_output", _check_array("grad_output", grad_output))
     saved_is_output = False
     if output is not None and act.saves_output:
-        saved = check_input("output", output, dy)
+        saved = arrays.read("output", check_input("output", output, dy))
         saved_is_output = True
     elif input is not None:
-        saved = check_input("input", input, dy)
+        saved = arrays.read("input", check_input("input", input, dy))
     elif output is not None:
         raise ValueError(f"{act.name} backward needs input= (its derivative cannot be "
                          f"recovered from the output)")
     else:
         raise TypeError(f"{act.name} backward needs input= or output=")
-    slope = _check_slope(weight, dy, act)
+    if output is not None and not saved_is_output:
+        # given but not needed (the derivative comes from input): still an
+        # argument of the call, checked like the others
+        arrays.read("output", check_input("output", output, dy))
+    slope = arrays.read("weight", _check_slope(weight, dy, act))
     if out is not None:
-        dx = check_inout("out", out, dy)
-        check_disjoint(("out", "input" if not saved_is_output else "output"), (dx, saved))
-        _same_or_disjoint(("grad_output", "out"), dy, dx)
+        dx = arrays.write("out", check_inout("out", out, dy))
+        # out may be grad_output itself: each element is read before it is written
+        arrays.allow_same("out", "grad_output")
     else:
         dx = None
+    arrays.check()
     threads = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
     if dx is None:
@@ -320,21 +320,17 @@ def identity(x, *, out=None, n_threads=None):
     return _forward(x, _Act("identity"), None, out, n_threads)
 
 
-def _same_or_disjoint(names, a, b):
-    """out may be its input itself (elementwise: each element is read before it
-    is written); any partial overlap would read already-written elements."""
-    if a.__array_interface__["data"][0] == b.__array_interface__["data"][0]:
-        return
-    check_disjoint(names, (a, b))
-
-
 def _math(fn, x, out, n_threads):
-    x = _check_array("x", x)
+    arrays = Arrays()
+    x = arrays.read("x", _check_array("x", x))
     if out is not None:
-        y = check_inout("out", out, x)
-        _same_or_disjoint(("x", "out"), x, y)
+        # out may be x itself (elementwise: each element is read before it is
+        # written); any partial overlap would read already-written elements
+        y = arrays.write("out", check_inout("out", out, x))
+        arrays.allow_same("out", "x")
     else:
         y = None
+    arrays.check()
     threads = _config.resolve_threads(n_threads)
     if y is None:
         y = np.empty_like(x)

@@ -14,13 +14,12 @@ sharing no memory with the input. Every argument is checked before any
 array is written: TypeError for types and dtypes, ValueError for shapes,
 layouts, read-only arrays and values out of range.
 """
-import numbers
 
 import numpy as np
 
-from fastnn import _config
 from fastnn._ext import augment as _k
 from fastnn._ext.runtime import check_disjoint, check_inout, check_real
+from fastnn._validation import REALS, as_native, check_bool, check_int, run_args
 from fastnn.random import check_offset, seed_key
 
 # Largest pad and max_shift: the kernels draw a position among at most
@@ -42,7 +41,7 @@ def _input(name, x, ndims):
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
                         f"got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
+    if x.dtype.newbyteorder("=") not in REALS:
         raise TypeError(f"{name} has dtype {x.dtype}; fastnn kernels take float32 or float64")
     if x.ndim not in ndims:
         want = (f"at least {ndims.start}" if isinstance(ndims, range)
@@ -52,20 +51,10 @@ def _input(name, x, ndims):
 
 
 def _int(name, value, low=0, high=None):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value}")
-    return value
+    return check_int(name, value, low, high)
 
 
-def _bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
+_bool = check_bool
 
 
 def _prob(name, p):
@@ -94,8 +83,9 @@ def _out(out, x, shape):
 
 
 def _finish(x, out, shape):
-    """Contiguous x (copying a strided input) and the output (allocated if None)."""
-    x = np.ascontiguousarray(x)
+    """Contiguous native x (copying a strided or byte-swapped input) and the
+    output (allocated if None)."""
+    x = as_native(x)
     return x, (np.empty(shape, dtype=x.dtype) if out is None else out)
 
 
@@ -104,8 +94,7 @@ def _stream(seed, offset):
     return seed_key(seed), offset
 
 
-def _run_args(n_threads):
-    return _config.resolve_threads(n_threads), _config.kernel_flags()
+_run_args = run_args
 
 
 # ---------------------------------------------------------------- images

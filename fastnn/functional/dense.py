@@ -38,6 +38,7 @@ import numpy as np
 from fastnn import _blas, _config
 from fastnn._ext import dense as _k
 from fastnn._ext.runtime import check_disjoint
+from fastnn._validation import check_array, check_out
 from fastnn.functional.activations import *  # noqa: F401,F403
 from fastnn.functional.activations import __all__ as _act_all
 from fastnn.functional.activations import _Act, _check_array
@@ -69,27 +70,14 @@ def dense_saves_output(activation="identity", *, alpha=1.0):
 
 
 def _check_same_dtype(name, a, like):
+    """A read-only array of the call's dtype, returned C-contiguous and native."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != like.dtype:
-        raise TypeError(f"{name} has dtype {a.dtype} but the call is {like.dtype}: "
-                        f"one dtype per call")
-    return a
+    return check_array(name, a, dtype=like.dtype)
 
 
-def _check_out(name, a, shape, dtype):
-    """An array written by the call: exact shape and dtype, C-contiguous, writable."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != dtype:
-        raise TypeError(f"{name} has dtype {a.dtype} but the call is {dtype}: one dtype per call")
-    if a.shape != tuple(shape):
-        raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous: fastnn never writes to a copy")
-    if not a.flags.writeable:
-        raise ValueError(f"{name} is read-only but is written")
-    return a
+#: An array written by the call: exact shape and dtype (native), C-contiguous, writable.
+_check_out = check_out
 
 
 def _check_layer(x, weight, bias, act, prelu_weight):

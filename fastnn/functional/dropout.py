@@ -28,9 +28,9 @@ read-only arrays and values out of range.
 """
 import numpy as np
 
-from fastnn import _config
 from fastnn._ext import random as _k
-from fastnn._ext.runtime import check_disjoint, check_inout, check_real
+from fastnn._validation import (Arrays, check_array, check_bool, check_mask, check_out,
+                                check_real, run_args)
 from fastnn.random import check_offset, seed_key
 
 __all__ = ["dropout", "dropout_backward", "channel_dropout", "channel_dropout_backward",
@@ -41,57 +41,28 @@ __all__ = ["dropout", "dropout_backward", "channel_dropout", "channel_dropout_ba
 # ------------------------------------------------------------ validation
 
 def _input(name, x):
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
-                        f"got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} has dtype {x.dtype}; fastnn kernels take float32 or float64")
-    return np.ascontiguousarray(x)
+    return check_array(name, x)
 
 
 def _p(p):
     return check_real("p", p, 0.0, True, 1.0, True)
 
 
-def _bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
-
-
-def _out(out, x, name="out"):
+def _out(arrays, out, x):
+    """``out`` like ``x``, written: recorded in ``arrays`` for the overlap check."""
     if out is None:
         return None
-    out = check_inout(name, out, x)
-    check_disjoint(("x" if name == "out" else "grad_out", name), (x, out))
-    return out
+    return arrays.write("out", check_out("out", out, x.shape, x.dtype))
 
 
-def _mask(mask, x, *, writable, input_name="x"):
-    if mask is None:
-        return None
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"mask must be a numpy.ndarray of uint8, got {type(mask).__name__}")
-    if mask.dtype != np.uint8:
-        raise TypeError(f"mask has dtype {mask.dtype}, expected uint8 (bit-packed)")
-    n_bytes = (x.size + 7) // 8
-    if mask.shape != (n_bytes,):
-        raise ValueError(f"mask has shape {mask.shape}, expected ({n_bytes},): one bit per "
-                         f"element of {input_name}")
-    if not mask.flags.c_contiguous:
-        raise ValueError("mask must be C-contiguous")
-    if writable and not mask.flags.writeable:
-        raise ValueError("mask is read-only but is written")
-    return mask
+def _mask(arrays, mask, x, *, writable, input_name="x"):
+    mask = check_mask("mask", mask, (x.size + 7) // 8, writable=writable, what=input_name)
+    return arrays.add("mask", mask, writable)
 
 
 def _stream(seed, offset):
     offset = check_offset(offset)
     return seed_key(seed), offset
-
-
-def _run_args(n_threads):
-    return _config.resolve_threads(n_threads), _config.kernel_flags()
 
 
 def empty_mask(x):
@@ -132,12 +103,14 @@ def dropout(x, p=0.5, training=True, *, seed, offset=0, out=None, mask=None, n_t
     numpy.ndarray
         ``out``.
     """
-    x = _input("x", x)
+    arrays = Arrays()
+    x = arrays.read("x", _input("x", x))
     p = _p(p)
-    training = _bool("training", training)
+    training = check_bool("training", training)
     key, offset = _stream(seed, offset)
-    out = _out(out, x)
-    mask = _mask(mask, x, writable=True)
+    out = _out(arrays, out, x)
+    mask = _mask(arrays, mask, x, writable=True)
+    arrays.check()
     if mask is not None and not training:
         raise ValueError("mask is only written in training mode")
     if out is None:
@@ -145,7 +118,7 @@ def dropout(x, p=0.5, training=True, *, seed, offset=0, out=None, mask=None, n_t
     if not training:
         np.copyto(out, x)
         return out
-    _k.dropout(x, out, mask, p, key, offset, *_run_args(n_threads))
+    _k.dropout(x, out, mask, p, key, offset, *run_args(n_threads))
     return out
 
 
@@ -180,20 +153,22 @@ def dropout_backward(grad_out, p=0.5, *, seed=None, offset=0, mask=None, out=Non
     numpy.ndarray
         ``out``.
     """
-    g = _input("grad_out", grad_out)
+    arrays = Arrays()
+    g = arrays.read("grad_out", _input("grad_out", grad_out))
     p = _p(p)
     if (seed is None) == (mask is None):
         raise TypeError("give exactly one of seed (regenerate the mask) and mask (stored)")
     if seed is not None:
         key, offset = _stream(seed, offset)
-    mask = _mask(mask, g, writable=False, input_name="grad_out")
-    out = _out(out, g, "out")
+    mask = _mask(arrays, mask, g, writable=False, input_name="grad_out")
+    out = _out(arrays, out, g)
+    arrays.check()
     if out is None:
         out = np.empty_like(g)
     if mask is not None:
-        _k.dropout_backward_mask(g, mask, out, p, *_run_args(n_threads))
+        _k.dropout_backward_mask(g, mask, out, p, *run_args(n_threads))
     else:
-        _k.dropout_backward(g, out, p, key, offset, *_run_args(n_threads))
+        _k.dropout_backward(g, out, p, key, offset, *run_args(n_threads))
     return out
 
 
@@ -232,18 +207,20 @@ def channel_dropout(x, p=0.5, training=True, *, seed, offset=0, out=None, n_thre
     numpy.ndarray
         ``out``.
     """
-    x = _input("x", x)
+    arrays = Arrays()
+    x = arrays.read("x", _input("x", x))
     rows, row_len = _channels(x)
     p = _p(p)
-    training = _bool("training", training)
+    training = check_bool("training", training)
     key, offset = _stream(seed, offset)
-    out = _out(out, x)
+    out = _out(arrays, out, x)
+    arrays.check()
     if out is None:
         out = np.empty_like(x)
     if not training:
         np.copyto(out, x)
         return out
-    _k.channel_dropout(x, out, rows, row_len, p, key, offset, *_run_args(n_threads))
+    _k.channel_dropout(x, out, rows, row_len, p, key, offset, *run_args(n_threads))
     return out
 
 
@@ -253,14 +230,16 @@ def channel_dropout_backward(grad_out, p=0.5, *, seed, offset=0, out=None, n_thr
 
     Parameters are those of the forward call; returns ``out``.
     """
-    g = _input("grad_out", grad_out)
+    arrays = Arrays()
+    g = arrays.read("grad_out", _input("grad_out", grad_out))
     rows, row_len = _channels(g)
     p = _p(p)
     key, offset = _stream(seed, offset)
-    out = _out(out, g)
+    out = _out(arrays, out, g)
+    arrays.check()
     if out is None:
         out = np.empty_like(g)
-    _k.channel_dropout(g, out, rows, row_len, p, key, offset, *_run_args(n_threads))
+    _k.channel_dropout(g, out, rows, row_len, p, key, offset, *run_args(n_threads))
     return out
 
 
@@ -320,18 +299,20 @@ def gaussian_noise(x, std, training=True, *, multiplicative=False, seed, offset=
     numpy.ndarray
         ``out``.
     """
-    x = _input("x", x)
+    arrays = Arrays()
+    x = arrays.read("x", _input("x", x))
     std = check_real("std", std, 0.0)
-    training = _bool("training", training)
-    multiplicative = _bool("multiplicative", multiplicative)
+    training = check_bool("training", training)
+    multiplicative = check_bool("multiplicative", multiplicative)
     key, offset = _stream(seed, offset)
-    out = _out(out, x)
+    out = _out(arrays, out, x)
+    arrays.check()
     if out is None:
         out = np.empty_like(x)
     if not training:
         np.copyto(out, x)
         return out
-    _k.gaussian_noise(x, out, std, multiplicative, key, offset, *_run_args(n_threads))
+    _k.gaussian_noise(x, out, std, multiplicative, key, offset, *run_args(n_threads))
     return out
 
 
@@ -340,17 +321,19 @@ def gaussian_noise_backward(grad_out, std, *, multiplicative=False, seed, offset
     """Gradient of :func:`gaussian_noise`: ``grad_x = grad_out`` (additive) or
     ``grad_out·(1 + std·z)`` (multiplicative, ``z`` regenerated from
     ``(seed, offset)``). Parameters are those of the forward call."""
-    g = _input("grad_out", grad_out)
+    arrays = Arrays()
+    g = arrays.read("grad_out", _input("grad_out", grad_out))
     std = check_real("std", std, 0.0)
-    multiplicative = _bool("multiplicative", multiplicative)
+    multiplicative = check_bool("multiplicative", multiplicative)
     key, offset = _stream(seed, offset)
-    out = _out(out, g)
+    out = _out(arrays, out, g)
+    arrays.check()
     if out is None:
         out = np.empty_like(g)
     if not multiplicative:
         np.copyto(out, g)
         return out
-    _k.gaussian_noise(g, out, std, True, key, offset, *_run_args(n_threads))
+    _k.gaussian_noise(g, out, std, True, key, offset, *run_args(n_threads))
     return out
 
 

@@ -21,9 +21,9 @@ count.
 """
 import numpy as np
 
-from fastnn import _config
 from fastnn._ext import losses as _k
-from fastnn._ext.runtime import check_disjoint, check_inout, check_real
+from fastnn._validation import (Arrays, check_array, check_int, check_labels, check_real,
+                                out_or_new, run_args)
 
 __all__ = ["softmax_cross_entropy", "cross_entropy", "nll_loss",
            "binary_cross_entropy_with_logits", "mse_loss", "multi_margin_loss", "svm_loss",
@@ -36,24 +36,12 @@ _SMOOTHING = {"uniform": _k.SMOOTHING_UNIFORM, "others": _k.SMOOTHING_OTHERS}
 # ------------------------------------------------------------ validation
 
 def _check_float(name, a, ndim=None, dtype=None):
-    """A read-only float32/float64 input; returned C-contiguous."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
-                        f"got {type(a).__name__}")
-    if a.dtype != np.float32 and a.dtype != np.float64:
-        raise TypeError(f"{name} has dtype {a.dtype}; fastnn kernels take float32 or float64")
-    if dtype is not None and a.dtype != dtype:
-        raise TypeError(f"{name} has dtype {a.dtype} but the call is {dtype}: one dtype per call")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    return np.ascontiguousarray(a)
+    """A read-only float32/float64 input; returned C-contiguous, native, same shape."""
+    return check_array(name, a, dtype=dtype, ndim=ndim)
 
 
 def _check_same(name, a, like):
-    a = _check_float(name, a, dtype=like.dtype)
-    if a.shape != like.shape:
-        raise ValueError(f"{name} has shape {a.shape}, expected {like.shape}")
-    return a
+    return check_array(name, a, like=like)
 
 
 def _check_reduction(reduction):
@@ -65,59 +53,27 @@ def _check_reduction(reduction):
     return _REDUCTIONS[reduction]
 
 
-def _check_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    return int(value)
-
-
-def _check_labels(labels, n_rows, n_classes, ignore_index=None, name="labels"):
-    """Integer labels of shape (n_rows,) in [0, n_classes) (or ignore_index);
-    returned as C-contiguous int64."""
-    if not isinstance(labels, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of integers, got {type(labels).__name__}")
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"{name} must have an integer dtype, got {labels.dtype}")
-    if labels.shape != (n_rows,):
-        raise ValueError(f"{name} has shape {labels.shape}, expected ({n_rows},)")
-    if labels.dtype.kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{name} has values beyond the int64 range")
-    y = np.ascontiguousarray(labels, dtype=np.int64)
-    bad = (y < 0) | (y >= n_classes)
-    if ignore_index is not None:
-        bad &= y != ignore_index
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{i}] = {int(y[i])} is out of range [0, {n_classes})"
-                         + (f" and is not ignore_index ({ignore_index})"
-                            if ignore_index is not None else ""))
-    return y
+def _check_ignore_index(value):
+    # the kernels take an int64
+    return check_int("ignore_index", value, -2**63, 2**63 - 1)
 
 
 def _check_weight(name, weight, n, dtype):
     if weight is None:
         return None
-    w = _check_float(name, weight, ndim=1, dtype=dtype)
-    if w.shape != (n,):
-        raise ValueError(f"{name} has shape {w.shape}, expected ({n},)")
-    return w
+    return check_array(name, weight, dtype=dtype, shape=(n,))
 
 
-def _outputs(x, grad_shape, reduction, n_losses_shape, out, loss_out):
-    """Validate or allocate the gradient and the per-row loss array."""
-    if out is None:
-        grad = np.empty(grad_shape, dtype=x.dtype)
-    else:
-        like = np.empty(grad_shape, dtype=x.dtype) if grad_shape != x.shape else x
-        grad = check_inout("out", out, like)
+def _outputs(arrays, x, grad_shape, reduction, n_losses_shape, out, loss_out):
+    """Validate or allocate the gradient and the per-row loss array; given
+    ones are recorded in ``arrays`` as written."""
+    grad = arrays.write("out", out_or_new("out", out, grad_shape, x.dtype))
     loss = None
     if loss_out is not None and reduction != _k.REDUCTION_NONE:
         raise ValueError("loss_out is only used with reduction='none'")
     if reduction == _k.REDUCTION_NONE:
-        if loss_out is None:
-            loss = np.empty(n_losses_shape, dtype=x.dtype)
-        else:
-            loss = check_inout("loss_out", loss_out, np.empty(n_losses_shape, dtype=x.dtype))
+        loss = arrays.write("loss_out", out_or_new("loss_out", loss_out, n_losses_shape,
+                                                   x.dtype))
     return grad, loss
 
 
@@ -125,16 +81,6 @@ def _finish(value, loss, reduction, dtype):
     if reduction == _k.REDUCTION_NONE:
         return loss
     return dtype.type(value)
-
-
-def _disjoint(inputs, grad, loss):
-    names = tuple(n for n, _ in inputs) + ("out", "loss_out")
-    arrays = tuple(a for _, a in inputs) + (grad, loss)
-    check_disjoint(names, arrays)
-
-
-def _run_args(n_threads):
-    return _config.resolve_threads(n_threads), _config.kernel_flags()
 
 
 # ------------------------------------------------------------ losses
@@ -191,10 +137,11 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     the target row; grad_ic = s·(W_i·softmax(z_i)_c − w_c·q'_ic),
     W_i = Σ_c w_c·q'_ic, s the reduction's factor.
     """
-    z = _check_float("logits", logits, ndim=2)
+    arrays = Arrays()
+    z = arrays.read("logits", _check_float("logits", logits, ndim=2))
     n_rows, n_classes = z.shape
     red = _check_reduction(reduction)
-    ignore_index = _check_int("ignore_index", ignore_index)
+    ignore_index = _check_ignore_index(ignore_index)
     eps = check_real("label_smoothing", label_smoothing, 0.0, True, 1.0, False)
     if not isinstance(smoothing, str):
         raise TypeError(f"smoothing must be a str, got {type(smoothing).__name__}")
@@ -209,9 +156,10 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
                         f"got {type(target).__name__}")
     labels = probs = None
     if target.dtype.kind in "iu":
-        labels = _check_labels(target, n_rows, n_classes, ignore_index, "target")
+        labels = arrays.read("target", check_labels("target", target, n_rows, n_classes,
+                                                    ignore_index))
     elif target.dtype.kind == "f":
-        probs = _check_same("target", target, z)
+        probs = arrays.read("target", _check_same("target", target, z))
         if check_target and probs.size:
             if not np.all(probs >= 0):
                 i = int(np.flatnonzero((probs >= 0).all(axis=1) == 0)[0])
@@ -225,12 +173,12 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     else:
         raise TypeError(f"target must have an integer (labels) or float (probabilities) "
                         f"dtype, got {target.dtype}")
-    w = _check_weight("weight", weight, n_classes, z.dtype)
-    grad, loss = _outputs(z, z.shape, red, (n_rows,), out, loss_out)
-    _disjoint((("logits", z), ("target", probs), ("weight", w)), grad, loss)
+    w = arrays.read("weight", _check_weight("weight", weight, n_classes, z.dtype))
+    grad, loss = _outputs(arrays, z, z.shape, red, (n_rows,), out, loss_out)
+    arrays.check()
     value = _k.softmax_cross_entropy(z, labels, probs, w, ignore_index, eps,
                                      _SMOOTHING[smoothing], red, loss, grad,
-                                     *_run_args(n_threads))
+                                     *run_args(n_threads))
     return _finish(value, loss, red, z.dtype), grad
 
 
@@ -258,24 +206,25 @@ def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="me
     loss, grad
         loss_i = −w[y_i]·x[i, y_i]; grad is −s·w[y_i] at (i, y_i), 0 elsewhere.
     """
-    x = _check_float("log_probs", log_probs, ndim=2)
+    arrays = Arrays()
+    x = arrays.read("log_probs", _check_float("log_probs", log_probs, ndim=2))
     n_rows, n_classes = x.shape
     red = _check_reduction(reduction)
-    ignore_index = _check_int("ignore_index", ignore_index)
-    y = _check_labels(labels, n_rows, n_classes, ignore_index)
-    w = _check_weight("weight", weight, n_classes, x.dtype)
-    grad, loss = _outputs(x, x.shape, red, (n_rows,), out, loss_out)
-    _disjoint((("log_probs", x), ("weight", w)), grad, loss)
-    value = _k.nll_loss(x, y, w, ignore_index, red, loss, grad, *_run_args(n_threads))
+    ignore_index = _check_ignore_index(ignore_index)
+    y = arrays.read("labels", check_labels("labels", labels, n_rows, n_classes, ignore_index))
+    w = arrays.read("weight", _check_weight("weight", weight, n_classes, x.dtype))
+    grad, loss = _outputs(arrays, x, x.shape, red, (n_rows,), out, loss_out)
+    arrays.check()
+    value = _k.nll_loss(x, y, w, ignore_index, red, loss, grad, *run_args(n_threads))
     return _finish(value, loss, red, x.dtype), grad
 
 
-def _check_bce_weight(name, weight, x):
+def _check_bce_weight(name, weight, x, arrays):
     """A per-class weight over the last axis (shape (C,) or (1,)), tiled to a
     period of at least 256 values so the kernel's inner loops stay long."""
     if weight is None:
         return None, 0
-    w = _check_float(name, weight, dtype=x.dtype)
+    w = arrays.read(name, _check_float(name, weight, dtype=x.dtype))
     c = x.shape[-1] if x.ndim else 1
     if w.ndim != 1 or w.shape[0] not in (c, 1):
         raise ValueError(f"{name} has shape {w.shape}; expected ({c},) (one value per "
@@ -310,15 +259,16 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
         With lw = 1 + (p − 1)·y: loss = w·[(1 − y)·x + lw·log(1 + e^−x)],
         grad = s·w·[(1 − y) − lw·(1 − σ(x))], computed without overflow.
     """
-    x = _check_float("logits", logits)
-    y = _check_same("target", target, x)
+    arrays = Arrays()
+    x = arrays.read("logits", _check_float("logits", logits))
+    y = arrays.read("target", _check_same("target", target, x))
     red = _check_reduction(reduction)
-    w, period_w = _check_bce_weight("weight", weight, x)
-    pw, period_pw = _check_bce_weight("pos_weight", pos_weight, x)
+    w, period_w = _check_bce_weight("weight", weight, x, arrays)
+    pw, period_pw = _check_bce_weight("pos_weight", pos_weight, x, arrays)
     period = period_w or period_pw  # equal when both are given: same last axis
-    grad, loss = _outputs(x, x.shape, red, x.shape, out, loss_out)
-    _disjoint((("logits", x), ("target", y)), grad, loss)
-    value = _k.bce_with_logits(x, y, w, pw, period, red, loss, grad, *_run_args(n_threads))
+    grad, loss = _outputs(arrays, x, x.shape, red, x.shape, out, loss_out)
+    arrays.check()
+    value = _k.bce_with_logits(x, y, w, pw, period, red, loss, grad, *run_args(n_threads))
     return _finish(value, loss, red, x.dtype), grad
 
 
@@ -336,30 +286,32 @@ def mse_loss(input, target, *, reduction="mean", out=None, loss_out=None, n_thre
     loss, grad
         grad = 2·s·(x − y), s = 1/n for the mean.
     """
-    x = _check_float("input", input)
-    y = _check_same("target", target, x)
+    arrays = Arrays()
+    x = arrays.read("input", _check_float("input", input))
+    y = arrays.read("target", _check_same("target", target, x))
     red = _check_reduction(reduction)
-    grad, loss = _outputs(x, x.shape, red, x.shape, out, loss_out)
-    _disjoint((("input", x), ("target", y)), grad, loss)
-    value = _k.mse_loss(x, y, red, loss, grad, *_run_args(n_threads))
+    grad, loss = _outputs(arrays, x, x.shape, red, x.shape, out, loss_out)
+    arrays.check()
+    value = _k.mse_loss(x, y, red, loss, grad, *run_args(n_threads))
     return _finish(value, loss, red, x.dtype), grad
 
 
 def _margin(name, input, labels, p, margin, weight, reduction, divide, out, loss_out,
             n_threads):
-    x = _check_float(name, input, ndim=2)
+    arrays = Arrays()
+    x = arrays.read(name, _check_float(name, input, ndim=2))
     n_rows, n_classes = x.shape
     red = _check_reduction(reduction)
-    p = _check_int("p", p)
+    p = check_int("p", p)
     if p not in (1, 2):
         raise ValueError(f"p must be 1 or 2, got {p}")
     margin = check_real("margin", margin)
-    y = _check_labels(labels, n_rows, n_classes)
-    w = _check_weight("weight", weight, n_classes, x.dtype)
-    grad, loss = _outputs(x, x.shape, red, (n_rows,), out, loss_out)
-    _disjoint(((name, x), ("weight", w)), grad, loss)
+    y = arrays.read("labels", check_labels("labels", labels, n_rows, n_classes))
+    w = arrays.read("weight", _check_weight("weight", weight, n_classes, x.dtype))
+    grad, loss = _outputs(arrays, x, x.shape, red, (n_rows,), out, loss_out)
+    arrays.check()
     value = _k.multi_margin_loss(x, y, w, p, margin, divide, red, loss, grad,
-                                 *_run_args(n_threads))
+                                 *run_args(n_threads))
     return _finish(value, loss, red, x.dtype), grad
 
 
@@ -428,12 +380,13 @@ def entropy_penalty(logits, *, reduction="mean", out=None, loss_out=None, n_thre
     penalty, grad
         d(−H)/dz_c = p_c·(log p_c + H).
     """
-    z = _check_float("logits", logits, ndim=2)
+    arrays = Arrays()
+    z = arrays.read("logits", _check_float("logits", logits, ndim=2))
     n_rows, n_classes = z.shape
     if n_rows and n_classes == 0:
         raise ValueError("logits has 0 classes")
     red = _check_reduction(reduction)
-    grad, loss = _outputs(z, z.shape, red, (n_rows,), out, loss_out)
-    _disjoint((("logits", z),), grad, loss)
-    value = _k.entropy_penalty(z, red, loss, grad, *_run_args(n_threads))
+    grad, loss = _outputs(arrays, z, z.shape, red, (n_rows,), out, loss_out)
+    arrays.check()
+    value = _k.entropy_penalty(z, red, loss, grad, *run_args(n_threads))
     return _finish(value, loss, red, z.dtype), grad

@@ -31,6 +31,7 @@ import numpy as np
 from fastnn import _config
 from fastnn._ext import norm as _k
 from fastnn._ext.runtime import check_disjoint, check_inout, check_real
+from fastnn._validation import as_native, check_array, check_bool
 
 __all__ = ["NormOutput", "NormGrads", "batch_norm", "batch_norm_backward", "layer_norm",
            "layer_norm_backward", "group_norm", "group_norm_backward", "instance_norm",
@@ -60,17 +61,11 @@ _F64 = np.dtype(np.float64)
 def _check_x(name, x, min_ndim=1):
     """A read-only data array: float32/float64 ndarray, non-empty; returned
     C-contiguous (a copy if it was not)."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
-                        f"got {type(x).__name__}")
-    if x.dtype not in _REALS:
-        raise TypeError(f"{name} has dtype {x.dtype}; fastnn kernels take float32 or float64")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {x.shape}")
+    x = check_array(name, x, min_ndim=min_ndim)
     if x.size == 0:
         raise ValueError(f"{name} is empty (shape {x.shape}): a zero-size batch has no "
                          f"statistics to normalize with")
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    return x
 
 
 def _check_read(name, a, shape, dtype):
@@ -80,11 +75,11 @@ def _check_read(name, a, shape, dtype):
         return None
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype != dtype:
+    if a.dtype.newbyteorder("=") != dtype:
         raise TypeError(f"{name} has dtype {a.dtype}, expected {dtype}")
     if a.shape != tuple(shape):
         raise ValueError(f"{name} has shape {a.shape}, expected {tuple(shape)}")
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    return as_native(a)
 
 
 def _check_write(name, a, shape, dtype):
@@ -115,10 +110,7 @@ def _disjoint(written, read):
             check_disjoint((names[i], names[j]), (arrays[i], arrays[j]))
 
 
-def _check_flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
+_check_flag = check_bool
 
 
 def _bn_layout(x, channels_last):
@@ -442,7 +434,8 @@ def layer_norm_backward(dy, x, mean, rstd, normalized_shape, weight=None, bias=N
     weight = _check_read("weight", weight, shape, dt)
     bias = _check_read("bias", bias, shape, dt)
     dx = _out(out, x)
-    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight})
+    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight,
+                            "bias": bias})
     dw = np.empty(shape, dt) if weight is not None else None
     db = np.empty(shape, dt) if bias is not None else None
     _k.layer_norm_backward(dy, x, m, d, weight, mean, rstd, dx, dw, db,
@@ -534,7 +527,8 @@ def group_norm_backward(dy, x, mean, rstd, num_groups, weight=None, bias=None, *
     weight = _check_read("weight", weight, (c,), dt)
     bias = _check_read("bias", bias, (c,), dt)
     dx = _out(out, x)
-    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight})
+    _disjoint({"out": dx}, {"dy": dy, "x": x, "mean": mean, "rstd": rstd, "weight": weight,
+                            "bias": bias})
     dw = np.empty(c, dt) if weight is not None else None
     db = np.empty(c, dt) if bias is not None else None
     _k.group_norm_backward(dy, x, n, c, s, g, weight, mean, rstd, dx, dw, db,

@@ -358,10 +358,12 @@ def _grad_list(grads, writable):
     if not isinstance(grads, (list, tuple)):
         grads = [grads]
     out = []
+    names = []
     for i, g in enumerate(grads):
         g = getattr(g, "grad", g)  # accept Parameters
         if g is None:
             continue
+        names.append(f"grads[{i}]")
         if writable:
             a = check_param(f"grads[{i}]", g)
         else:
@@ -369,6 +371,9 @@ def _grad_list(grads, writable):
             if not hasattr(a, "dtype") or a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
                 raise TypeError(f"grads[{i}] must be a float32 or float64 numpy.ndarray")
         out.append(a)
+    if writable:
+        # one array listed twice (or two views of one buffer) would be scaled twice
+        check_disjoint(tuple(names), tuple(out))
     return out
 
 

@@ -15,23 +15,19 @@ forward pass and adds its gradient on the backward pass. The penalty sum is
 accumulated in float64 over fixed blocks, so it is bitwise identical for any
 thread count.
 """
-import numpy as np
 
 from fastnn import _config
 from fastnn._ext import losses as _k
 from fastnn._ext.runtime import check_disjoint, check_inout, check_real
+from fastnn._validation import check_array
 
 __all__ = ["l1l2_penalty", "l1_penalty", "l2_penalty", "Regularizer", "L1", "L2", "L1L2",
            "ActivityRegularization", "get"]
 
 
 def _check_weights(name, w):
-    if not isinstance(w, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
-                        f"got {type(w).__name__}")
-    if w.dtype != np.float32 and w.dtype != np.float64:
-        raise TypeError(f"{name} has dtype {w.dtype}; fastnn kernels take float32 or float64")
-    return np.ascontiguousarray(w)
+    """Read-only weights: C-contiguous, native, shape kept (0-d included)."""
+    return check_array(name, w)
 
 
 def l1l2_penalty(w, l1=0.0, l2=0.0, *, grad=None, scale=1.0, n_threads=None):

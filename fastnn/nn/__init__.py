@@ -6,10 +6,10 @@ gradient and accumulating parameter gradients), ``train()``/``eval()``,
 ``parameters()``, ``state_dict()``/``load_state_dict()``, ``save``/``load``
 (.npz), ``summary()`` and ``fit``/``evaluate``/``predict``.
 """
-from fastnn.nn.module import Module, Sequential, manual_seed
+from fastnn.nn.module import Module, Sequential, inference_mode, manual_seed
 from fastnn.nn.layers import *  # noqa: F401,F403
 from fastnn.nn.layers import __all__ as _layers_all
 from fastnn.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 
-__all__ = (["Module", "Sequential", "manual_seed", "Loss", "CrossEntropyLoss", "MSELoss",
-            "BCEWithLogitsLoss", "get_loss"] + list(_layers_all))
+__all__ = (["Module", "Sequential", "manual_seed", "inference_mode", "Loss", "CrossEntropyLoss",
+            "MSELoss", "BCEWithLogitsLoss", "get_loss"] + list(_layers_all))

@@ -13,6 +13,7 @@ import numpy as np
 
 from fastnn import functional as F
 from fastnn import init as _init
+from fastnn._validation import check_int
 from fastnn.functional import regularizers as _reg
 from fastnn.nn.module import Module, _check_dtype, _next_seed
 
@@ -24,11 +25,7 @@ _BIAS_OFFSET = 1 << 40  # bias draws from its own Philox stream of the layer's s
 
 
 def _check_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
+    return check_int(name, value, low)
 
 
 def _check_input(name, x, dtype, min_ndim=1):

@@ -5,14 +5,27 @@ the gradient with respect to the input and accumulates the gradients of the
 module's parameters into their ``.grad`` (as PyTorch does: call
 ``zero_grad()`` between steps). Modules keep their outputs and scratch arrays
 in workspaces keyed by shape, so after the first batch a training step of a
-given batch size allocates no new activation arrays: the array a forward
-call returns is overwritten by the next call with the same shape (copy it
-to keep it).
+given batch size allocates no new activation arrays: in training mode the
+array ``forward`` returns is overwritten by the next call with the same
+shape. ``model(x)`` (``__call__``) and ``predict`` hand out arrays that
+belong to the caller: a copy when the result lives in a workspace, or the
+caller's ``out=``.
+
+Threads: inference (``eval()`` mode, :meth:`Module.predict`, or
+:func:`inference_mode`) keeps no shared buffers and writes no shared state,
+so several threads may run one model at once. Training one model from
+several threads at once is not supported: a training-mode ``forward`` or
+``backward`` that overlaps another one on the same module raises
+RuntimeError, as does a ``backward`` on a thread other than the one that ran
+the matching training ``forward``.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
+import functools
 import os
+import threading
 from typing import Any, Callable, Dict, Union
 
 import numpy as np
@@ -20,7 +33,7 @@ import numpy as np
 from fastnn.callbacks import _OPT_PREFIX, checkpoint_path
 from fastnn.parameter import Parameter
 
-__all__ = ["Module", "Sequential", "manual_seed", "register_training"]
+__all__ = ["Module", "Sequential", "manual_seed", "register_training", "inference_mode"]
 
 # fit/evaluate/predict of Module come from the training loop registered here
 # (fastnn.training registers itself when imported), so this module never
@@ -50,6 +63,90 @@ def _training(name):
         raise RuntimeError(f"Module.{name} needs a training loop: import fastnn.training "
                            f"(or register one with fastnn.nn.module.register_training)")
     return fn
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def inference_mode(model=None):
+    """Run every :class:`Module` in eval mode on this thread, whatever its
+    ``training`` flag, without changing that flag (other threads are not
+    affected). Nestable.
+
+    Parameters
+    ----------
+    model : object, optional
+        A model that is not a :class:`Module` but has ``eval()``/``train()``
+        and a ``training`` flag is switched to eval mode for the block and
+        back after it (not thread-safe: that model's own business).
+    """
+    toggled = model is not None and not isinstance(model, Module) and hasattr(model, "eval")
+    was_training = getattr(model, "training", False) if toggled else False
+    if toggled:
+        model.eval()
+    _local.inference = getattr(_local, "inference", 0) + 1
+    try:
+        yield
+    finally:
+        _local.inference -= 1
+        if toggled:
+            model.train(was_training)
+
+
+def _in_inference():
+    return getattr(_local, "inference", 0) > 0
+
+
+def _train_lock(module):
+    lock = module.__dict__.get("_train_lock_")
+    if lock is None:
+        lock = module.__dict__.setdefault("_train_lock_", threading.RLock())
+    return lock
+
+
+def _busy(module, what):
+    return RuntimeError(f"{type(module).__name__}.{what} called while another thread is "
+                        f"training the same module: training one model from several threads "
+                        f"at once is not supported (inference is: use eval() or predict())")
+
+
+def _guard_forward(fn):
+    """A training-mode forward holds the module's lock (taken without waiting:
+    a concurrent training call raises) and records the thread that ran it."""
+    @functools.wraps(fn)
+    def forward(self, x, *args, **kwargs):
+        if not self.training:
+            return fn(self, x, *args, **kwargs)
+        lock = _train_lock(self)
+        if not lock.acquire(blocking=False):
+            raise _busy(self, "forward")
+        try:
+            self.__dict__["_train_thread_"] = threading.get_ident()
+            return fn(self, x, *args, **kwargs)
+        finally:
+            lock.release()
+    forward._fastnn_guarded = True
+    return forward
+
+
+def _guard_backward(fn):
+    @functools.wraps(fn)
+    def backward(self, dy, *args, **kwargs):
+        lock = _train_lock(self)
+        if not lock.acquire(blocking=False):
+            raise _busy(self, "backward")
+        try:
+            owner = self.__dict__.get("_train_thread_")
+            if owner is not None and owner != threading.get_ident():
+                raise RuntimeError(f"{type(self).__name__}.backward called on another thread "
+                                   f"than the training forward it belongs to: training one "
+                                   f"model from several threads is not supported")
+            return fn(self, dy, *args, **kwargs)
+        finally:
+            lock.release()
+    backward._fastnn_guarded = True
+    return backward
 
 _MAX_WORKSPACES = 8
 _seed_state = {"rng": np.random.default_rng(0)}
@@ -91,6 +188,23 @@ class Module:
     :meth:`add_buffer` and sub-modules with :meth:`add_module`, and define
     ``forward(x)`` and ``backward(dy, *, input_grad=True)``.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, guard in (("forward", _guard_forward), ("backward", _guard_backward)):
+            fn = cls.__dict__.get(name)
+            if fn is not None and not getattr(fn, "_fastnn_guarded", False):
+                setattr(cls, name, guard(fn))
+
+    def __getstate__(self):
+        # copies and pickles get their own lock and no owning thread
+        state = dict(self.__dict__)
+        state.pop("_train_lock_", None)
+        state.pop("_train_thread_", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     def __init__(self):
         self._parameters = collections.OrderedDict()
@@ -145,6 +259,15 @@ class Module:
 
     # ------------------------------------------------------------ modes
 
+    @property
+    def training(self):
+        """Training mode, unless this thread is inside :func:`inference_mode`."""
+        return self.__dict__.get("_training", True) and not _in_inference()
+
+    @training.setter
+    def training(self, mode):
+        self.__dict__["_training"] = bool(mode)
+
     def train(self, mode=True):
         """Training mode (batch statistics, dropout on); returns self."""
         self.training = bool(mode)
@@ -168,8 +291,44 @@ class Module:
     def backward(self, dy, *, input_grad=True):
         raise NotImplementedError
 
-    def __call__(self, x):
-        return self.forward(x)
+    def __call__(self, x, *, out=None):
+        """``forward(x)`` as an array that belongs to the caller.
+
+        In training mode the layers write into workspaces that the next call
+        overwrites; the result is copied out of them (or into ``out``).
+
+        Parameters
+        ----------
+        x : ndarray
+        out : ndarray, optional
+            Where to write the result (shape and dtype of the result,
+            writable); it is returned.
+        """
+        y = self.forward(x)
+        if out is not None:
+            if not isinstance(out, np.ndarray):
+                raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+            if out.shape != y.shape or out.dtype != y.dtype:
+                raise ValueError(f"out has shape {out.shape} and dtype {out.dtype}, "
+                                 f"expected {y.shape} and {y.dtype}")
+            if not out.flags.writeable:
+                raise ValueError("out is read-only but is written")
+            np.copyto(out, y)
+            return out
+        if self._in_workspace(y):
+            y = y.copy()
+        return y
+
+    def _in_workspace(self, a):
+        """Whether ``a`` shares memory with a workspace of this module or a sub-module."""
+        stack = [self]
+        while stack:
+            m = stack.pop()
+            for w in m._workspaces.values():
+                if np.may_share_memory(a, w):
+                    return True
+            stack.extend(m._modules.values())
+        return False
 
     def output_shape(self, input_shape):
         """Shape of the output for an input of ``input_shape`` (batch axis included)."""
@@ -183,7 +342,10 @@ class Module:
     # ------------------------------------------------------------ workspaces
 
     def _ws(self, name, shape, dtype):
-        """A reusable array of ``shape``/``dtype`` for slot ``name``."""
+        """A reusable array of ``shape``/``dtype`` for slot ``name``; a new
+        one in eval mode, so concurrent inference calls share no buffer."""
+        if not self.training:
+            return np.empty(shape, dtype)
         key = (name, tuple(shape), np.dtype(dtype))
         a = self._workspaces.get(key)
         if a is None:
@@ -364,7 +526,10 @@ class Module:
         return _training("evaluate")(self, x, y, **kwargs)
 
     def predict(self, x: np.ndarray, **kwargs: Any) -> np.ndarray:
-        """See :func:`fastnn.training.predict`."""
+        """The outputs in eval mode, as a new array (see
+        :func:`fastnn.training.predict`). Safe to call from several threads
+        on one model: eval mode holds for this thread only
+        (:func:`inference_mode`), the ``training`` flag is not touched."""
         return _training("predict")(self, x, **kwargs)
 
 

@@ -1,8 +1,11 @@
 """The optimizer base class: param groups, state, state_dict."""
 import copy
+import numbers
+import threading
 
 import numpy as np
 
+from fastnn._ext.runtime import check_real
 from fastnn.parameter import Parameter
 
 __all__ = ["Optimizer"]
@@ -24,14 +27,27 @@ class Optimizer:
     -----
     Subclasses define ``_state_arrays(group)`` (names of the per-parameter
     state arrays), ``_init_state(group, param_data)`` and
-    ``_update(group, datas, grads, states, scalars)``.
+    ``_update(group, datas, grads, states, scalars)``, and may define
+    ``_check_group(group)`` (validate the options, raising ValueError or
+    TypeError; called when a group is added and before every step).
+
+    Everything is validated when it is given: the options and the
+    parameters (one dtype per group) at construction, the state in
+    :meth:`load_state_dict` before anything changes, the gradients in
+    :meth:`step` before any parameter is updated. One optimizer must not
+    step from two threads at once: a concurrent :meth:`step` raises
+    RuntimeError.
     """
 
     #: per-parameter scalar state besides "step" (e.g. NAdam's mu_product)
     _scalar_state = ()
+    #: array state a parameter may have beyond what its options need (e.g. a
+    #: momentum buffer kept after momentum was switched off)
+    _optional_state = ()
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
+        self._step_lock = threading.Lock()
         self.param_groups = []
         self.state = {}  # id(param) -> dict
         params = list(params)
@@ -41,6 +57,15 @@ class Optimizer:
             params = [{"params": params}]
         for group in params:
             self.add_param_group(group)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_step_lock", None)  # copies and pickles get their own
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._step_lock = threading.Lock()
 
     # ---------------------------------------------------------- groups
 
@@ -53,14 +78,24 @@ class Optimizer:
         if isinstance(plist, (np.ndarray, Parameter)):
             plist = [plist]
         plist = list(plist)
+        if not plist:
+            raise ValueError("a param group needs at least one parameter")
         for i, p in enumerate(plist):
             data = p.data if isinstance(p, Parameter) else p
             if not isinstance(data, np.ndarray) or data.dtype not in (np.float32, np.float64):
                 raise TypeError(f"params[{i}] must be a Parameter or a float32/float64 "
-                                f"ndarray, got {type(p).__name__}")
+                                f"ndarray (native byte order), got "
+                                f"{getattr(data, 'dtype', type(p).__name__)}")
             if not data.flags.c_contiguous or not data.flags.writeable:
                 raise ValueError(f"params[{i}] must be C-contiguous and writable: it is "
                                  f"updated in place")
+            first = plist[0].data if isinstance(plist[0], Parameter) else plist[0]
+            if data.dtype != first.dtype:
+                raise TypeError(f"params[{i}] is {data.dtype} but params[0] is {first.dtype}: "
+                                f"one dtype per param group (the group is updated in one "
+                                f"kernel call); put them in separate groups")
+        if len({id(p) for p in plist}) != len(plist):
+            raise ValueError("a parameter appears twice in one param group")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in plist):
             raise ValueError("some parameters appear in more than one param group")
@@ -72,6 +107,13 @@ class Optimizer:
 
     def _check_group(self, group):
         """Validate a group's options (subclasses raise ValueError)."""
+
+    def _state_spec(self, group, data):
+        """The state one parameter must have: ``{name: example}``, an array
+        example for array state, a number for scalar state."""
+        spec = {"step": 0}
+        spec.update(self._init_state(group, data[:0] if data.ndim else data.reshape(1)[:0]))
+        return spec
 
     # ---------------------------------------------------------- stepping
 
@@ -85,21 +127,56 @@ class Optimizer:
     def _all_params(self):
         return [p for g in self.param_groups for p in g["params"]]
 
-    def step(self, grads=None):
+    def step(self, closure=None, grads=None):
         """Update every parameter that has a gradient, one kernel call per group.
 
         Parameters
         ----------
+        closure : callable, optional
+            As in torch: called once, before the update, to compute the
+            gradients (zero them, forward, backward); its return value (the
+            loss) is returned by ``step``.
         grads : list of ndarray, optional
             Gradients in the order of the parameters across groups (needed
             when the parameters are plain arrays; None entries are skipped).
-            By default each Parameter's ``.grad`` is used.
+            By default each Parameter's ``.grad`` is used. May also be given
+            as the first positional argument.
+
+        Returns
+        -------
+        object
+            The closure's return value, or None.
         """
+        if closure is not None and not callable(closure):
+            if grads is not None:
+                raise TypeError("step() got grads twice")
+            closure, grads = None, closure
+        if not self._step_lock.acquire(blocking=False):
+            raise RuntimeError(f"{type(self).__name__}.step called while another thread is "
+                               f"stepping the same optimizer: concurrent steps are not "
+                               f"supported")
+        try:
+            loss = None
+            if closure is not None:
+                loss = closure()
+            self._step(grads)
+            return loss
+        finally:
+            self._step_lock.release()
+
+    def _step(self, grads):
+        params = self._all_params()
         if grads is not None:
+            if isinstance(grads, np.ndarray):
+                raise TypeError("grads must be a list of arrays (one per parameter)")
             grads = list(grads)
-            n = len(self._all_params())
-            if len(grads) != n:
-                raise ValueError(f"step() got {len(grads)} gradients for {n} parameters")
+            if len(grads) != len(params):
+                raise ValueError(f"step() got {len(grads)} gradients for {len(params)} "
+                                 f"parameters")
+        # Everything is checked before the first parameter changes.
+        for group in self.param_groups:
+            self._check_group(group)
+        plan = []
         k = 0
         for group in self.param_groups:
             datas, gs, keys = [], [], []
@@ -108,11 +185,13 @@ class Optimizer:
                 k += 1
                 if g is None:
                     continue
-                datas.append(p.data if isinstance(p, Parameter) else p)
-                gs.append(g)
+                data = p.data if isinstance(p, Parameter) else p
+                datas.append(data)
+                gs.append(_check_grad(k - 1, g, data))
                 keys.append(id(p))
-            if not datas:
-                continue
+            if datas:
+                plan.append((group, datas, gs, keys))
+        for group, datas, gs, keys in plan:
             # Parameters whose scalar state (step count, ...) agrees share one call.
             buckets = {}
             for data, g, key in zip(datas, gs, keys):
@@ -166,37 +245,77 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict`; the parameters must match in number,
-        shape and dtype. Nothing changes if it does not fit."""
+        """Restore a :meth:`state_dict`.
+
+        Everything is checked before anything changes: the number of groups
+        and of parameters per group, the options (as at construction), and
+        for every parameter with state, that it has exactly the state this
+        optimizer keeps with those options (e.g. Adam's ``exp_avg`` and
+        ``exp_avg_sq``, and ``step``), arrays of the parameter's shape and
+        dtype, scalars of the right type. On any error (ValueError,
+        TypeError or KeyError naming the entry) the optimizer is unchanged.
+        """
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise KeyError("a state dict is a dict with the keys 'state' and 'param_groups'")
         groups = state_dict["param_groups"]
+        saved_state = state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise TypeError("state_dict['param_groups'] must be a list and "
+                            "state_dict['state'] a dict")
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of param groups")
-        params = self._all_params()
-        new_state = {}
+        new_groups = []
+        owner = []  # group index of each parameter, in order
         for gi, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise TypeError(f"param group {gi} of the state dict is not a dict with "
+                                f"'params'")
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"param group {gi} has {len(group['params'])} parameters, "
                                  f"the state dict {len(saved['params'])}")
-        for idx, s in state_dict["state"].items():
-            idx = int(idx)
-            if not 0 <= idx < len(params):
-                raise ValueError(f"state dict refers to parameter {idx}, which does not exist")
-            p = params[idx]
+            # options beyond the optimizer's own (a scheduler's initial_lr, ...)
+            # are kept as they are; the optimizer's own are checked
+            merged = dict(group)
+            merged.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+            self._check_group(merged)
+            new_groups.append(merged)
+            owner += [gi] * len(group["params"])
+        params = self._all_params()
+        new_state = {}
+        seen = set()
+        for idx, s in saved_state.items():
+            try:
+                i = int(idx)
+            except (TypeError, ValueError):
+                raise KeyError(f"state dict key {idx!r} is not a parameter index") from None
+            if not 0 <= i < len(params):
+                raise ValueError(f"state dict refers to parameter {i}, which does not exist")
+            if i in seen:
+                raise ValueError(f"state dict has parameter {i} twice")
+            seen.add(i)
+            if not isinstance(s, dict):
+                raise TypeError(f"state of parameter {i} must be a dict, got "
+                                f"{type(s).__name__}")
+            p = params[i]
             data = p.data if isinstance(p, Parameter) else p
+            spec = self._state_spec(new_groups[owner[i]], data)
+            for k in self._optional_state:
+                if k in s and k not in spec:
+                    spec[k] = data[:0] if data.ndim else data.reshape(1)[:0]
+            missing = sorted(set(spec) - set(s))
+            unexpected = sorted(set(s) - set(spec))
+            if missing or unexpected:
+                raise KeyError(f"state of parameter {i} does not fit {type(self).__name__} "
+                               f"with these options: missing {missing}, unexpected "
+                               f"{unexpected}")
             restored = {}
-            for k, v in s.items():
-                if isinstance(v, np.ndarray):
-                    if v.shape != data.shape or v.dtype != data.dtype:
-                        raise ValueError(f"state {k!r} of parameter {idx} has shape {v.shape} "
-                                         f"and dtype {v.dtype}; the parameter has "
-                                         f"{data.shape} and {data.dtype}")
-                    v = np.array(v, order="C", copy=True)
-                restored[k] = v
+            for k, example in spec.items():
+                restored[k] = _check_state_value(i, k, s[k], example, data)
             new_state[id(p)] = restored
-        for saved, group in zip(groups, self.param_groups):
-            for k, v in saved.items():
+        for gi, group in enumerate(self.param_groups):
+            for k, v in new_groups[gi].items():
                 if k != "params":
-                    group[k] = copy.deepcopy(v)
+                    group[k] = v
         self.state = new_state
 
     def __repr__(self):
@@ -208,3 +327,39 @@ class Optimizer:
                     lines.append(f"    {k}: {group[k]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _check_grad(i, g, data):
+    """A gradient for ``data``: its shape and dtype (a byte-swapped or
+    non-contiguous one is copied: gradients are only read)."""
+    if not isinstance(g, np.ndarray):
+        raise TypeError(f"the gradient of parameter {i} must be a numpy.ndarray, got "
+                        f"{type(g).__name__}")
+    if g.dtype.newbyteorder("=") != data.dtype:
+        raise TypeError(f"the gradient of parameter {i} has dtype {g.dtype}, the parameter "
+                        f"{data.dtype}")
+    if g.shape != data.shape:
+        raise ValueError(f"the gradient of parameter {i} has shape {g.shape}, the parameter "
+                         f"{data.shape}")
+    if not (g.dtype.isnative and g.flags.c_contiguous):
+        g = np.array(g, dtype=data.dtype, order="C", copy=True)
+    return g
+
+
+def _check_state_value(i, name, value, example, data):
+    where = f"state {name!r} of parameter {i}"
+    if isinstance(example, np.ndarray):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{where} must be a numpy.ndarray, got {type(value).__name__}")
+        if value.shape != data.shape or value.dtype.newbyteorder("=") != data.dtype:
+            raise ValueError(f"{where} has shape {value.shape} and dtype {value.dtype}; the "
+                             f"parameter has {data.shape} and {data.dtype}")
+        return np.array(value, dtype=data.dtype, order="C", copy=True)
+    if name == "step":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral,
+                                                                         np.integer)):
+            raise TypeError(f"{where} must be an int, got {type(value).__name__}")
+        if value < 0:
+            raise ValueError(f"{where} must be >= 0, got {value}")
+        return int(value)
+    return check_real(where, value)

@@ -14,6 +14,13 @@ __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Lion
 _PENALTY_DEFAULTS = {"l1": 0.0, "maximize": False}
 
 
+def _pair(betas):
+    try:
+        return tuple(betas)
+    except TypeError:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+
+
 def _zeros(data):
     return np.zeros_like(data, order="C")
 
@@ -23,6 +30,35 @@ def _check_lr(group):
         check_real("lr", group["lr"], 0.0)
     except ValueError as e:
         raise ValueError(f"invalid learning rate: {e}") from None
+
+
+def _check_bools(group, *names):
+    for name in names:
+        if not isinstance(group[name], (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(group[name]).__name__}")
+
+
+def _check_betas(group):
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        check_real(f"betas[{i}]", b, 0.0, True, 1.0, False)
+
+
+def _check_common(group, *, eps=True, betas=False):
+    """lr >= 0, weight_decay >= 0, l1 >= 0, maximize a bool (every
+    optimizer), eps >= 0 and 0 <= beta < 1 where the optimizer has them."""
+    _check_lr(group)
+    check_real("weight_decay", group["weight_decay"], 0.0)
+    check_real("l1", group["l1"], 0.0)
+    _check_bools(group, "maximize")
+    if "decoupled_weight_decay" in group:
+        _check_bools(group, "decoupled_weight_decay")
+    if eps:
+        check_real("eps", group["eps"], 0.0)
+    if betas:
+        _check_betas(group)
 
 
 class SGD(Optimizer):
@@ -50,8 +86,13 @@ class SGD(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       ema_momentum=ema_momentum))
 
+    _optional_state = ("momentum_buffer",)
+
     def _check_group(self, group):
-        _check_lr(group)
+        _check_common(group, eps=False)
+        check_real("momentum", group["momentum"], 0.0)
+        check_real("dampening", group["dampening"])
+        _check_bools(group, "nesterov", "ema_momentum")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
@@ -85,9 +126,9 @@ class Adagrad(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _check_group(self, group):
-        _check_lr(group)
-        if not group["initial_accumulator_value"] >= 0:
-            raise ValueError("initial_accumulator_value must be >= 0")
+        _check_common(group)
+        check_real("lr_decay", group["lr_decay"], 0.0)
+        check_real("initial_accumulator_value", group["initial_accumulator_value"], 0.0)
 
     def _init_state(self, group, data):
         return {"sum": np.full_like(data, group["initial_accumulator_value"], order="C")}
@@ -114,7 +155,10 @@ class RMSprop(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _check_group(self, group):
-        _check_lr(group)
+        _check_common(group)
+        check_real("alpha", group["alpha"], 0.0, True, 1.0, True)
+        check_real("momentum", group["momentum"], 0.0)
+        _check_bools(group, "centered", "eps_inside_sqrt")
 
     def _init_state(self, group, data):
         return {"square_avg": _zeros(data), "grad_avg": _zeros(data),
@@ -140,15 +184,16 @@ class Adam(Optimizer):
                  amsgrad=False, *, maximize=False, l1=0.0, decoupled_weight_decay=None):
         if decoupled_weight_decay is None:
             decoupled_weight_decay = self._decoupled_default
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, l1=l1,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
+    _optional_state = ("max_exp_avg_sq",)
+
     def _check_group(self, group):
-        _check_lr(group)
-        if len(group["betas"]) != 2:
-            raise ValueError("betas must be a pair (beta1, beta2)")
+        _check_common(group, betas=True)
+        _check_bools(group, "amsgrad")
 
     def _init_state(self, group, data):
         state = {"exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
@@ -190,13 +235,14 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False, l1=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize, l1=l1))
 
     def _check_group(self, group):
-        _check_lr(group)
+        _check_common(group, betas=True)
+        check_real("momentum_decay", group["momentum_decay"], 0.0)
 
     def _init_state(self, group, data):
         return {"mu_product": 1.0, "exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
@@ -219,13 +265,13 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled_weight_decay=False, *, maximize=False, l1=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize, l1=l1))
 
     def _check_group(self, group):
-        _check_lr(group)
+        _check_common(group, betas=True)
 
     def _init_state(self, group, data):
         return {"exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
@@ -244,11 +290,11 @@ class Lion(Optimizer):
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
                  maximize=False, l1=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
+        super().__init__(params, dict(lr=lr, betas=_pair(betas), weight_decay=weight_decay,
                                       maximize=maximize, l1=l1))
 
     def _check_group(self, group):
-        _check_lr(group)
+        _check_common(group, eps=False, betas=True)
 
     def _init_state(self, group, data):
         return {"exp_avg": _zeros(data)}

@@ -34,9 +34,14 @@ def _prepare(param, grad, lr, weight_decay, l1, decoupled, maximize):
     return g
 
 
-def _lerp(a, b, w):
-    """torch.lerp: a + w·(b − a), computed from the nearer end."""
-    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1 - w)
+def _lerp(a, b, w, one_minus_w):
+    """torch.lerp: a + w·(b − a), computed from the nearer end.
+
+    The high branch takes 1 − w as given (the β of an EMA, exact) instead of
+    recomputing it from the rounded w, which loses the digits of a small
+    1 − w (β₁ = 1e-5: 1.0000000000066e-5 in float64, 1.00136e-5 in float32).
+    """
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * one_minus_w
 
 
 def sgd(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -91,7 +96,7 @@ def rmsprop(param, grad, square_avg, grad_avg=None, momentum_buffer=None, *, lr=
     square_avg[...] = square_avg * alpha + (1 - alpha) * (g * g)
     v = square_avg
     if centered:
-        grad_avg[...] = _lerp(grad_avg, g, 1 - alpha)
+        grad_avg[...] = _lerp(grad_avg, g, 1 - alpha, alpha)
         v = v - grad_avg * grad_avg
     avg = np.sqrt(v + eps) if eps_inside_sqrt else np.sqrt(v) + eps
     if momentum > 0:
@@ -112,7 +117,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr=1e-3
     θ ← θ − lr/(1 − β₁ᵗ) · m / (√v̂·(1/√(1 − β₂ᵗ)) + ε)
     """
     g = _prepare(param, grad, lr, weight_decay, l1, decoupled_weight_decay, maximize)
-    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1, beta1)
     exp_avg_sq[...] = exp_avg_sq * beta2 + (1 - beta2) * (g * g)
     v = exp_avg_sq
     if amsgrad:
@@ -153,7 +158,7 @@ def nadam(param, grad, exp_avg, exp_avg_sq, *, step, mu_product, lr=2e-3, beta1=
     mu = nadam_mu(step, beta1, momentum_decay)
     mu_next = nadam_mu(step + 1, beta1, momentum_decay)
     mu_product = mu_product * mu
-    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1, beta1)
     exp_avg_sq[...] = exp_avg_sq * beta2 + (1 - beta2) * (g * g)
     inv_denom = 1 / (np.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps)
     param -= (lr * (1 - mu) / (1 - mu_product)) * (g * inv_denom)
@@ -172,7 +177,7 @@ def radam(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, beta2=0
     else:   θ ← θ − m̂·lr
     """
     g = _prepare(param, grad, lr, weight_decay, l1, decoupled_weight_decay, maximize)
-    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1, beta1)
     exp_avg_sq[...] = exp_avg_sq * beta2 + (1 - beta2) * (g * g)
     bc1 = 1 - beta1 ** step
     beta2_t = beta2 ** step
