@@ -271,7 +271,7 @@ def _cell_pct(row):
     return f"{row['pct_roofline']:.0f}%" if "pct_roofline" in row else "-"
 
 
-def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, out=sys.stdout,
+def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, out=None,
         cases=None):
     """Run the benchmark, printing each row once, as it completes.
 
@@ -292,8 +292,8 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
         fastnn's (and torch's) thread count; default fastnn's.
     min_time : float
         Seconds per timing repeat.
-    out : file-like
-        Where to print.
+    out : file-like, optional
+        Where to print (default ``sys.stdout``).
     cases : list of Case, optional
         The cases to run instead of ``collect(full, with_torch, only)``.
 
@@ -314,6 +314,8 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
     """
     import fastnn
 
+    if out is None:
+        out = sys.stdout
     if n_threads is not None:
         fastnn.set_num_threads(n_threads)
     threads = fastnn.get_num_threads()
@@ -355,7 +357,7 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
     widths = {"kernel": max(len(c.kernel) for c in cases),
               "size": max(len(c.size) for c in cases),
               "dtype": max(len(c.dtype) for c in cases),
-              "numpy": 7, "fastnn": 7, "torch": 7, "speedup": 7, "%roofline": len(IN_CACHE)}
+              "numpy": 7, "fastnn": 7, "torch": 7, "speedup": 7, "GB/s": 6, "%roofline": len(IN_CACHE)}
     table = StreamingTable(header, out, widths)
     table.print_header()
     rows = []

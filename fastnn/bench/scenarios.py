@@ -386,7 +386,7 @@ def targets(row):
     return out
 
 
-def run(scenarios=SCENARIOS, with_torch=False, only=None, out=sys.stdout):
+def run(scenarios=SCENARIOS, with_torch=False, only=None, out=None):
     """Time every headline kernel in the given scenarios; print a table.
 
     Each row is printed once, as soon as its kernel is measured, in the
@@ -395,6 +395,9 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=sys.stdout):
     import re
 
     from fastnn.bench._table import StreamingTable
+
+    if out is None:
+        out = sys.stdout
 
     scenarios = tuple(scenarios)
     rows = []
