@@ -419,9 +419,10 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=None):
           f"calls, scenarios interleaved (busy worst: the slowest round's median); "
           f"1T = one thread", file=out)
     cases = [c for c in _cases(with_torch) if not only or re.search(only, c.kernel)]
-    table = StreamingTable(header, out, {
-        "kernel": max((len(c.kernel) for c in cases), default=0),
-        "size": max((len(c.size) for c in cases), default=0)})
+    widths = {h: 7 for h in header}  # times such as "1.23 ms"
+    widths.update(kernel=max((len(c.kernel) for c in cases), default=0),
+                  size=max((len(c.size) for c in cases), default=0), targets=0)
+    table = StreamingTable(header, out, widths)
     table.print_header()
     for case in cases:
         try:
