@@ -5,9 +5,11 @@ and the cache size replaced by constants, so that they take milliseconds;
 ``test_real_case_end_to_end`` runs one real case in a subprocess. No test
 asserts anything about a timing.
 """
+import importlib.util
 import io
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import types
@@ -246,6 +248,12 @@ def test_plot_without_matplotlib_is_a_clear_error(fake_bench, monkeypatch, tmp_p
         harness.plot({"results": [{"kernel": "k", "speedup": 2.0}]}, str(path))
 
 
+def test_missing_output_folder_is_a_usage_error(tmp_path, capsys):
+    code, _, err = _main(["--scenario", "none", "--json", str(tmp_path / "no" / "r.json")],
+                         capsys)
+    assert code == 2 and "does not exist" in err
+
+
 def test_plot_needs_the_kernel_table(capsys):
     code, _, err = _main(["--scenario", "alone", "--plot", "x.png"], capsys)
     assert code == 2 and "--plot" in err
@@ -310,3 +318,50 @@ def test_command_line_end_to_end(tmp_path):
     rows = json.loads(path.read_text())["results"]
     assert rows and all(r["family"] == "optim" and "speedup" in r for r in rows)
     assert len(lines) == 2 + len(rows)
+
+
+# ------------------------------------------------------------------ bench/test_bench.py
+
+class _FakeBenchmark:
+    """Stands for pytest-benchmark's fixture: calls the function a few times."""
+
+    def __init__(self):
+        self.group = None
+        self.pedantic_rounds = None
+
+    def __call__(self, fn):
+        for _ in range(3):
+            fn()
+
+    def pedantic(self, fn, rounds, iterations):
+        self.pedantic_rounds = rounds
+        for _ in range(rounds * iterations):
+            fn()
+
+
+def test_pytest_benchmark_module_checks_once_and_runs_setup(monkeypatch):
+    pytest.importorskip("pytest_benchmark")
+    log = []
+    case = Case(kernel="k", size="1", dtype="float32", fastnn=lambda: log.append("fastnn"),
+                numpy=lambda: log.append("numpy"), check=lambda: log.append("check"),
+                setup=lambda: log.append("setup"), family="fam")
+    monkeypatch.setattr(harness, "collect", lambda full=False, with_torch=False: [case])
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "test_bench.py"
+    spec = importlib.util.spec_from_file_location("_bench_adapter", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.CASES == [case] and module.IDS == ["fam-k-1-float32"]
+
+    bench = _FakeBenchmark()
+    module.test_bench(bench, module.IDS[0], case, "fastnn")
+    module.test_bench(bench, module.IDS[0], case, "numpy")
+    assert log.count("check") == 1 and log[0] == "check"
+    # setup before the warm-up call and again before the timed calls of each side
+    assert log[1:3] == ["setup", "fastnn"] and log[3] == "setup"
+    assert log.count("setup") == 4
+    assert log.count("numpy") == 4 and log.count("fastnn") == 4
+    assert bench.group == "fam: k 1 float32" and bench.pedantic_rounds is None
+
+    monkeypatch.setattr(module, "SLOW_CALL_S", -1.0)  # every call counts as slow
+    module.test_bench(bench, module.IDS[0], case, "numpy")
+    assert bench.pedantic_rounds == module.SLOW_ROUNDS

@@ -357,7 +357,8 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
     widths = {"kernel": max(len(c.kernel) for c in cases),
               "size": max(len(c.size) for c in cases),
               "dtype": max(len(c.dtype) for c in cases),
-              "numpy": 7, "fastnn": 7, "torch": 7, "speedup": 7, "GB/s": 6, "%roofline": len(IN_CACHE)}
+              "numpy": 7, "fastnn": 7, "torch": 7, "speedup": 7, "GB/s": 6,
+              "%roofline": len(IN_CACHE)}
     table = StreamingTable(header, out, widths)
     table.print_header()
     rows = []
@@ -527,6 +528,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     run_kernels = args.scenario in (None, "none")
     run_scenarios = args.scenario != "none"
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        folder = os.path.dirname(path or "")
+        if folder and not os.path.isdir(folder):
+            parser.error(f"{option} {path}: the folder {folder} does not exist")
     if args.plot:
         if not run_kernels:
             parser.error("--plot draws the kernel table, which --scenario "
