@@ -485,7 +485,7 @@ def plot(results, path):
     ax.set_title("fastnn speedups by family" + (f" ({threads} threads)" if threads else ""))
     handles = [Patch(color=colors[f], label=f) for f in families]
     if torch_x:
-        handles.append(ax.scatter(torch_x, torch_y, color="black", marker="_", s=80,
+        handles.append(ax.scatter(torch_x, torch_y, color="black", marker="D", s=24,
                                   zorder=3, label=TORCH_RATIO))
     ax.legend(handles=handles, fontsize=8)
     fig.savefig(path, dpi=120, bbox_inches="tight")
@@ -504,7 +504,7 @@ def main(argv=None):
         prog="python -m fastnn.bench",
         description="Time fastnn's kernels against their NumPy references (and PyTorch). "
                     "speedup = NumPy time / fastnn time; '" + TORCH_RATIO + "' (JSON key "
-                    "vs_torch): above 1 fastnn is faster; %%roofline is left 'in cache' "
+                    "vs_torch): above 1 fastnn is faster; %roofline is left 'in cache' "
                     "for rows moving less than the last-level cache.")
     parser.add_argument("--full", action="store_true", help="all sizes (slower)")
     parser.add_argument("--with-torch", action="store_true", help="add a PyTorch column")
