@@ -1,3 +1,5 @@
+import sys
+
 from fastnn.bench.harness import main
 
-main()
+sys.exit(main())

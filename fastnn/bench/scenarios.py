@@ -415,9 +415,18 @@ def targets(row):
     return out
 
 
-def run(scenarios=SCENARIOS, with_torch=False, only=None, out=sys.stdout):
-    """Time every headline kernel in the given scenarios; print a table."""
+def run(scenarios=SCENARIOS, with_torch=False, only=None, out=None):
+    """Time every headline kernel in the given scenarios; print a table.
+
+    Each row is printed once, as soon as its kernel is measured, in the
+    format of the final markdown table (header first).
+    """
     import re
+
+    from fastnn.bench._table import StreamingTable
+
+    if out is None:
+        out = sys.stdout
 
     scenarios = tuple(scenarios)
     rows = []
@@ -435,17 +444,21 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=sys.stdout):
         if "busy" in scenarios:
             header += ["torch busy worst"]
     header += ["targets"]
-    table = []
     print(f"field scenarios: {', '.join(scenarios)}; medians of {ROUNDS} rounds x {CALLS} "
           f"calls, scenarios interleaved (busy worst: the slowest round's median); "
           f"1T = one thread", file=out)
-    for case in _cases(with_torch):
-        if only and not re.search(only, case.kernel):
-            continue
+    cases = [c for c in _cases(with_torch) if not only or re.search(only, c.kernel)]
+    widths = {h: 7 for h in header}  # times such as "1.23 ms"
+    widths.update(kernel=max((len(c.kernel) for c in cases), default=0),
+                  size=max((len(c.size) for c in cases), default=0), targets=0)
+    table = StreamingTable(header, out, widths)
+    table.print_header()
+    for case in cases:
         try:
             case.check()
         except AssertionError as exc:
-            table.append([case.kernel, case.size, "CHECK FAILED", str(exc)[:60]])
+            table.add_row([case.kernel, case.size, "CHECK FAILED",
+                           " ".join(str(exc).split())[:60]])
             rows.append({"kernel": case.kernel, "error": str(exc)})
             continue
         row = measure_case(case, scenarios, with_torch)
@@ -466,17 +479,5 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=sys.stdout):
             if "busy" in scenarios:
                 line += [_fmt(row.get("torch_busy_worst"))]
         line.append("; ".join(f"{t}: {'met' if m else 'MISSED'}" for t, m in targets(row)))
-        table.append(line)
-    _print_table(header, table, out)
+        table.add_row(line)
     return rows
-
-
-def _print_table(header, table, out):
-    width = len(header)
-    table = [r + [""] * (width - len(r)) for r in table]
-    widths = [max(len(str(r[i])) for r in [header] + table) for i in range(width)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |", file=out)
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=out)
-    for r in table:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |", file=out)
-    out.flush()
