@@ -24,10 +24,11 @@ import numbers
 import numpy as np
 
 from fastnn import _config
+from fastnn._checks import check_finite_real  # noqa: F401  (re-exported)
 from fastnn._ext.runtime import check_disjoint, check_real  # noqa: F401  (re-exported)
 
 __all__ = ["REALS", "check_array", "check_out", "out_or_new", "check_bool", "check_int",
-           "check_real", "check_mask", "check_labels", "run_args", "Arrays", "as_native"]
+           "check_real", "check_finite_real", "check_mask", "check_labels", "run_args", "Arrays", "as_native"]
 
 REALS = (np.dtype(np.float32), np.dtype(np.float64))
 

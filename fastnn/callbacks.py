@@ -36,6 +36,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from fastnn._checks import check_finite_real
+
 __all__ = ["Callback", "CallbackList", "TrainerState", "EarlyStopping", "ReduceLROnPlateau",
            "ModelCheckpoint", "ProgressBar", "monitor_mode", "improves", "get_monitor",
            "checkpoint_path", "save_checkpoint", "load_checkpoint"]
@@ -109,16 +111,7 @@ def _check_monitor_available(trainer, monitor, who):
                          f"{monitor[4:]!r})")
 
 
-def _check_real(name, value, low=None, high=None, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
-    return value
+_check_real = check_finite_real
 
 
 def _check_int(name, value, low=0):

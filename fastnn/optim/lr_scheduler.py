@@ -28,6 +28,8 @@ import numbers
 import types
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
+from fastnn._checks import check_finite_real
+
 #: ``f(epoch) -> factor`` of LambdaLR and MultiplicativeLR
 LRLambda = Callable[[int], float]
 
@@ -43,17 +45,7 @@ def _positive_int(name, value, low=1):
     return int(value)
 
 
-def _real(name, value, low=None, high=None, low_open=False, high_open=False):
-    """A finite real number in the given range, else ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
-    return value
+_real = check_finite_real
 
 
 def _per_group(name, value, n, low=None, low_open=False):
