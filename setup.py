@@ -30,6 +30,8 @@ FASTNN_SANITIZE=1
             python -m pytest tests/test_optim.py -q
 
     Rebuild without the variable (and ``--force``) to go back to a normal build.
+    Running ``setup.py`` directly needs setuptools >= 77 in the environment
+    (the build-system requirement of pyproject.toml: SPDX license fields).
 
 The C API
 ---------

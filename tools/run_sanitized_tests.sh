@@ -38,7 +38,12 @@ for lib in "$ASAN_LIB" "$UBSAN_LIB"; do
 done
 if ! "$PY" -c "import setuptools, Cython, numpy, pytest" 2> /dev/null; then
     echo "run_sanitized_tests: $PY needs setuptools, Cython, numpy and pytest" \
-         "(pip install -e \".[test]\" setuptools)" >&2
+         "(pip install -e \".[test]\" \"setuptools>=77\")" >&2
+    exit 2
+fi
+# pyproject.toml's SPDX license fields need setuptools >= 77 (its build-system)
+if ! "$PY" -c "import setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) < 77)"; then
+    echo "run_sanitized_tests: setup.py needs setuptools >= 77 (pip install \"setuptools>=77\")" >&2
     exit 2
 fi
 
