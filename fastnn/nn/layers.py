@@ -721,12 +721,38 @@ class Dropout(_Noise):
             self._off = None
             return x
         self._off = self._next_offset()
+        start = self._row_start
+        if start:
+            # Rows [start, start + len(x)) of a larger (global) batch: the mask of
+            # element i depends on i, so draw it for the batch padded in front with
+            # `start` rows and keep the last rows (fastnn.distributed sets
+            # _row_start, so a sample gets the same mask on any number of ranks).
+            xp = self._ws("x_pad", (start + x.shape[0],) + x.shape[1:], x.dtype)
+            xp[:start] = 0
+            xp[start:] = x
+            mask = self._ws("mask", ((xp.size + 7) // 8,), np.uint8)
+            self._mask = mask
+            return F.dropout(xp, self.p, True, seed=self.seed, offset=self._off, mask=mask,
+                             out=self._ws("y", xp.shape, x.dtype))[start:]
         mask = self._ws("mask", ((x.size + 7) // 8,), np.uint8)
         self._mask = mask
         return F.dropout(x, self.p, True, seed=self.seed, offset=self._off, mask=mask,
                          out=self._ws("y", x.shape, x.dtype))
 
+    # Index of the first row of the next batches in the global batch (set by
+    # fastnn.distributed; 0 in a single process).
+    _row_start = 0
+
     def _backward(self, dy, out):
+        start = self._row_start
+        if start:
+            dyp = self._ws("dy_pad", (start + dy.shape[0],) + dy.shape[1:], dy.dtype)
+            dyp[:start] = 0
+            dyp[start:] = dy
+            dxp = self._ws("dx_pad", dyp.shape, dy.dtype)
+            F.dropout_backward(dyp, self.p, mask=self._mask, out=dxp)
+            np.copyto(out, dxp[start:])
+            return out
         return F.dropout_backward(dy, self.p, mask=self._mask, out=out)
 
 

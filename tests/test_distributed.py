@@ -1,0 +1,72 @@
+"""fastnn.distributed from a single pytest process: the import contract,
+and runs launched with mpiexec (skipped without mpi4py). The collective
+tests themselves are in tests/distributed/ (tools/run_distributed_tests.sh)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = os.path.join(ROOT, "tests", "distributed")
+TIMEOUT = 300
+
+
+def test_import_fastnn_does_not_import_mpi4py():
+    code = ("import sys, numpy as np, fastnn, fastnn.distributed\n"
+            "from fastnn import nn\n"
+            "m = nn.Sequential(nn.Linear(3, 2))\n"
+            "m.fit(np.zeros((4, 3), np.float32), np.zeros(4, int), epochs=1)\n"
+            "assert 'mpi4py' not in sys.modules, 'mpi4py imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=TIMEOUT)
+
+
+def _mpiexec():
+    pytest.importorskip("mpi4py")
+    exe = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep +
+                       os.environ.get("PATH", ""))
+    if exe is None:
+        pytest.skip("mpiexec not found")
+    return exe
+
+
+def _run(n, script, *args, timeout=TIMEOUT):
+    cmd = [_mpiexec(), "-n", str(n), sys.executable, os.path.join(SCRIPTS, script), *args]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _weights(path):
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.parametrize("extra", [[], ["--zero"], ["--dropout", "0.2"]],
+                         ids=["dp", "zero", "dropout"])
+def test_mlp_20_steps_same_weights_on_1_2_4_ranks(tmp_path, extra):
+    ref_path = str(tmp_path / "single.npz")
+    subprocess.run([sys.executable, os.path.join(SCRIPTS, "mlp_steps.py"), ref_path,
+                    "--single"] + [a for a in extra if a != "--zero"],
+                   check=True, timeout=TIMEOUT, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    ref = _weights(ref_path)
+    for n in (1, 2, 4):
+        out = str(tmp_path / f"n{n}.npz")
+        r = _run(n, "mlp_steps.py", out, *extra)
+        assert r.returncode == 0, r.stderr
+        got = _weights(out)
+        assert got.keys() == ref.keys()
+        for k in ref:
+            scale = np.abs(ref[k]).max()
+            np.testing.assert_allclose(got[k], ref[k], rtol=1e-10, atol=1e-10 * scale,
+                                       err_msg=f"{k} on {n} ranks")
+
+
+def test_exception_on_one_rank_ends_the_job():
+    r = _run(2, "fail_rank1.py", timeout=120)  # a hang fails with TimeoutExpired
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "boom on rank 1 in epoch 2" in out
+    assert "rank 1" in out
+    assert "finished without error" not in out
