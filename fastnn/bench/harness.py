@@ -259,6 +259,9 @@ def main(argv=None):
                              "or none. Given alone, only the scenario table runs; by default "
                              "the kernel table runs, then the scenario table (all scenarios)")
     args = parser.parse_args(argv)
+    if args.only == "distributed":  # MPI benchmarks: launched under mpiexec by their module
+        from fastnn.bench import distributed
+        return distributed.main([], json_path=args.json)
     if args.threads is not None:
         import fastnn
         fastnn.set_num_threads(args.threads)
