@@ -48,7 +48,7 @@ def models(mlp_compute, big_compute):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mlp-compute", type=float, default=2.4e-3,
+    ap.add_argument("--mlp-compute", type=float, default=7.8e-3,
                     help="seconds of one MLP step at batch 128 per node (measured here)")
     ap.add_argument("--big-compute", type=float, default=0.60,
                     help="seconds of one 25M-parameter step at batch 128 per node "
