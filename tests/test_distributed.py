@@ -70,3 +70,22 @@ def test_exception_on_one_rank_ends_the_job():
     assert "boom on rank 1 in epoch 2" in out
     assert "rank 1" in out
     assert "finished without error" not in out
+
+
+def test_zero_checkpoint_from_4_ranks_resumes_on_2_and_on_1(tmp_path):
+    ckpt = str(tmp_path / "ckpt.npz")
+    full = str(tmp_path / "full.npz")
+    for args in ((4, full), (4, str(tmp_path / "first.npz"), "--save", ckpt)):
+        r = _run(args[0], "zero_resume.py", *args[1:])
+        assert r.returncode == 0, r.stderr
+    r = _run(2, "zero_resume.py", str(tmp_path / "two.npz"), "--resume", ckpt)
+    assert r.returncode == 0, r.stderr
+    subprocess.run([sys.executable, os.path.join(SCRIPTS, "zero_resume.py"),
+                    str(tmp_path / "one.npz"), "--resume", ckpt, "--plain"],
+                   check=True, timeout=TIMEOUT)
+    ref = _weights(full)
+    for name in ("two", "one"):
+        got = _weights(str(tmp_path / f"{name}.npz"))
+        for k in ref:
+            np.testing.assert_allclose(got[k], ref[k], rtol=1e-10,
+                                       atol=1e-10 * np.abs(ref[k]).max(), err_msg=name)

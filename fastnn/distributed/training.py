@@ -210,6 +210,11 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
     trainer.rank, trainer.world_size = rank, size
     history = _t.History()
     callbacks = list(callbacks)
+    # ZeRO's full state is gathered from every rank; a checkpoint written by
+    # rank 0 alone needs it gathered before the epoch's callbacks run
+    consolidate = isinstance(opt, ZeroRedundancyOptimizer) and any(
+        isinstance(c, ModelCheckpoint) and getattr(c, "save_optimizer", False)
+        for c in callbacks)
     if rank != 0:  # checkpoints and the display on rank 0 only
         callbacks = [c for c in callbacks
                      if not isinstance(c, (ModelCheckpoint, ProgressBar))]
@@ -288,6 +293,8 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
                     scheduler.step(logs.get("val_loss", logs["loss"]))
                 else:
                     scheduler.step()
+            if consolidate:
+                opt.consolidate_state_dict()
             cbs.on_epoch_end(epoch, logs)
             # every rank decides the same (same logs), but make sure
             stop = comm.allreduce(bool(trainer.stop_training), op=MPI.LOR)

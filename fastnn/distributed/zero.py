@@ -94,6 +94,10 @@ class ZeroRedundancyOptimizer:
             self.shard[dt] = (r * k, (r + 1) * k)
             self._grad_shards[dt] = np.empty(k, dt)
             self.optimizers[dt] = optimizer_class([flat[r * k:(r + 1) * k]], **kwargs)
+        # checkpoints record the state as optimizer_class's (same format)
+        self.state_dict_kind = optimizer_class.__name__
+        self._steps = 0
+        self._consolidated = None
         first = next(iter(self.optimizers.values()))
         # one param_groups list shared by the inner optimizers: an LR scheduler
         # changing lr here changes every shard's step
@@ -102,11 +106,6 @@ class ZeroRedundancyOptimizer:
             opt.param_groups = self.param_groups if opt is first else opt.param_groups
         self.defaults = first.defaults
         self._MPI = MPI
-
-    # schedulers and fit's get_optimizer look for an Optimizer at .optimizer
-    @property
-    def optimizer(self) -> Optimizer:
-        return next(iter(self.optimizers.values()))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
@@ -131,6 +130,8 @@ class ZeroRedundancyOptimizer:
             opt.step(grads=[gshard])
             if self.world_size > 1:
                 self.comm.Allgather(MPI.IN_PLACE, self.flat_params[dt])
+        self._steps += 1
+        self._consolidated = None
 
     # ---------------------------------------------------------- memory
 
@@ -150,11 +151,25 @@ class ZeroRedundancyOptimizer:
             full[:] = shard_array
         return full
 
+    def consolidate_state_dict(self) -> None:
+        """Gather the full state now (a collective call: every rank), so that
+        :meth:`state_dict` can then be called on one rank alone (e.g. by a
+        ModelCheckpoint on rank 0) until the next :meth:`step`."""
+        self._consolidated = self._gather_state()
+
     def state_dict(self) -> Dict[str, Any]:
-        """The full state (a collective call: every rank must call it), in
-        the format of ``optimizer_class(params).state_dict()``: it loads into
-        a plain optimizer over the same parameters, or into a
-        ZeroRedundancyOptimizer on any number of ranks."""
+        """The full state, in the format of
+        ``optimizer_class(params).state_dict()``: it loads into a plain
+        optimizer over the same parameters, or into a ZeroRedundancyOptimizer
+        on any number of ranks.
+
+        A collective call (every rank must make it) unless
+        :meth:`consolidate_state_dict` was called since the last step."""
+        if self._consolidated is not None:
+            return copy.deepcopy(self._consolidated)
+        return self._gather_state()
+
+    def _gather_state(self) -> Dict[str, Any]:
         state: Dict[int, Dict[str, Any]] = {}
         for dt, opt in self.optimizers.items():
             s = next(iter(opt.state.values()), None)
@@ -218,6 +233,7 @@ class ZeroRedundancyOptimizer:
         for k, v in groups[0].items():
             if k != "params":
                 self.param_groups[0][k] = copy.deepcopy(v)
+        self._consolidated = None
         for dt, opt in self.optimizers.items():
             opt.state = {}
             if new_states[dt]:
