@@ -3,8 +3,10 @@ and runs launched with mpiexec (skipped without mpi4py). The collective
 tests themselves are in tests/distributed/ (tools/run_distributed_tests.sh)."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -89,3 +91,38 @@ def test_zero_checkpoint_from_4_ranks_resumes_on_2_and_on_1(tmp_path):
         for k in ref:
             np.testing.assert_allclose(got[k], ref[k], rtol=1e-10,
                                        atol=1e-10 * np.abs(ref[k]).max(), err_msg=name)
+
+
+def test_exception_outside_fit_ends_the_job():
+    r = _run(2, "fail_rank1.py", "--outside-fit", timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "boom on rank 1 outside fit" in out
+    assert "finished without error" not in out
+
+
+def test_ctrl_c_on_mpiexec_ends_every_rank():
+    cmd = [_mpiexec(), "-n", "2", sys.executable, os.path.join(SCRIPTS, "fail_rank1.py"),
+           "--long"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=dict(os.environ, OMP_NUM_THREADS="1"))
+    try:
+        assert p.stdout.readline().strip() == "training"
+        time.sleep(1.0)  # inside fit
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)  # a hang fails with TimeoutExpired
+        assert p.returncode != 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_distributed_argument_checked_without_mpi():
+    import numpy as np
+    import fastnn
+    from fastnn import nn
+    m = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="distributed must be a bool or a dict"):
+        m.fit(np.zeros((4, 3), np.float32), np.zeros(4, int), distributed="yes")
+    assert fastnn  # the package imported without mpi4py (see the first test)

@@ -87,6 +87,10 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *, comm: Any = None,
         The same on every rank.
     """
     comm = get_comm(comm)
+    # argument errors raise on every rank alike (no collective call yet);
+    # anything after them aborts the job
+    _check_args(model, x, y, zero, loss, optimizer, epochs, batch_size, validation_split,
+                verbose, transform, initial_epoch, metrics, scheduler_interval)
     try:
         with _t._blas_limit(blas_threads), _t._fastnn_threads(n_threads):
             return _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size,
@@ -133,11 +137,9 @@ class _GlobalRows:
         return np.ascontiguousarray(xo[lo:]), np.ascontiguousarray(yo[lo:])
 
 
-def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, validation_data,
-         validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
-         verbose, transform, initial_epoch):
+def _check_args(model, x, y, zero, loss, optimizer, epochs, batch_size, validation_split,
+                verbose, transform, initial_epoch, metrics, scheduler_interval):
     import numbers
-    MPI = mpi()
     if not isinstance(model, Module):
         raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
     if transform is not None and not callable(transform):
@@ -154,9 +156,27 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
                          f"got {initial_epoch!r}")
     if not 0.0 <= float(validation_split) < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    rank, size = comm.Get_rank(), comm.Get_size()
     loss = get_loss(loss)
     _t._check_targets(loss, y)
+    _t._metric_fns(metrics, loss)
+    if zero and not isinstance(optimizer, (str, ZeroRedundancyOptimizer)):
+        raise TypeError("zero=True needs an optimizer name (or pass a "
+                        "ZeroRedundancyOptimizer as optimizer)")
+    if isinstance(optimizer, str) and optimizer.lower() not in _t._OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid names: "
+                         f"{sorted(_t._OPTIMIZERS)}")
+    if scheduler_interval not in (None, "epoch", "batch"):
+        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', "
+                         f"got {scheduler_interval!r}")
+
+
+def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, validation_data,
+         validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
+         verbose, transform, initial_epoch):
+    MPI = mpi()
+    batch_size = int(batch_size)
+    rank, size = comm.Get_rank(), comm.Get_size()
+    loss = get_loss(loss)
     fns = _t._metric_fns(metrics, loss)
 
     # set-up: same structure everywhere, rank 0's values

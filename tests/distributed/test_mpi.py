@@ -311,3 +311,22 @@ def test_fit_more_ranks_than_last_batch_rows(comm):
     model = _mlp()
     model.fit(x, y, distributed=True, **kw)
     _assert_weights_close(_weights(model), _weights(ref), 1e-10)
+
+
+# ------------------------------------------------------------------ bad inputs
+
+
+def test_bad_arguments_raise_before_any_collective(comm):
+    from fastnn.distributed import DistributedDataParallel, ZeroRedundancyOptimizer
+    model = _mlp()
+    with pytest.raises(TypeError, match="Optimizer subclass"):
+        ZeroRedundancyOptimizer(dict, model.parameters(), comm)
+    with pytest.raises(TypeError, match="param groups are not supported"):
+        ZeroRedundancyOptimizer(optim.Adam, [{"params": model.parameters()}], comm)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        ZeroRedundancyOptimizer(optim.Adam, [], comm)
+    with pytest.raises(TypeError, match="Sequential"):
+        DistributedDataParallel(nn.Linear(3, 2), comm, overlap=True, broadcast=False)
+    with pytest.raises(TypeError, match="zero=True needs an optimizer name"):
+        model.fit(*_data(10), distributed={"zero": True, "comm": comm},
+                  optimizer=optim.Adam(model.parameters()))
