@@ -30,9 +30,12 @@ from fastnn.distributed.setup import broadcast_parameters, check_structure, mode
 from fastnn.distributed.ddp import DistributedDataParallel
 from fastnn.distributed.zero import ZeroRedundancyOptimizer
 from fastnn.distributed.sync_bn import SyncBatchNorm1d
+
+#: torch's name; fastnn's BatchNorm1d covers (N, C) and (N, C, L) inputs
+SyncBatchNorm = SyncBatchNorm1d
 from fastnn.distributed.training import fit, shard_range
 
 __all__ = ["MPIUnavailableError", "is_available", "get_comm", "rank", "world_size",
            "allreduce_sum", "install_abort_on_error", "model_structure", "check_structure",
            "broadcast_parameters", "DistributedDataParallel", "ZeroRedundancyOptimizer",
-           "SyncBatchNorm1d", "fit", "shard_range"]
+           "SyncBatchNorm1d", "SyncBatchNorm", "fit", "shard_range"]
