@@ -18,8 +18,15 @@ class MPIUnavailableError(ImportError):
 
 
 def is_available() -> bool:
-    """Whether mpi4py can be imported (without importing it)."""
-    return importlib.util.find_spec("mpi4py") is not None
+    """Whether mpi4py can be imported. Imports the ``mpi4py`` package only,
+    which does not start MPI (``mpi4py.MPI`` does)."""
+    if importlib.util.find_spec("mpi4py") is None:
+        return False
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def mpi() -> Any:
