@@ -296,11 +296,14 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
                 cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
             for m in noise:
                 m._row_start = 0
+            # one Allreduce: loss and metric sums, and the regularization penalty
+            # of each rank's last batch (averaged: it depends on the rank's rows)
+            acc = np.append(acc, model.penalty())
             comm.Allreduce(MPI.IN_PLACE, acc, op=MPI.SUM)
             _sync_buffers(model, comm)
             logs = {"loss": float(acc[0]) / n}
             logs.update({k: float(acc[1 + i]) / n for i, k in enumerate(fns)})
-            penalty = model.penalty()
+            penalty = float(acc[-1]) / size
             if penalty:
                 logs["penalty"] = penalty
             if validation_data is not None:
