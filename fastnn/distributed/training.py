@@ -13,7 +13,7 @@ from fastnn.distributed._comm import abort, get_comm, mpi
 from fastnn.distributed.ddp import DistributedDataParallel
 from fastnn.distributed.setup import broadcast_parameters
 from fastnn.distributed.zero import ZeroRedundancyOptimizer
-from fastnn.nn.layers import Dropout
+from fastnn.nn.layers import _Noise
 from fastnn.nn.losses import get_loss
 from fastnn.nn.module import Module
 
@@ -107,7 +107,7 @@ def _noise_layers(model):
     stack = [model]
     while stack:
         m = stack.pop()
-        if isinstance(m, Dropout):
+        if isinstance(m, _Noise):  # Dropout, Dropout2d, GaussianNoise
             out.append(m)
         stack.extend(m.children())
     return out

@@ -679,6 +679,20 @@ class _Noise(Module):
         self.offset[...] = (off + 1) % (1 << 64)
         return off
 
+    # Index of the first row of the next batches in the global batch (set by
+    # fastnn.distributed; 0 in a single process). The draw of element i
+    # depends on i, so with rows [start, start + n) of a larger batch a layer
+    # draws for the batch padded in front with `start` rows and keeps its own
+    # rows: a sample gets the same draw on any number of ranks.
+    _row_start = 0
+
+    def _pad_rows(self, a, slot):
+        start = self._row_start
+        padded = self._ws(slot, (start + a.shape[0],) + a.shape[1:], a.dtype)
+        padded[:start] = 0
+        padded[start:] = a
+        return padded
+
     def backward(self, dy, *, input_grad=True):
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before a forward")
@@ -722,14 +736,8 @@ class Dropout(_Noise):
             return x
         self._off = self._next_offset()
         start = self._row_start
-        if start:
-            # Rows [start, start + len(x)) of a larger (global) batch: the mask of
-            # element i depends on i, so draw it for the batch padded in front with
-            # `start` rows and keep the last rows (fastnn.distributed sets
-            # _row_start, so a sample gets the same mask on any number of ranks).
-            xp = self._ws("x_pad", (start + x.shape[0],) + x.shape[1:], x.dtype)
-            xp[:start] = 0
-            xp[start:] = x
+        if start:  # rows of a larger batch (see _Noise._row_start)
+            xp = self._pad_rows(x, "x_pad")
             mask = self._ws("mask", ((xp.size + 7) // 8,), np.uint8)
             self._mask = mask
             return F.dropout(xp, self.p, True, seed=self.seed, offset=self._off, mask=mask,
@@ -739,16 +747,10 @@ class Dropout(_Noise):
         return F.dropout(x, self.p, True, seed=self.seed, offset=self._off, mask=mask,
                          out=self._ws("y", x.shape, x.dtype))
 
-    # Index of the first row of the next batches in the global batch (set by
-    # fastnn.distributed; 0 in a single process).
-    _row_start = 0
-
     def _backward(self, dy, out):
         start = self._row_start
         if start:
-            dyp = self._ws("dy_pad", (start + dy.shape[0],) + dy.shape[1:], dy.dtype)
-            dyp[:start] = 0
-            dyp[start:] = dy
+            dyp = self._pad_rows(dy, "dy_pad")
             dxp = self._ws("dx_pad", dyp.shape, dy.dtype)
             F.dropout_backward(dyp, self.p, mask=self._mask, out=dxp)
             np.copyto(out, dxp[start:])
@@ -781,10 +783,22 @@ class Dropout2d(_Noise):
             self._off = None
             return x
         self._off = self._next_offset()
+        start = self._row_start
+        if start:  # rows of a larger batch (see _Noise._row_start)
+            xp = self._pad_rows(x, "x_pad")
+            return F.channel_dropout(xp, self.p, True, seed=self.seed, offset=self._off,
+                                     out=self._ws("y", xp.shape, x.dtype))[start:]
         return F.channel_dropout(x, self.p, True, seed=self.seed, offset=self._off,
                                  out=self._ws("y", x.shape, x.dtype))
 
     def _backward(self, dy, out):
+        start = self._row_start
+        if start:
+            dyp = self._pad_rows(dy, "dy_pad")
+            dxp = F.channel_dropout_backward(dyp, self.p, seed=self.seed, offset=self._off,
+                                             out=self._ws("dx_pad", dyp.shape, dy.dtype))
+            np.copyto(out, dxp[start:])
+            return out
         return F.channel_dropout_backward(dy, self.p, seed=self.seed, offset=self._off, out=out)
 
 
@@ -815,6 +829,11 @@ class GaussianNoise(_Noise):
             self._off = None
             return x
         self._off = self._next_offset()
+        start = self._row_start
+        if start:  # rows of a larger batch (see _Noise._row_start)
+            xp = self._pad_rows(x, "x_pad")
+            return F.gaussian_noise(xp, self.stddev, True, seed=self.seed, offset=self._off,
+                                    out=self._ws("y", xp.shape, x.dtype))[start:]
         return F.gaussian_noise(x, self.stddev, True, seed=self.seed, offset=self._off,
                                 out=self._ws("y", x.shape, x.dtype))
 

@@ -264,6 +264,23 @@ def test_fit_dropout_masks_keyed_by_global_row(comm):
     _assert_weights_close(_weights(model), _weights(ref), 1e-10)
 
 
+@pytest.mark.parametrize("layer", ["Dropout2d", "GaussianNoise"])
+def test_fit_noise_layers_keyed_by_global_row(comm, layer):
+    x, y = _data(150)
+
+    def build():
+        nn.manual_seed(0)
+        noise = nn.Dropout2d(0.3) if layer == "Dropout2d" else nn.GaussianNoise(0.5)
+        return nn.Sequential(nn.Linear(20, 16, activation="relu", dtype=np.float64), noise,
+                             nn.Linear(16, 5, dtype=np.float64))
+
+    kw = dict(epochs=2, batch_size=30, lr=1e-2, seed=5)
+    ref, _ = _single_fit(build, x, y, **kw)
+    model = build()
+    model.fit(x, y, distributed=True, **kw)
+    _assert_weights_close(_weights(model), _weights(ref), 1e-10)
+
+
 def test_fit_transform_keyed_by_global_row(comm):
     from fastnn import augment
     x, y = _data(120)
