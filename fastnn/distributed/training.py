@@ -49,7 +49,7 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *, comm: Any = None,
       (local rows / global rows), so the gradients summed over the ranks are
       the gradient of the global batch's mean loss; one in-place
       ``Allreduce`` per dtype (or ZeRO's reduce-scatter) follows backward.
-    - :class:`fastnn.nn.Dropout` masks and ``transform`` draws depend on a
+    - Dropout, Dropout2d and GaussianNoise draws and ``transform`` draws depend on a
       sample's row in the global batch: a sample gets the same mask and the
       same augmentation on any number of ranks (rows before the rank's own
       are computed and dropped).
