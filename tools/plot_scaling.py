@@ -1,7 +1,8 @@
 """The step-time model of docs/distributed.md: table and plot of data-parallel
 scaling efficiency for N = 2..256 nodes at 10, 25 and 100 Gb/s.
 
-    python tools/plot_scaling.py [--mlp-compute S] [--big-compute S] [--out docs/distributed_scaling.png]
+    python tools/plot_scaling.py [--mlp-compute S] [--big-compute S]
+                                 [--out docs/distributed_scaling.png]
 
 Model of one synchronous step on N nodes, each with the same per-node batch
 (weak scaling: the global batch grows with N):

@@ -97,8 +97,9 @@ def _worker_allreduce(args):
         raw = np.ones(nbytes // 4, np.float32)
         repeats = args.repeats
         # interleaved, so that both see the same machine (others share its cores)
-        t_raw, t_fnn, b_raw, b_fnn = _timed_pair(comm, lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM),
-                                   ddp.allreduce_gradients, repeats)
+        t_raw, t_fnn, b_raw, b_fnn = _timed_pair(
+            comm, lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM),
+            ddp.allreduce_gradients, repeats)
         # fastnn's own work per call besides the Allreduce (checking the views)
         k = 1000
         t0 = time.perf_counter()
