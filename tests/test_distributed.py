@@ -126,3 +126,16 @@ def test_distributed_argument_checked_without_mpi():
     with pytest.raises(TypeError, match="distributed must be a bool or a dict"):
         m.fit(np.zeros((4, 3), np.float32), np.zeros(4, int), distributed="yes")
     assert fastnn  # the package imported without mpi4py (see the first test)
+
+
+def test_step_time_model_of_plot_scaling(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
+    import plot_scaling as ps
+    assert ps.allreduce_seconds(1, 1e9, 10) == 0.0
+    # 2 ranks, 1 GB at 8 Gb/s = 1 GB/s: 2·(1/2)·1 s of traffic + 2·1 latencies
+    assert ps.allreduce_seconds(2, 1e9, 8, latency=1e-3) == pytest.approx(1.0 + 2e-3)
+    # traffic term tends to 2·bytes/bandwidth
+    assert ps.allreduce_seconds(1024, 1e9, 8, latency=0.0) == pytest.approx(2.0 * 1023 / 1024)
+    assert ps.efficiency(4, 1.0, 0.0, 10, latency=0.0) == 1.0
+    effs = [ps.efficiency(n, 0.01, 1e6, 25) for n in ps.NODES]
+    assert all(a >= b for a, b in zip(effs, effs[1:]))
