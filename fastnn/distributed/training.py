@@ -35,7 +35,8 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *, comm: Any = None,
         metrics: Optional[Sequence[Union[str, Callable]]] = None, scheduler: Any = None,
         scheduler_interval: Optional[str] = None, verbose: int = 0,
         blas_threads: Optional[int] = 1, n_threads: Optional[int] = None,
-        transform: Optional[Callable] = None, initial_epoch: int = 0) -> "_t.History":
+        transform: Optional[Callable] = None, initial_epoch: int = 0,
+        deterministic: bool = False, block_rows: int = 16) -> "_t.History":
     """:func:`fastnn.training.fit` on every rank of ``comm`` (synchronous
     data parallelism); ``model.fit(..., distributed=True)`` calls it.
 
@@ -72,6 +73,19 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *, comm: Any = None,
         The whole training set, on every rank.
     comm : mpi4py communicator, optional
         Default ``MPI.COMM_WORLD``.
+    deterministic : bool, default False
+        Bitwise the same weights on any number of ranks (a power of two
+        dividing ``batch_size // block_rows``, itself a power of two): each
+        block of ``block_rows`` rows of the global batch gets its own
+        forward and backward, and the block gradients are added in one fixed
+        pairwise tree whatever the number of ranks (rank subtrees locally,
+        then an Allgather of the ranks' subtree roots). Slower: smaller
+        matrix products and an Allgather (world_size × the gradient bytes)
+        instead of an Allreduce. Plain data parallelism only (not ZeRO); a
+        ``transform`` needs a ``step`` attribute (as
+        :class:`fastnn.augment.Compose`).
+    block_rows : int, default 16
+        Rows per block with ``deterministic``.
     zero : bool, default False
         With an optimizer name, shard its state with
         :class:`ZeroRedundancyOptimizer`. A ZeroRedundancyOptimizer passed as
@@ -91,11 +105,15 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *, comm: Any = None,
     # anything after them aborts the job
     _check_args(model, x, y, zero, loss, optimizer, epochs, batch_size, validation_split,
                 verbose, transform, initial_epoch, metrics, scheduler_interval)
+    if deterministic:
+        _check_deterministic(batch_size, block_rows, comm.Get_size(), zero, optimizer,
+                             transform)
     try:
         with _t._blas_limit(blas_threads), _t._fastnn_threads(n_threads):
             return _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size,
                         validation_data, validation_split, shuffle, seed, callbacks, metrics,
-                        scheduler, scheduler_interval, verbose, transform, initial_epoch)
+                        scheduler, scheduler_interval, verbose, transform, initial_epoch,
+                        bool(deterministic), int(block_rows))
     except BaseException as e:  # noqa: B902 - every rank must stop, not wait
         if comm.Get_size() == 1:
             raise
@@ -170,11 +188,32 @@ def _check_args(model, x, y, zero, loss, optimizer, epochs, batch_size, validati
                          f"got {scheduler_interval!r}")
 
 
+def _check_deterministic(batch_size, block_rows, size, zero, optimizer, transform):
+    def pow2(k):
+        return k >= 1 and k & (k - 1) == 0
+    if isinstance(block_rows, bool) or not isinstance(block_rows, int) or block_rows < 1:
+        raise ValueError(f"block_rows must be an int >= 1, got {block_rows!r}")
+    n_blocks = batch_size // block_rows
+    if batch_size % block_rows or not pow2(n_blocks):
+        raise ValueError(f"deterministic=True needs batch_size = block_rows × a power of two, "
+                         f"got batch_size={batch_size}, block_rows={block_rows}")
+    if not pow2(size) or n_blocks % size:
+        raise ValueError(f"deterministic=True needs a power-of-two number of ranks dividing "
+                         f"the {n_blocks} blocks of a batch, got {size} ranks")
+    if zero or isinstance(optimizer, ZeroRedundancyOptimizer):
+        raise ValueError("deterministic=True works with plain data parallelism, not ZeRO")
+    if transform is not None and not hasattr(transform, "step"):
+        raise ValueError("deterministic=True needs a transform with a step attribute "
+                         "(fastnn.augment.Compose), so that every block of a batch draws "
+                         "the same way")
+
+
 def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
-         verbose, transform, initial_epoch):
+         verbose, transform, initial_epoch, deterministic=False, block_rows=16):
     MPI = mpi()
     batch_size = int(batch_size)
+    n_blocks = batch_size // block_rows
     rank, size = comm.Get_rank(), comm.Get_size()
     loss = get_loss(loss)
     fns = _t._metric_fns(metrics, loss)
@@ -263,37 +302,24 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
             acc = np.zeros(1 + len(fns), np.float64)  # loss and metric sums over samples
             for b in range(n_batches):
                 gidx = order[b * batch_size:(b + 1) * batch_size]
-                lo, hi = shard_range(len(gidx), rank, size)
-                idx = gidx[lo:hi]
-                cbs.on_batch_begin(b, {"size": len(idx)})
-                for m in noise:
-                    m._row_start = lo
-                xb = batches.take(x, idx, "x")
-                yb = batches.take(y, idx, "y")
-                if tf is not None:
-                    tf.lo = lo
-                    xb, yb = tf(xb, yb)
-                model.zero_grad()
-                if len(idx):
-                    out = model.forward(xb)
-                    value = loss.forward(out, yb)
-                    for k, (name, fn) in enumerate(fns.items()):
-                        acc[1 + k] += _t._metric_value(name, fn, out, yb) * len(idx)
-                    dy = loss.backward()
-                    # the mean over the global batch: this rank's rows count len/len(gidx)
-                    scale = len(idx) / len(gidx) if mean else 1.0
-                    if scale != 1.0:
-                        dy = np.multiply(dy, dy.dtype.type(scale))
-                    model.backward(dy, input_grad=False)
-                    acc[0] += value * len(idx) if mean else value
-                else:  # more ranks than rows: contribute zeros
-                    value = 0.0
-                if ddp is not None:
-                    ddp.allreduce_gradients()
+                if deterministic:
+                    lo = rank * (n_blocks // size) * block_rows
+                    hi = min(lo + (n_blocks // size) * block_rows, len(gidx))
+                else:
+                    lo, hi = shard_range(len(gidx), rank, size)
+                cbs.on_batch_begin(b, {"size": max(hi - lo, 0)})
+                if deterministic:
+                    value = _blocked_step(model, x, y, gidx, rank, size, n_blocks, block_rows,
+                                          loss, fns, acc, mean, noise, tf, batches, ddp, comm)
+                else:
+                    value = _rows_step(model, x, y, gidx, lo, hi, loss, fns, acc, mean, noise,
+                                       tf, batches)
+                    if ddp is not None:
+                        ddp.allreduce_gradients()
                 opt.step()
                 if scheduler is not None and per_batch:
                     scheduler.step()
-                cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
+                cbs.on_batch_end(b, {"loss": value, "size": max(hi - lo, 0)})
             for m in noise:
                 m._row_start = 0
             # one Allreduce: loss and metric sums, and the regularization penalty
@@ -330,6 +356,104 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
         if ddp is not None:
             ddp.close()
     return history
+
+
+def _rows_step(model, x, y, gidx, lo, hi, loss, fns, acc, mean, noise, tf, batches):
+    """Forward and backward of rows [lo, hi) of the global batch ``gidx``;
+    the gradients (for the mean over the global batch) are left in the
+    parameters' ``grad``. Returns the rows' loss (0 without rows)."""
+    idx = gidx[lo:hi]
+    for m in noise:
+        m._row_start = lo
+    model.zero_grad()
+    if len(idx) == 0:  # more ranks than rows: contribute zeros
+        return 0.0
+    xb = batches.take(x, idx, "x")
+    yb = batches.take(y, idx, "y")
+    if tf is not None:
+        tf.lo = lo
+        xb, yb = tf(xb, yb)
+    out = model.forward(xb)
+    value = loss.forward(out, yb)
+    for k, (name, fn) in enumerate(fns.items()):
+        acc[1 + k] += _t._metric_value(name, fn, out, yb) * len(idx)
+    dy = loss.backward()
+    # the mean over the global batch: these rows count len(idx)/len(gidx)
+    scale = len(idx) / len(gidx) if mean else 1.0
+    if scale != 1.0:
+        dy = np.multiply(dy, dy.dtype.type(scale))
+    model.backward(dy, input_grad=False)
+    acc[0] += value * len(idx) if mean else value
+    return value
+
+
+class _PairwiseSum:
+    """Sum of leaves pushed in order, as the fixed binary tree
+    ((l0 + l1) + (l2 + l3)) + ...: a node is added as soon as its two
+    children are known, so pushing the leaves of a complete subtree gives the
+    subtree's root whoever pushes them."""
+
+    def __init__(self):
+        self.stack = []  # (level, {dtype: array})
+
+    def push(self, arrays, level=0):
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            arrays = {dt: np.add(left[dt], a) for dt, a in arrays.items()}
+            level += 1
+        self.stack.append((level, arrays))
+
+    def root(self):
+        if len(self.stack) != 1:  # pragma: no cover - counts are powers of two
+            raise RuntimeError("the number of leaves is not a power of two")
+        return self.stack[0]
+
+
+def _blocked_step(model, x, y, gidx, rank, size, n_blocks, block_rows, loss, fns, acc, mean,
+                  noise, tf, batches, ddp, comm):
+    """deterministic=True: the global batch is cut into n_blocks blocks of
+    block_rows rows whatever the number of ranks; each block's gradient is
+    computed alone (same code, same shapes, so the same bits on any rank) and
+    the blocks are summed in one fixed pairwise tree. Rank r owns a complete
+    subtree (n_blocks/size blocks); the ranks' subtree roots are allgathered
+    and every rank adds them in the same tree, so the summed gradient, and
+    the weights, are bitwise the same for 1, 2, 4, ... ranks."""
+    per_rank = n_blocks // size
+    # every block of a step draws with the step's noise offsets and transform step
+    offsets = [int(m.offset) for m in noise]
+    tf_step = getattr(tf.transform, "step", None) if tf is not None else None
+    tree = _PairwiseSum()
+    value = 0.0
+    for j in range(rank * per_rank, (rank + 1) * per_rank):
+        for m, off in zip(noise, offsets):
+            m.offset[...] = off
+        if tf_step is not None:
+            tf.transform.step = tf_step
+        lo, hi = j * block_rows, min((j + 1) * block_rows, len(gidx))
+        value += _rows_step(model, x, y, gidx, lo, max(lo, hi), loss, fns, acc, mean, noise, tf,
+                            batches) * max(hi - lo, 0)
+        ddp.grads.settle()
+        tree.push({dt: b.copy() for dt, b in ddp.grads.buffers.items()})
+    for m, off in zip(noise, offsets):
+        m.offset[...] = (off + 1) % (1 << 64)
+    if tf_step is not None:
+        tf.transform.step = tf_step + 1
+    level, root = tree.root()
+    MPI = mpi()
+    if size > 1:
+        top = _PairwiseSum()
+        gathered = {}
+        for dt, a in root.items():
+            gathered[dt] = np.empty((size,) + a.shape, dt)
+            comm.Allgather(a, gathered[dt])
+        for r in range(size):
+            top.push({dt: g[r] for dt, g in gathered.items()}, level)
+        _, root = top.root()
+    for dt, buf in ddp.grads.buffers.items():
+        np.copyto(buf, root[dt])
+    n_rows = min(per_rank * block_rows, max(len(gidx) - rank * per_rank * block_rows, 0))
+    del MPI
+    return value / n_rows if n_rows else 0.0
 
 
 def _sync_buffers(model, comm):

@@ -20,6 +20,7 @@ def main():
     ap.add_argument("--zero", action="store_true")
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--single", action="store_true", help="fastnn.training.fit, no MPI")
+    ap.add_argument("--deterministic", action="store_true")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     n = args.steps * args.batch
@@ -33,6 +34,8 @@ def main():
                nn.Linear(256, 10, dtype=np.float64)]
     model = nn.Sequential(*layers)
     distributed = False if args.single else {"zero": args.zero}
+    if args.deterministic:
+        distributed["deterministic"] = True
     model.fit(x, y, epochs=1, batch_size=args.batch, lr=1e-3, optimizer="adam", seed=7,
               distributed=distributed)
     rank = 0

@@ -347,3 +347,27 @@ def test_bad_arguments_raise_before_any_collective(comm):
     with pytest.raises(TypeError, match="zero=True needs an optimizer name"):
         model.fit(*_data(10), distributed={"zero": True, "comm": comm},
                   optimizer=optim.Adam(model.parameters()))
+
+
+def test_deterministic_mode_checks_its_arguments(comm):
+    x, y = _data(64)
+    model = _mlp()
+    with pytest.raises(ValueError, match="power of two"):
+        model.fit(x, y, batch_size=48, distributed={"deterministic": True, "comm": comm})
+    with pytest.raises(ValueError, match="not ZeRO"):
+        model.fit(x, y, batch_size=64, distributed={"deterministic": True, "zero": True,
+                                                    "comm": comm})
+    if comm.Get_size() > 1:
+        with pytest.raises(ValueError, match="ranks"):
+            model.fit(x, y, batch_size=16, distributed={"deterministic": True, "comm": comm})
+
+
+def test_deterministic_mode_matches_single_process_to_rounding(comm):
+    x, y = _data(200)
+    kw = dict(epochs=2, batch_size=64, lr=1e-2, seed=3, validation_split=0.1)
+    ref, ref_hist = _single_fit(_mlp, x, y, **kw)
+    model = _mlp()
+    hist = model.fit(x, y, distributed={"deterministic": True, "block_rows": 16}, **kw)
+    _assert_weights_close(_weights(model), _weights(ref), 1e-10)
+    np.testing.assert_allclose(hist["val_loss"], ref_hist["val_loss"], rtol=1e-10)
+    _same_on_all_ranks(comm, hist["loss"])
