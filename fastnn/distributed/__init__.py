@@ -20,6 +20,9 @@ Pieces, usable on their own in a hand-written loop:
 - :func:`install_abort_on_error`: an uncaught exception on one rank ends the
   whole job (``MPI_Abort``) instead of leaving the other ranks waiting.
 
+``fit(..., deterministic=True)`` gives bitwise the same weights on any
+power-of-two number of ranks (fixed blocks of rows summed in a fixed tree).
+
 ``import fastnn`` never imports this package or mpi4py; importing this
 package does not import mpi4py either until a communicator is needed.
 See docs/distributed.md.
