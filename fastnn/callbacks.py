@@ -471,7 +471,7 @@ def _optimizer_arrays(optimizer):
             else:
                 meta_state[str(idx)][k] = _encode(v)
     meta = {"state": meta_state, "param_groups": [_encode(g) for g in sd["param_groups"]],
-            "type": type(optimizer).__name__}
+            "type": _state_kind(optimizer)}
     arrays[_OPT_PREFIX + "meta"] = np.array(json.dumps(meta))
     return arrays
 
@@ -487,6 +487,14 @@ def _optimizer_state_from(data):
             state.setdefault(int(idx), {})[name] = data[key]
     return {"state": state, "param_groups": [_decode(g) for g in meta["param_groups"]]}, \
         meta["type"]
+
+
+def _state_kind(optimizer):
+    """The name a checkpoint records for ``optimizer``'s state: its class, or
+    its ``state_dict_kind`` when its state_dict has another optimizer's format
+    (fastnn.distributed.ZeroRedundancyOptimizer saves Adam's state as Adam's,
+    so the checkpoint loads into either)."""
+    return getattr(optimizer, "state_dict_kind", None) or type(optimizer).__name__
 
 
 def _inner_optimizer(optimizer):
@@ -551,9 +559,9 @@ def load_checkpoint(path: "os.PathLike[str] | str", model: Any, optimizer: Any =
                                  f"save_checkpoint(path, model, optimizer))")
             opt_state, kind = _optimizer_state_from(data)
             inner = _inner_optimizer(optimizer)
-            if kind != type(inner).__name__:
+            if kind != _state_kind(inner):
                 raise TypeError(f"{path} holds the state of a {kind}, not of a "
-                                f"{type(inner).__name__}")
+                                f"{_state_kind(inner)}")
     model.load_state_dict(weights, strict=strict)
     if opt_state is not None:
         _inner_optimizer(optimizer).load_state_dict(opt_state)

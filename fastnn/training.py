@@ -250,7 +250,8 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         metrics: Optional[Sequence[Union[str, Callable]]] = None, scheduler: Any = None,
         scheduler_interval: Optional[str] = None, verbose: int = 0,
         blas_threads: Optional[int] = 1, n_threads: Optional[int] = None,
-        transform: Optional[Callable] = None, initial_epoch: int = 0) -> "History":
+        transform: Optional[Callable] = None, initial_epoch: int = 0,
+        distributed: Union[bool, Dict[str, Any]] = False) -> "History":
     """Train ``model`` on ``(x, y)`` with mini-batches.
 
     Parameters
@@ -314,11 +315,33 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         the orders of the epochs before it, so a run restored with
         :func:`fastnn.callbacks.load_checkpoint` (weights and optimizer)
         continues exactly as an uninterrupted one.
+    distributed : bool or dict, default False
+        True: train on every rank of ``MPI.COMM_WORLD`` (launch with
+        ``mpiexec -n N``; needs ``pip install fastnn[mpi]``), with
+        ``batch_size`` the global batch: see :func:`fastnn.distributed.fit`.
+        A dict gives that function's own options, e.g. ``{"zero": True}``
+        (sharded optimizer state) or ``{"comm": comm}``.
 
     Returns
     -------
     History
     """
+    if distributed is not False and distributed is not None:
+        # The loop over MPI ranks lives in fastnn.distributed (which imports
+        # mpi4py); a single-process fit never imports it.
+        from fastnn.distributed import fit as distributed_fit
+        options = dict(distributed) if isinstance(distributed, dict) else {}
+        if not isinstance(distributed, dict) and distributed is not True:
+            raise TypeError(f"distributed must be a bool or a dict, "
+                            f"got {type(distributed).__name__}")
+        return distributed_fit(model, x, y, loss=loss, optimizer=optimizer, lr=lr,
+                               epochs=epochs, batch_size=batch_size,
+                               validation_data=validation_data,
+                               validation_split=validation_split, shuffle=shuffle, seed=seed,
+                               callbacks=callbacks, metrics=metrics, scheduler=scheduler,
+                               scheduler_interval=scheduler_interval, verbose=verbose,
+                               blas_threads=blas_threads, n_threads=n_threads,
+                               transform=transform, initial_epoch=initial_epoch, **options)
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be callable, got {type(transform).__name__}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):

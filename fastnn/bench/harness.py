@@ -526,6 +526,9 @@ def main(argv=None):
                              "or none. Given alone, only the scenario table runs; by default "
                              "the kernel table runs, then the scenario table (all scenarios)")
     args = parser.parse_args(argv)
+    if args.only == "distributed":  # MPI benchmarks: launched under mpiexec by their module
+        from fastnn.bench import distributed
+        return distributed.main([], json_path=args.json)
     run_kernels = args.scenario in (None, "none")
     run_scenarios = args.scenario != "none"
     for option, path in (("--json", args.json), ("--plot", args.plot)):

@@ -676,6 +676,20 @@ class _Noise(Module):
         self.offset[...] = (off + 1) % (1 << 64)
         return off
 
+    # Index of the first row of the next batches in the global batch (set by
+    # fastnn.distributed; 0 in a single process). The draw of element i
+    # depends on i, so with rows [start, start + n) of a larger batch a layer
+    # draws for the batch padded in front with `start` rows and keeps its own
+    # rows: a sample gets the same draw on any number of ranks.
+    _row_start = 0
+
+    def _pad_rows(self, a, slot):
+        start = self._row_start
+        padded = self._ws(slot, (start + a.shape[0],) + a.shape[1:], a.dtype)
+        padded[:start] = 0
+        padded[start:] = a
+        return padded
+
     def backward(self, dy, *, input_grad=True):
         if self._x is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before a forward")
@@ -718,12 +732,26 @@ class Dropout(_Noise):
             self._off = None
             return x
         self._off = self._next_offset()
+        start = self._row_start
+        if start:  # rows of a larger batch (see _Noise._row_start)
+            xp = self._pad_rows(x, "x_pad")
+            mask = self._ws("mask", ((xp.size + 7) // 8,), np.uint8)
+            self._mask = mask
+            return F.dropout(xp, self.p, True, seed=self.seed, offset=self._off, mask=mask,
+                             out=self._ws("y", xp.shape, x.dtype))[start:]
         mask = self._ws("mask", ((x.size + 7) // 8,), np.uint8)
         self._mask = mask
         return F.dropout(x, self.p, True, seed=self.seed, offset=self._off, mask=mask,
                          out=self._ws("y", x.shape, x.dtype))
 
     def _backward(self, dy, out):
+        start = self._row_start
+        if start:
+            dyp = self._pad_rows(dy, "dy_pad")
+            dxp = self._ws("dx_pad", dyp.shape, dy.dtype)
+            F.dropout_backward(dyp, self.p, mask=self._mask, out=dxp)
+            np.copyto(out, dxp[start:])
+            return out
         return F.dropout_backward(dy, self.p, mask=self._mask, out=out)
 
 
@@ -752,10 +780,22 @@ class Dropout2d(_Noise):
             self._off = None
             return x
         self._off = self._next_offset()
+        start = self._row_start
+        if start:  # rows of a larger batch (see _Noise._row_start)
+            xp = self._pad_rows(x, "x_pad")
+            return F.channel_dropout(xp, self.p, True, seed=self.seed, offset=self._off,
+                                     out=self._ws("y", xp.shape, x.dtype))[start:]
         return F.channel_dropout(x, self.p, True, seed=self.seed, offset=self._off,
                                  out=self._ws("y", x.shape, x.dtype))
 
     def _backward(self, dy, out):
+        start = self._row_start
+        if start:
+            dyp = self._pad_rows(dy, "dy_pad")
+            dxp = F.channel_dropout_backward(dyp, self.p, seed=self.seed, offset=self._off,
+                                             out=self._ws("dx_pad", dyp.shape, dy.dtype))
+            np.copyto(out, dxp[start:])
+            return out
         return F.channel_dropout_backward(dy, self.p, seed=self.seed, offset=self._off, out=out)
 
 
@@ -786,6 +826,11 @@ class GaussianNoise(_Noise):
             self._off = None
             return x
         self._off = self._next_offset()
+        start = self._row_start
+        if start:  # rows of a larger batch (see _Noise._row_start)
+            xp = self._pad_rows(x, "x_pad")
+            return F.gaussian_noise(xp, self.stddev, True, seed=self.seed, offset=self._off,
+                                    out=self._ws("y", xp.shape, x.dtype))[start:]
         return F.gaussian_noise(x, self.stddev, True, seed=self.seed, offset=self._off,
                                 out=self._ws("y", x.shape, x.dtype))
 

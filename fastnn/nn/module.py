@@ -33,7 +33,8 @@ import numpy as np
 from fastnn.callbacks import _OPT_PREFIX, checkpoint_path
 from fastnn.parameter import Parameter
 
-__all__ = ["Module", "Sequential", "manual_seed", "register_training", "inference_mode"]
+__all__ = ["Module", "Sequential", "manual_seed", "register_training", "inference_mode",
+           "bind_grad_buffer", "unbind_grad_buffer"]
 
 # fit/evaluate/predict of Module come from the training loop registered here
 # (fastnn.training registers itself when imported), so this module never
@@ -148,7 +149,42 @@ def _guard_backward(fn):
     backward._fastnn_guarded = True
     return backward
 
+
 _MAX_WORKSPACES = 8
+
+# Gradient buffers chosen from outside the model: id(param) -> (param, array).
+# fastnn.distributed binds every gradient to a view of one flat buffer per
+# dtype, so that backward writes the gradients where one in-place all-reduce
+# finds them (no packing pass). The entry holds the parameter so its id stays
+# unique while it is bound.
+_bound_grads: Dict[int, Any] = {}
+
+
+def bind_grad_buffer(param: Parameter, buf: np.ndarray) -> None:
+    """Make backward write the gradient of ``param`` into ``buf`` (an array
+    of the parameter's shape and dtype, typically a view of a flat buffer)
+    when ``param.grad`` is None; ``param.grad`` is then ``buf``.
+
+    Parameters
+    ----------
+    param : Parameter
+    buf : ndarray
+        C-contiguous, writable, ``param``'s shape and dtype.
+    """
+    if not isinstance(param, Parameter):
+        raise TypeError(f"param must be a Parameter, got {type(param).__name__}")
+    if not isinstance(buf, np.ndarray) or buf.shape != param.shape or \
+            buf.dtype != param.dtype or not buf.flags.c_contiguous or not buf.flags.writeable:
+        raise ValueError(f"buf must be a writable C-contiguous {param.dtype} array of shape "
+                         f"{param.shape}")
+    _bound_grads[id(param)] = (param, buf)
+
+
+def unbind_grad_buffer(param: Parameter) -> None:
+    """Undo :func:`bind_grad_buffer` (nothing happens if ``param`` is not bound)."""
+    entry = _bound_grads.get(id(param))
+    if entry is not None and entry[0] is param:
+        del _bound_grads[id(param)]
 _seed_state = {"rng": np.random.default_rng(0)}
 
 
@@ -360,6 +396,9 @@ class Module:
         is None (then ``p.grad`` is set to it), else a scratch to add from."""
         key = id(p)
         if p.grad is None:
+            bound = _bound_grads.get(key)  # see bind_grad_buffer
+            if bound is not None and bound[0] is p:
+                return bound[1], False
             buf = self._grad_scratch.get((key, "grad"))
             if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
                 buf = np.empty(p.shape, p.dtype)
@@ -565,10 +604,17 @@ class Sequential(Module):
             x = m.forward(x)
         return x
 
+    # Called as hook(i) after layer i's backward (fastnn.distributed starts the
+    # all-reduce of the gradients backward has finished); None: no hook.
+    _backward_hook = None
+
     def backward(self, dy, *, input_grad=True):
         layers = list(self._modules.values())
+        hook = self._backward_hook
         for i in range(len(layers) - 1, -1, -1):
             dy = layers[i].backward(dy, input_grad=input_grad or i > 0)
+            if hook is not None:
+                hook(i)
         return dy
 
     def output_shape(self, input_shape):
