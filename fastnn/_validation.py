@@ -99,6 +99,11 @@ def _from_dlpack(name, a, writable):
                         f"from autograd by accident")
     if getattr(a, "is_sparse", False) is True or getattr(a, "is_sparse_csr", False) is True:
         raise TypeError(f"{name} is a sparse {kind}; fastnn takes dense (strided) arrays")
+    device_type = getattr(getattr(a, "device", None), "type", None)  # torch's device
+    if isinstance(device_type, str) and device_type != "cpu":
+        raise TypeError(f"{name} is a {kind} on a non-CPU device ({a.device}); fastnn works "
+                        f"on CPU memory (move it with .cpu(), which copies: a parameter "
+                        f"updated in place must live on the CPU)")
     try:
         device = a.__dlpack_device__()
     except Exception:  # noqa: BLE001  (an exporter without the method: from_dlpack decides)
