@@ -169,8 +169,9 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
         if spatial and target.shape != rows_shape:
             raise ValueError(f"target has shape {target.shape}, expected {rows_shape} "
                              f"(labels of logits {z.shape} without the class axis 1)")
-        labels = arrays.read("target", check_labels("target", target.reshape(-1), n_rows,
-                                                    n_classes, ignore_index))
+        labels = arrays.read("target", check_labels(
+            "target", target.reshape(-1) if spatial else target, n_rows, n_classes,
+            ignore_index))
     elif target.dtype.kind == "f":
         probs = arrays.read("target", _check_same("target", target, z))
         if spatial:
