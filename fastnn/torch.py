@@ -94,6 +94,14 @@ def _build():
             raise ValueError(f"{name}: the NumPy view is not the tensor's memory")
         return a
 
+    def grad_view(g):
+        """A NumPy view of a (checked: dense, CPU, the parameter's dtype and
+        shape) gradient. Gradients are only read, so a strided one is fine
+        (the kernel's check makes it contiguous); ``Tensor.numpy()`` is the
+        fastest zero-copy view (about 1 us, against 10 for DLPack), which
+        matters because backward makes new gradient tensors every step."""
+        return (g.detach() if g.requires_grad else g).numpy()
+
     class _FastnnOptimizer(torch.optim.Optimizer):
         #: names of the per-parameter state tensors, given a group
         _has_step = True
@@ -229,8 +237,7 @@ def _build():
                         state[n] = state[n].contiguous()
                 key = (p.dtype, self._bucket_key(state))
                 arrays = self._views_of(p, state, names)
-                g = p.grad
-                ga = as_ndarray(f"grad of params[{i}]", g.detach())
+                ga = grad_view(p.grad)
                 bucket = buckets.setdefault(key, ([], [], [[] for _ in names], []))
                 bucket[0].append(arrays[0])
                 bucket[1].append(ga)
@@ -247,9 +254,14 @@ def _build():
             return key + tuple(float(state[n].item()) for n in self._scalar_state)
 
         def _bump(self, state_dicts, **scalars):
+            if self._has_step:
+                steps = [s["step"] for s in state_dicts]
+                if hasattr(torch, "_foreach_add_"):
+                    torch._foreach_add_(steps, 1)  # one call for the bucket, as torch.optim
+                else:  # pragma: no cover
+                    for t in steps:
+                        t += 1
             for s in state_dicts:
-                if self._has_step:
-                    s["step"] += 1
                 for n, v in scalars.items():
                     s[n] = torch.tensor(v, dtype=s[n].dtype)
 
@@ -328,7 +340,7 @@ def _build():
                             state["momentum_buffer"] = buf.contiguous()
                 names = ("momentum_buffer",) if has_buffer else ()
                 arrays = self._views_of(p, state, names)
-                ga = as_ndarray(f"grad of params[{i}]", p.grad.detach())
+                ga = grad_view(p.grad)
                 b = buckets.setdefault((p.dtype, first), ([], [], []))
                 b[0].append(arrays[0])
                 b[1].append(ga)

@@ -70,5 +70,5 @@ def cases(full=False, with_torch=False):
                         size=f"{n:,}", dtype="float32", fastnn=ours.step,
                         numpy=foreach.step, torch=fused.step,
                         check=lambda params=params: _check(torch, params),
-                        bytes_moved=28 * n, targets=targets))
+                        bytes_moved=28 * n, targets=targets, settle=0.3))
     return out
