@@ -29,7 +29,6 @@ copy. Sparse gradients raise; a parameter whose ``grad`` is None is skipped.
 torch is imported at the first attribute access of this module
 (``fastnn.torch.Adam``), never by ``import fastnn``.
 """
-import numpy as np
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Lion"]
 

@@ -9,7 +9,8 @@ float64 sum is noted.
 """
 import numpy as np
 
-__all__ = ["softmax_cross_entropy", "cross_entropy_nd", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
+__all__ = ["softmax_cross_entropy", "cross_entropy_nd", "nll_loss",
+           "binary_cross_entropy_with_logits", "mse_loss",
            "multi_margin_loss", "svm_loss", "entropy_penalty", "l1l2_penalty", "log_softmax"]
 
 
