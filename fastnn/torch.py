@@ -17,7 +17,8 @@ state, made with ``np.from_dlpack`` on ``p.detach()`` (zero-copy: the view
 is checked to start at ``p.data_ptr()``). The views are cached per
 parameter and rebuilt when a parameter's storage changes (``p.data = ...``)
 or a state dict is loaded. The update happens under ``torch.no_grad``,
-as in torch.optim, and bumps no autograd version counter.
+as in torch.optim, and bumps the parameters' autograd version counters as
+torch.optim's in-place updates do.
 
 Parameters must be dense, C-contiguous float32/float64 tensors on the CPU:
 anything else raises (TypeError or ValueError naming the parameter) when
@@ -92,6 +93,19 @@ def _build():
         if t.numel() and a.__array_interface__["data"][0] != t.data_ptr():
             raise ValueError(f"{name}: the NumPy view is not the tensor's memory")
         return a
+
+    try:
+        from torch.autograd.graph import increment_version
+    except ImportError:  # pragma: no cover  (older torch)
+        increment_version = None
+
+    def bump_versions(params):
+        """Tell autograd the parameters changed in place (torch.optim's in-place
+        ops do; writes through a NumPy view do not), so that a graph that
+        saved a parameter before the step raises at backward instead of
+        giving a wrong gradient."""
+        if increment_version is not None and params:
+            increment_version(params)
 
     def grad_view(g):
         """A NumPy view of a (checked: dense, CPU, the parameter's dtype and
@@ -246,6 +260,7 @@ def _build():
             for group, buckets in runs:
                 for (_, key), (params, grads, states, state_dicts) in buckets.items():
                     self._update(group, params, grads, states, key, state_dicts)
+            bump_versions([plan[2] for plan in plans if plan[2] is not None])
             return loss
 
         def _bucket_key(self, state):
@@ -353,6 +368,7 @@ def _build():
                            weight_decay=float(group["weight_decay"]),
                            nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]),
                            step=first)
+            bump_versions([plan[2] for plan in plans if plan[2] is not None])
             return loss
 
     class Adagrad(_FastnnOptimizer):

@@ -285,3 +285,17 @@ def test_import_fastnn_does_not_import_torch():
             "fastnn.torch.Adam; assert 'torch' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert fastnn.functional is not None
+
+
+def test_step_bumps_autograd_versions():
+    # as with torch.optim: a graph that saved the parameter before the step must
+    # not backpropagate silently through the changed values
+    w = torch.ones(3, requires_grad=True)
+    opt = FT.SGD([w], lr=0.1)
+    saved = (w * w).sum()  # saves w for backward
+    w.grad = torch.ones(3)
+    version = w._version
+    opt.step()
+    assert w._version > version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        saved.backward()
