@@ -15,9 +15,12 @@ augment    : batch transforms for ``fit(transform=...)``
 growth, pruning : growing and pruning Dense layers while training
 reference  : plain-NumPy references of every kernel
 bench      : ``python -m fastnn.bench``, the benchmark against the references
+distributed : data-parallel training over MPI (mpi4py), ZeRO-1
+torch      : fastnn's fused optimizers as torch.optim.Optimizer subclasses
 
 Subpackages not needed by ``nn`` and ``training`` (augment, bench, callbacks,
-growth, preprocessing, pruning, reference) are imported at first access.
+distributed, growth, preprocessing, pruning, reference, torch) are imported at first
+access; ``fastnn.torch`` imports torch and ``fastnn.distributed`` mpi4py only when used.
 """
 __version__ = "0.1.0"
 
@@ -43,13 +46,13 @@ __all__ = ["Parameter", "Standardizer", "available_simd_levels", "flush_denormal
            "get_simd_level", "set_flush_denormals", "set_num_threads", "set_simd_level",
            "show_config", "threads",
            # subpackages
-           "augment", "bench", "callbacks", "functional", "growth", "init", "nn", "optim",
-           "preprocessing", "pruning", "random", "reference", "training"]
+           "augment", "bench", "callbacks", "distributed", "functional", "growth", "init", "nn",
+           "optim", "preprocessing", "pruning", "random", "reference", "torch", "training"]
 
 # Imported at first attribute access (PEP 562), so ``import fastnn`` stays fast
 # and ``fastnn.augment.Compose`` works without ``import fastnn.augment``.
-_LAZY_MODULES = frozenset({"augment", "bench", "callbacks", "growth", "preprocessing",
-                           "pruning", "reference"})
+_LAZY_MODULES = frozenset({"augment", "bench", "callbacks", "distributed", "growth",
+                           "preprocessing", "pruning", "reference", "torch"})
 _LAZY_ATTRS = {"Standardizer": ("fastnn.preprocessing", "Standardizer"),
                "get_library": ("fastnn.functional.capi", "get_library")}
 

@@ -17,7 +17,20 @@ The rules (docs/design.md, "Validation"):
 
 The compiled fast paths for the optimizers (``check_param``,
 ``check_inout``, ``check_input``, ``check_disjoint``, ``check_real``) live
-in :mod:`fastnn._ext.runtime` and follow the same rules.
+in :mod:`fastnn._ext.runtime` and follow the same rules; the functional API
+imports them from here, wrapped by :func:`as_ndarray`.
+
+Arrays from other libraries
+---------------------------
+:func:`as_ndarray` is the one place where arrays enter: every check here
+starts with it. An ndarray passes unchanged; an object exposing
+``__dlpack__`` (a torch CPU tensor, a JAX or CuPy array on the CPU) is
+viewed with ``np.from_dlpack(..., copy=False)`` and one exposing the buffer
+protocol (memoryview, array.array, bytearray) with ``np.asarray(memoryview)``;
+both are views of the caller's memory, never copies, so an argument written
+in place updates the caller's object. A read-only buffer, a tensor that
+requires grad, or a device tensor passed where fastnn writes raises and
+names the argument; anything else falls through to the checks' own errors.
 """
 import numbers
 
@@ -25,10 +38,116 @@ import numpy as np
 
 from fastnn import _config
 from fastnn._checks import check_finite_real  # noqa: F401  (re-exported)
+from fastnn._ext import runtime as _rt
 from fastnn._ext.runtime import check_disjoint, check_real  # noqa: F401  (re-exported)
 
-__all__ = ["REALS", "check_array", "check_out", "out_or_new", "check_bool", "check_int",
-           "check_real", "check_finite_real", "check_mask", "check_labels", "run_args", "Arrays", "as_native"]
+__all__ = ["REALS", "as_ndarray", "check_array", "check_out", "out_or_new", "check_bool",
+           "check_int", "check_real", "check_finite_real", "check_mask", "check_labels", "run_args", "Arrays",
+           "as_native", "check_param", "check_inout", "check_input"]
+
+_ndarray = np.ndarray
+
+
+def as_ndarray(name, a, *, writable=False):
+    """``a`` as an ndarray viewing the caller's memory, without copying.
+
+    The one conversion of arrays from other libraries (see the module
+    docstring): ndarrays pass as they are; objects exposing ``__dlpack__``
+    or the buffer protocol are viewed zero-copy. Anything else, and NumPy
+    scalars, are returned unchanged for the caller's check to reject.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for error messages.
+    a : object
+    writable : bool
+        The call writes ``a`` in place: a read-only buffer or a tensor
+        that requires grad raises instead of being viewed.
+
+    Raises
+    ------
+    TypeError
+        A DLPack object that is not in CPU memory, or that its library
+        refuses to export (a torch tensor that requires grad, sparse...).
+    ValueError
+        ``writable`` and ``a`` is a read-only buffer or DLPack export.
+    """
+    if isinstance(a, _ndarray) or a is None or isinstance(a, (np.generic, list, tuple,
+                                                               numbers.Number, str)):
+        return a
+    if hasattr(a, "__dlpack__"):
+        return _from_dlpack(name, a, writable)
+    try:
+        view = memoryview(a)
+    except TypeError:
+        return a
+    if writable and view.readonly:
+        raise ValueError(f"{name} is a read-only buffer ({type(a).__name__}) but is written "
+                         f"in place; pass a writable array")
+    try:
+        return np.asarray(view)
+    except (TypeError, ValueError, NotImplementedError) as e:
+        raise TypeError(f"{name}: NumPy cannot view this {type(a).__name__} buffer "
+                        f"(format {view.format!r}): {e}") from None
+
+
+def _from_dlpack(name, a, writable):
+    kind = type(a).__name__
+    if getattr(a, "requires_grad", False) is True:
+        raise TypeError(f"{name} is a tensor that requires grad; pass {name}.detach() "
+                        f"(a view of the same memory) so that the update is not hidden "
+                        f"from autograd by accident")
+    if getattr(a, "is_sparse", False) is True or getattr(a, "is_sparse_csr", False) is True:
+        raise TypeError(f"{name} is a sparse {kind}; fastnn takes dense (strided) arrays")
+    device_type = getattr(getattr(a, "device", None), "type", None)  # torch's device
+    if isinstance(device_type, str) and device_type != "cpu":
+        raise TypeError(f"{name} is a {kind} on a non-CPU device ({a.device}); fastnn works "
+                        f"on CPU memory (move it with .cpu(), which copies: a parameter "
+                        f"updated in place must live on the CPU)")
+    try:
+        device = a.__dlpack_device__()
+    except Exception:  # noqa: BLE001  (an exporter without the method: from_dlpack decides)
+        device = None
+    if device is not None and int(device[0]) != 1:  # kDLCPU
+        raise TypeError(f"{name} is a {kind} on a non-CPU device ({device}); fastnn works "
+                        f"on CPU memory (move it with .cpu(), which copies: a parameter "
+                        f"updated in place must live on the CPU)")
+    try:
+        arr = np.from_dlpack(a, copy=False)
+    except (BufferError, TypeError, RuntimeError, ValueError) as e:
+        raise TypeError(f"{name}: a {kind} that cannot be viewed without copying through "
+                        f"DLPack ({e})") from None
+    ptr = getattr(a, "data_ptr", None)
+    if callable(ptr) and arr.size and ptr() != arr.__array_interface__["data"][0]:
+        raise ValueError(f"{name}: the DLPack view of this {kind} is not its memory")
+    if writable and not arr.flags.writeable:
+        raise ValueError(f"{name} is a read-only {kind} but is written in place")
+    return arr
+
+
+def check_param(name, a):
+    """:func:`fastnn._ext.runtime.check_param` (an array written in place
+    that sets the call's dtype) on :func:`as_ndarray` of ``a``."""
+    if type(a) is not _ndarray:
+        a = as_ndarray(name, a, writable=True)
+    return _rt.check_param(name, a)
+
+
+def check_inout(name, a, like):
+    """:func:`fastnn._ext.runtime.check_inout` (written in place, dtype and
+    shape of ``like``) on :func:`as_ndarray` of ``a``."""
+    if type(a) is not _ndarray:
+        a = as_ndarray(name, a, writable=True)
+    return _rt.check_inout(name, a, like)
+
+
+def check_input(name, a, like):
+    """:func:`fastnn._ext.runtime.check_input` (read only, dtype and shape of
+    ``like``; copied when strided or byte-swapped) on :func:`as_ndarray` of ``a``."""
+    if type(a) is not _ndarray:
+        a = as_ndarray(name, a)
+    return _rt.check_input(name, a, like)
 
 REALS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -61,6 +180,7 @@ def check_array(name, a, *, like=None, dtype=None, shape=None, ndim=None, min_nd
         Required shape, if not from ``like``.
     ndim, min_ndim : int, optional
     """
+    a = as_ndarray(name, a)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
                         f"got {type(a).__name__}")
@@ -84,6 +204,7 @@ def check_out(name, a, shape, dtype):
     """An array written by the call: exactly ``shape`` and ``dtype`` (native
     byte order), C-contiguous and writable."""
     dtype = np.dtype(dtype)
+    a = as_ndarray(name, a, writable=True)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype.newbyteorder("=") != dtype.newbyteorder("="):
@@ -111,6 +232,7 @@ def check_mask(name, mask, n_bytes, *, writable, what="x"):
     """A bit-packed uint8 mask of ``n_bytes`` bytes (None passes through)."""
     if mask is None:
         return None
+    mask = as_ndarray(name, mask, writable=writable)
     if not isinstance(mask, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of uint8, got {type(mask).__name__}")
     if mask.dtype != np.uint8:
@@ -134,6 +256,7 @@ def check_labels(name, labels, n_rows, n_classes, ignore_index=None):
     The value check runs on the int64 array the kernel will read, so no
     out-of-range label can reach it.
     """
+    labels = as_ndarray(name, labels)
     if not isinstance(labels, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of integers, got {type(labels).__name__}")
     if labels.dtype.kind not in "iu":

@@ -37,7 +37,8 @@ import numpy as np
 from fastnn import _config
 from fastnn import random as _random
 from fastnn._ext import losses as _losses
-from fastnn._ext.runtime import check_param, check_real
+from fastnn._ext.runtime import check_real
+from fastnn._validation import check_param
 
 __all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "zeros_", "ones_", "constant_",
            "uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",

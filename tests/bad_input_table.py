@@ -679,6 +679,8 @@ _ELEMENTWISE_OUT = ["exp", "expm1", "erf", "erfc"] + [a + "_backward" for a in A
 for _n in _ELEMENTWISE_OUT:
     _set([_n], ("out", "alias"), "ok", "out may be the input itself: an elementwise "
          "kernel reads each element before writing it")
+_set(["binary_cross_entropy_with_logits"], ("pos_weight", "ndim"), "ok",
+     "weights broadcast to the logits' shape (NumPy's rules, as torch): (1, C) is (C,)")
 _set(["Standardizer.transform"], ("out", "alias"), "ok",
      "out may be x itself: elementwise")
 for _n in ("batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward",
@@ -747,6 +749,8 @@ for _n in ("binary_cross_entropy_with_logits", "mse_loss"):
              {"loss_out": "out"})
 _variant("binary_cross_entropy_with_logits", "weight", F.binary_cross_entropy_with_logits,
          dict(weight=lambda dt: _rng(dt, 5, seed=4, positive=True)), {"weight": "in"})
+_set(["binary_cross_entropy_with_logits[weight]"], ("weight", "ndim"), "ok",
+     "weights broadcast to the logits' shape (NumPy's rules, as torch): (1, C) is (C,)")
 _variant("multi_margin_loss", "weight", F.multi_margin_loss,
          dict(weight=lambda dt: _rng(dt, 5, seed=4, positive=True)), {"weight": "in"})
 _variant("adam_", "amsgrad", F.adam_,

@@ -855,3 +855,187 @@ def test_zero_d_losses_keep_the_input_shape():
             ref_value, ref_grad = fn(x.reshape(1), y.reshape(1), reduction=reduction)
             np.testing.assert_array_equal(grad, ref_grad.reshape(()))
             np.testing.assert_array_equal(value, np.reshape(ref_value, ()))
+
+
+# ------------------------------------------------------------ issue 16: (N, C, d...) cross-entropy,
+# reduction="none" in nn.CrossEntropyLoss, BCE weights broadcast
+
+ND_SHAPES = [(2, 3, 4), (3, 5, 2, 3), (2, 4, 1, 2, 3), (0, 3, 2), (2, 3, 0)]
+
+
+@pytest.mark.parametrize("shape", ND_SHAPES)
+@pytest.mark.parametrize("opts", [{}, {"weight": True}, {"ignore": True, "weight": True},
+                                  {"label_smoothing": 0.2, "ignore": True}])
+def test_cross_entropy_spatial_labels(dtype, rng, shape, opts):
+    z = _logits(rng, shape, dtype)
+    n, k, spatial = shape[0], shape[1], shape[2:]
+    y = rng.integers(0, k, (n,) + spatial)
+    if opts.get("ignore") and y.size > 2:
+        y.reshape(-1)[[0, 2]] = -100
+    kw = {}
+    if opts.get("weight"):
+        kw["weight"] = (rng.random(k) + 0.5).astype(dtype)
+    if "label_smoothing" in opts:
+        kw["label_smoothing"] = opts["label_smoothing"]
+    for reduction in ("mean", "sum", "none"):
+        got = L.softmax_cross_entropy(z, y, reduction=reduction, **kw)
+        expected = R.cross_entropy_nd(z, y, reduction=reduction, **kw)
+        if reduction == "mean" and not np.isfinite(expected[0]):
+            assert np.isnan(got[0])
+            continue
+        _check_pair(got, expected, dtype)
+        # the same as rows of C classes (the 2-D reference)
+        rows = np.moveaxis(z, 1, -1).reshape(-1, k)
+        l2, g2 = R.softmax_cross_entropy(rows, y.reshape(-1), reduction=reduction, **kw)
+        assert_close(got[1], np.moveaxis(g2.reshape((n,) + spatial + (k,)), -1, 1), dtype)
+        if reduction == "none":
+            assert got[0].shape == (n,) + spatial
+            assert_close(got[0], l2.reshape((n,) + spatial), dtype)
+
+
+def test_cross_entropy_spatial_probabilities_and_buffers(dtype, rng):
+    z = _logits(rng, (3, 4, 5, 2), dtype)
+    p = rng.random(z.shape).astype(dtype)
+    p /= p.sum(axis=1, keepdims=True)
+    out = np.empty(z.shape, dtype)
+    loss_out = np.empty((3, 5, 2), dtype)
+    got = L.softmax_cross_entropy(z, p, reduction="none", out=out, loss_out=loss_out,
+                                  check_target=True)
+    assert got[0] is loss_out and got[1] is out
+    _check_pair(got, R.cross_entropy_nd(z, p, reduction="none"), dtype)
+    _check_pair(L.softmax_cross_entropy(z, p), R.cross_entropy_nd(z, p), dtype)
+    with pytest.raises(ValueError, match=r"target has shape \(3, 5\)"):
+        L.softmax_cross_entropy(z, np.zeros((3, 5), np.int64))
+    with pytest.raises(ValueError, match="loss_out"):
+        L.softmax_cross_entropy(z, p, reduction="none", loss_out=np.empty(30, dtype))
+    with pytest.raises(ValueError, match="share memory"):
+        L.softmax_cross_entropy(z, p, out=z)
+
+
+def test_cross_entropy_spatial_gradient_finite_differences(rng):
+    z = _logits(rng, (2, 3, 2, 2), np.float64, scale=1.0)
+    y = rng.integers(0, 3, (2, 2, 2))
+    y[0, 1, 1] = -100
+    w = rng.random(3) + 0.5
+    _, grad = L.softmax_cross_entropy(z, y, weight=w, label_smoothing=0.1)
+    h = 1e-6
+    num = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        num[idx] = (L.softmax_cross_entropy(zp, y, weight=w, label_smoothing=0.1)[0]
+                    - L.softmax_cross_entropy(zm, y, weight=w, label_smoothing=0.1)[0]) / (2 * h)
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 4), (2, 3, 2, 2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_against_torch(dtype, rng, shape, reduction):
+    torch = pytest.importorskip("torch")
+    z = _logits(rng, shape, dtype)
+    y = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    y.reshape(-1)[1] = -100
+    w = (rng.random(shape[1]) + 0.5).astype(dtype)
+    loss, grad = L.softmax_cross_entropy(z, y, weight=w, reduction=reduction,
+                                         label_smoothing=0.1)
+    tz = torch.from_numpy(z.copy()).requires_grad_()
+    tl = torch.nn.functional.cross_entropy(tz, torch.from_numpy(y), weight=torch.from_numpy(w),
+                                           reduction=reduction, label_smoothing=0.1)
+    tl.sum().backward()
+    assert_close(loss, tl.detach().numpy(), dtype)
+    assert_close(grad, tz.grad.numpy(), dtype)
+
+
+def test_nn_cross_entropy_reduction_none(dtype, rng):
+    z = _logits(rng, (6, 4), dtype)
+    y = rng.integers(0, 4, 6)
+    fn = fastnn.nn.CrossEntropyLoss(reduction="none")
+    losses = fn(z, y)
+    ref_l, ref_g = R.softmax_cross_entropy(z, y, reduction="none")
+    assert losses.shape == (6,)
+    assert_close(losses, ref_l, dtype)
+    assert_close(fn.backward(), ref_g, dtype)
+    up = rng.random(6).astype(dtype)
+    assert_close(fn.backward(up), ref_g * up[:, None], dtype)
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        fn.backward(np.ones(5, dtype))
+    # spatial, with an upstream gradient per position
+    z4 = _logits(rng, (2, 3, 4, 5), dtype)
+    y4 = rng.integers(0, 3, (2, 4, 5))
+    losses = fn(z4, y4)
+    ref_l, ref_g = R.cross_entropy_nd(z4, y4, reduction="none")
+    assert losses.shape == (2, 4, 5)
+    up = rng.random((2, 4, 5)).astype(dtype)
+    assert_close(fn.backward(up), ref_g * up[:, None], dtype)
+    mean = fastnn.nn.CrossEntropyLoss()
+    mean(z, y)
+    with pytest.raises(ValueError, match="grad_output is only used with reduction='none'"):
+        mean.backward(np.ones(6, dtype))
+
+
+def test_nn_cross_entropy_reduction_none_against_torch(rng):
+    torch = pytest.importorskip("torch")
+    z = _logits(rng, (3, 4, 2, 2), np.float64)
+    y = rng.integers(0, 4, (3, 2, 2))
+    up = rng.random((3, 2, 2))
+    fn = fastnn.nn.CrossEntropyLoss(reduction="none", label_smoothing=0.05)
+    losses = fn(z, y)
+    tz = torch.from_numpy(z.copy()).requires_grad_()
+    tl = torch.nn.CrossEntropyLoss(reduction="none", label_smoothing=0.05)(
+        tz, torch.from_numpy(y))
+    tl.backward(torch.from_numpy(up))
+    np.testing.assert_allclose(losses, tl.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(fn.backward(up), tz.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+BCE_WEIGHT_SHAPES = [
+    ((4, 3, 5), (3, 1), None),         # per channel of (N, C, L)
+    ((4, 3, 5), None, (1, 3, 5)),      # leading size-1 axis
+    ((4, 3, 5), (4, 1, 1), (5,)),      # per sample, with a last-axis pos_weight
+    ((2, 3, 4, 5), (3, 1, 1), (3, 1, 1)),
+    ((6, 7), (6, 1), (7,)),
+    ((6, 7), (6, 7), None),
+    ((300, 2), (300, 1), None),        # long period (no tiling)
+    ((5,), (), (1,)),                  # scalar weights
+]
+
+
+@pytest.mark.parametrize("shape,wshape,pshape", BCE_WEIGHT_SHAPES)
+def test_bce_weights_broadcast(dtype, rng, shape, wshape, pshape):
+    x = _logits(rng, shape, dtype)
+    t = rng.random(shape).astype(dtype)
+    kw = {}
+    if wshape is not None:
+        kw["weight"] = np.asarray(rng.random(wshape) + 0.5, dtype=dtype)
+    if pshape is not None:
+        kw["pos_weight"] = np.asarray(rng.random(pshape) * 3, dtype=dtype)
+    for reduction in ("mean", "sum", "none"):
+        _check_pair(L.binary_cross_entropy_with_logits(x, t, reduction=reduction, **kw),
+                    R.binary_cross_entropy_with_logits(x, t, reduction=reduction, **kw), dtype)
+
+
+def test_bce_weights_that_do_not_broadcast():
+    x = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"weight has shape \(4,\).*\(4, 3\)"):
+        L.binary_cross_entropy_with_logits(x, x, weight=np.ones(4))
+    with pytest.raises(ValueError, match=r"pos_weight has shape \(2, 4, 3\)"):
+        L.binary_cross_entropy_with_logits(x, x, pos_weight=np.ones((2, 4, 3)))
+
+
+@pytest.mark.parametrize("wshape,pshape", [((3, 1, 1), (3, 1, 1)), ((2, 1, 1, 1), (4,)),
+                                           ((1, 3, 2, 4), None)])
+def test_bce_weights_broadcast_against_torch(rng, wshape, pshape):
+    torch = pytest.importorskip("torch")
+    shape = (2, 3, 2, 4)
+    x, t = _logits(rng, shape, np.float64), rng.random(shape)
+    w = rng.random(wshape) + 0.5
+    pw = None if pshape is None else rng.random(pshape) * 3
+    loss, grad = L.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    tl = torch.nn.functional.binary_cross_entropy_with_logits(
+        tx, torch.from_numpy(t), weight=torch.from_numpy(w),
+        pos_weight=None if pw is None else torch.from_numpy(pw))
+    tl.backward()
+    np.testing.assert_allclose(loss, tl.item(), rtol=1e-12)
+    np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-10, atol=1e-15)

@@ -20,8 +20,8 @@ import numpy as np
 
 from fastnn import _config
 from fastnn._ext import dense as _k
-from fastnn._ext.runtime import check_inout, check_input, check_param, check_real
-from fastnn._validation import Arrays, check_array
+from fastnn._ext.runtime import check_real
+from fastnn._validation import Arrays, check_array, check_inout, check_input, check_param
 
 __all__ = [
     "ACTIVATIONS", "activation", "activation_", "activation_backward",

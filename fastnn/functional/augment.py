@@ -18,8 +18,9 @@ layouts, read-only arrays and values out of range.
 import numpy as np
 
 from fastnn._ext import augment as _k
-from fastnn._ext.runtime import check_disjoint, check_inout, check_real
-from fastnn._validation import REALS, as_native, check_bool, check_int, run_args
+from fastnn._ext.runtime import check_disjoint, check_real
+from fastnn._validation import (REALS, as_native, as_ndarray, check_bool, check_inout,
+                                check_int, run_args)
 from fastnn.random import check_offset, seed_key
 
 # Largest pad and max_shift: the kernels draw a position among at most
@@ -38,6 +39,7 @@ __all__ = ["random_flip_crop", "random_affine", "random_color_jitter", "random_s
 # ------------------------------------------------------------ validation
 
 def _input(name, x, ndims):
+    x = as_ndarray(name, x)
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
                         f"got {type(x).__name__}")

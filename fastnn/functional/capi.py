@@ -17,6 +17,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from fastnn._validation import as_ndarray
+
 __all__ = ["get_library", "api_version", "buffer_pointer", "BufferPointer"]
 
 _LIBRARY_NAMES = ("libfastnn.so", "libfastnn.dylib")
@@ -69,20 +71,14 @@ def api_version():
     return capi.API_VERSION
 
 
-def _as_array(obj, name):
-    if isinstance(obj, np.ndarray):
-        return obj
+def _as_array(obj, name, writable=False):
+    # the one conversion of fastnn._validation (buffer protocol, DLPack: views,
+    # never copies), plus __array_interface__ objects, which NumPy views too
+    arr = as_ndarray(name, obj, writable=writable)
+    if isinstance(arr, np.ndarray):
+        return arr
     if hasattr(obj, "__array_interface__") or hasattr(obj, "__array_struct__"):
         return np.asarray(obj)
-    try:
-        return np.asarray(memoryview(obj))  # buffer protocol: a view, never a copy
-    except TypeError:
-        pass
-    if hasattr(obj, "__dlpack__"):
-        try:
-            return np.from_dlpack(obj)
-        except (BufferError, TypeError, RuntimeError) as exc:
-            raise TypeError(f"{name}: its DLPack capsule is not a CPU array: {exc}") from None
     raise TypeError(f"{name} must support the buffer protocol, __array_interface__ or "
                     f"DLPack, got {type(obj).__name__}")
 
@@ -124,7 +120,7 @@ def buffer_pointer(obj, dtype=None, writable=False, name="buffer"):
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    arr = _as_array(obj, name)
+    arr = _as_array(obj, name, writable)
     if arr.dtype not in (np.float32, np.float64) or not arr.dtype.isnative:
         raise TypeError(f"{name} has dtype {arr.dtype}; fastnn kernels take native float32 "
                         f"or float64")

@@ -38,7 +38,7 @@ import numpy as np
 from fastnn import _blas, _config
 from fastnn._ext import dense as _k
 from fastnn._ext.runtime import check_disjoint
-from fastnn._validation import check_array, check_out
+from fastnn._validation import as_ndarray, check_array, check_out
 from fastnn.functional.activations import *  # noqa: F401,F403
 from fastnn.functional.activations import __all__ as _act_all
 from fastnn.functional.activations import _Act, _check_array
@@ -71,6 +71,7 @@ def dense_saves_output(activation="identity", *, alpha=1.0):
 
 def _check_same_dtype(name, a, like):
     """A read-only array of the call's dtype, returned C-contiguous and native."""
+    a = as_ndarray(name, a)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     return check_array(name, a, dtype=like.dtype)

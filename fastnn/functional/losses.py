@@ -22,8 +22,8 @@ count.
 import numpy as np
 
 from fastnn._ext import losses as _k
-from fastnn._validation import (Arrays, check_array, check_int, check_labels, check_real,
-                                out_or_new, run_args)
+from fastnn._validation import (Arrays, as_ndarray, check_array, check_int, check_labels,
+                                check_real, out_or_new, run_args)
 
 __all__ = ["softmax_cross_entropy", "cross_entropy", "nll_loss",
            "binary_cross_entropy_with_logits", "mse_loss", "multi_margin_loss", "svm_loss",
@@ -94,12 +94,18 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     for logits of any finite size, e.g. ±1e4 in float32), the loss, and the
     gradient ``softmax(z)·W − w∘q'`` written directly.
 
+    Inputs of shape (N, C, d1, ..., dk) (k >= 1, e.g. per-pixel logits of
+    a segmentation, as ``torch.nn.functional.cross_entropy`` takes them)
+    are treated as N·d1·…·dk rows of C classes: the classes are moved to
+    the last axis (one transposed copy of the logits, and of the gradient
+    back), and labels have shape (N, d1, ..., dk), per-row losses too.
+
     Parameters
     ----------
-    logits : ndarray, shape (n_rows, n_classes), float32 or float64
+    logits : ndarray, shape (n_rows, n_classes) or (N, C, d1, ..., dk), float32 or float64
     target : ndarray
-        Integer class labels of shape (n_rows,), or target probabilities
-        of the logits' shape and dtype. Probability rows are used as given
+        Integer class labels of shape (n_rows,) (or (N, d1, ..., dk)), or
+        target probabilities of the logits' shape and dtype. Probability rows are used as given
         (as PyTorch does: rows need not sum to 1); pass ``check_target=True``
         to reject negative entries or rows whose sum is not 1.
     weight : ndarray, shape (n_classes,), optional
@@ -121,13 +127,13 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     check_target : bool, default False
     out : ndarray, optional
         Gradient buffer, shape of ``logits``.
-    loss_out : ndarray, shape (n_rows,), optional
+    loss_out : ndarray, shape (n_rows,) or (N, d1, ..., dk), optional
         Per-row losses (``reduction="none"`` only).
     n_threads : int, optional
 
     Returns
     -------
-    loss : scalar of the logits' dtype, or ndarray (n_rows,) for "none"
+    loss : scalar of the logits' dtype, or ndarray (n_rows,) or (N, d1, ..., dk) for "none"
     grad : ndarray, the logits' shape
         Gradient of ``loss`` (of ``loss.sum()`` for "none").
 
@@ -138,8 +144,11 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     W_i = Σ_c w_c·q'_ic, s the reduction's factor.
     """
     arrays = Arrays()
-    z = arrays.read("logits", _check_float("logits", logits, ndim=2))
-    n_rows, n_classes = z.shape
+    z = arrays.read("logits", check_array("logits", logits, min_ndim=2))
+    spatial = z.shape[2:]
+    n_classes = z.shape[1]
+    n_rows = z.shape[0] * int(np.prod(spatial, dtype=np.int64))
+    rows_shape = (z.shape[0],) + spatial
     red = _check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
     eps = check_real("label_smoothing", label_smoothing, 0.0, True, 1.0, False)
@@ -151,15 +160,22 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
         raise ValueError("smoothing='others' needs at least 2 classes (ε/(K − 1))")
     if n_rows and n_classes == 0:
         raise ValueError("logits has 0 classes")
+    target = as_ndarray("target", target)
     if not isinstance(target, np.ndarray):
         raise TypeError(f"target must be a numpy.ndarray (integer labels or probabilities), "
                         f"got {type(target).__name__}")
     labels = probs = None
     if target.dtype.kind in "iu":
-        labels = arrays.read("target", check_labels("target", target, n_rows, n_classes,
-                                                    ignore_index))
+        if spatial and target.shape != rows_shape:
+            raise ValueError(f"target has shape {target.shape}, expected {rows_shape} "
+                             f"(labels of logits {z.shape} without the class axis 1)")
+        labels = arrays.read("target", check_labels(
+            "target", target.reshape(-1) if spatial else target, n_rows, n_classes,
+            ignore_index))
     elif target.dtype.kind == "f":
         probs = arrays.read("target", _check_same("target", target, z))
+        if spatial:
+            probs = _classes_last(probs)
         if check_target and probs.size:
             if not np.all(probs >= 0):
                 i = int(np.flatnonzero((probs >= 0).all(axis=1) == 0)[0])
@@ -174,12 +190,26 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
         raise TypeError(f"target must have an integer (labels) or float (probabilities) "
                         f"dtype, got {target.dtype}")
     w = arrays.read("weight", _check_weight("weight", weight, n_classes, z.dtype))
-    grad, loss = _outputs(arrays, z, z.shape, red, (n_rows,), out, loss_out)
+    grad, loss = _outputs(arrays, z, z.shape, red, rows_shape, out, loss_out)
     arrays.check()
-    value = _k.softmax_cross_entropy(z, labels, probs, w, ignore_index, eps,
-                                     _SMOOTHING[smoothing], red, loss, grad,
+    if not spatial:
+        value = _k.softmax_cross_entropy(z, labels, probs, w, ignore_index, eps,
+                                         _SMOOTHING[smoothing], red, loss, grad,
+                                         *run_args(n_threads))
+        return _finish(value, loss, red, z.dtype), grad
+    # (N, C, d...): rows of C classes, the gradient moved back to axis 1
+    grad_rows = np.empty((n_rows, n_classes), z.dtype)
+    value = _k.softmax_cross_entropy(_classes_last(z), labels, probs, w, ignore_index, eps,
+                                     _SMOOTHING[smoothing], red,
+                                     None if loss is None else loss.reshape(n_rows), grad_rows,
                                      *run_args(n_threads))
+    np.copyto(grad, np.moveaxis(grad_rows.reshape(rows_shape + (n_classes,)), -1, 1))
     return _finish(value, loss, red, z.dtype), grad
+
+
+def _classes_last(a):
+    """(N, C, d...) → C-contiguous (N·d…, C): one row per position."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1)).reshape(-1, a.shape[1])
 
 
 cross_entropy = softmax_cross_entropy
@@ -219,20 +249,52 @@ def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="me
     return _finish(value, loss, red, x.dtype), grad
 
 
-def _check_bce_weight(name, weight, x, arrays):
-    """A per-class weight over the last axis (shape (C,) or (1,)), tiled to a
-    period of at least 256 values so the kernel's inner loops stay long."""
-    if weight is None:
-        return None, 0
-    w = arrays.read(name, _check_float(name, weight, dtype=x.dtype))
-    c = x.shape[-1] if x.ndim else 1
-    if w.ndim != 1 or w.shape[0] not in (c, 1):
-        raise ValueError(f"{name} has shape {w.shape}; expected ({c},) (one value per "
-                         f"position of the last axis) or (1,)")
-    if w.shape[0] != c:
-        w = np.full(c, w[0], dtype=x.dtype)
+def _check_bce_weights(weight, pos_weight, x, arrays):
+    """``weight`` and ``pos_weight`` broadcast to the logits' shape (NumPy's
+    rules, as torch does), given to the kernel as one period: the values
+    over the trailing axes x.shape[k:] from the first axis k along which
+    either varies, tiled to at least 256 values so the inner loops stay long.
+    Returns (w, pw, period); a size-1 weight is a scalar whatever its shape."""
+    checked = []
+    for name, a in (("weight", weight), ("pos_weight", pos_weight)):
+        if a is None:
+            checked.append(None)
+            continue
+        a = arrays.read(name, _check_float(name, a, dtype=x.dtype))
+        if a.size == 1:
+            a = a.reshape(())
+        else:
+            try:
+                shape = np.broadcast_shapes(a.shape, x.shape)
+            except ValueError:
+                shape = None
+            if shape != x.shape:
+                raise ValueError(f"{name} has shape {a.shape}, which does not broadcast to the "
+                                 f"logits' shape {x.shape}")
+        checked.append(a)
+    if all(a is None for a in checked):
+        return None, None, 0
+    # first axis of x along which a weight varies (aligned from the right)
+    k = x.ndim
+    for a in checked:
+        if a is not None:
+            for j, d in enumerate(a.shape):
+                if d != 1:
+                    k = min(k, x.ndim - a.ndim + j)
+                    break
+    tail = x.shape[k:]
+    c = int(np.prod(tail, dtype=np.int64))
     reps = max(1, -(-256 // max(c, 1)))
-    return np.ascontiguousarray(np.tile(w, reps)), c * reps
+    out = []
+    for a in checked:
+        if a is None:
+            out.append(None)
+            continue
+        # drop the leading size-1 axes beyond the tail, then broadcast over it
+        a = a.reshape(a.shape[max(0, a.ndim - len(tail)):]) if a.ndim > len(tail) else a
+        period = np.broadcast_to(a, tail).reshape(-1)
+        out.append(np.ascontiguousarray(np.tile(period, reps)))
+    return out[0], out[1], c * reps
 
 
 def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None,
@@ -244,10 +306,14 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
     logits : ndarray, float32 or float64, any shape
     target : ndarray, same shape and dtype
         Targets y, usually in [0, 1] (not checked, as in PyTorch).
-    weight : ndarray, shape (C,) or (1,), optional
-        Weight per position of the last axis (C = logits.shape[-1]).
-    pos_weight : ndarray, shape (C,) or (1,), optional
-        Weight of the positive term per class (PyTorch's ``pos_weight``).
+    weight : ndarray, optional
+        Rescaling weight of each element, of any shape that broadcasts to
+        the logits' shape (NumPy's rules, as torch: (C,) per position of the
+        last axis, (C, 1, 1) per channel of (N, C, H, W) logits, (N, 1) per
+        sample, ...). A single value is a scalar.
+    pos_weight : ndarray, optional
+        Weight of the positive term (PyTorch's ``pos_weight``), any shape
+        that broadcasts to the logits' shape.
     reduction : {"mean", "sum", "none"}, default "mean"
         "mean" averages over all elements.
     out, loss_out, n_threads : see :func:`softmax_cross_entropy`
@@ -263,9 +329,7 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
     x = arrays.read("logits", _check_float("logits", logits))
     y = arrays.read("target", _check_same("target", target, x))
     red = _check_reduction(reduction)
-    w, period_w = _check_bce_weight("weight", weight, x, arrays)
-    pw, period_pw = _check_bce_weight("pos_weight", pos_weight, x, arrays)
-    period = period_w or period_pw  # equal when both are given: same last axis
+    w, pw, period = _check_bce_weights(weight, pos_weight, x, arrays)
     grad, loss = _outputs(arrays, x, x.shape, red, x.shape, out, loss_out)
     arrays.check()
     value = _k.bce_with_logits(x, y, w, pw, period, red, loss, grad, *run_args(n_threads))

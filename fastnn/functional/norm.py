@@ -30,8 +30,8 @@ import numpy as np
 
 from fastnn import _config
 from fastnn._ext import norm as _k
-from fastnn._ext.runtime import check_disjoint, check_inout, check_real
-from fastnn._validation import as_native, check_array, check_bool
+from fastnn._ext.runtime import check_disjoint, check_real
+from fastnn._validation import as_native, as_ndarray, check_array, check_bool, check_inout
 
 __all__ = ["NormOutput", "NormGrads", "batch_norm", "batch_norm_backward", "layer_norm",
            "layer_norm_backward", "group_norm", "group_norm_backward", "instance_norm",
@@ -73,6 +73,7 @@ def _check_read(name, a, shape, dtype):
     statistics are float64 whatever the data's dtype)."""
     if a is None:
         return None
+    a = as_ndarray(name, a)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype.newbyteorder("=") != dtype:
@@ -127,6 +128,7 @@ def _check_counter(a, required):
             raise TypeError("num_batches_tracked is required when momentum is None "
                             "(the cumulative average needs the batch count)")
         return None
+    a = as_ndarray("num_batches_tracked", a, writable=True)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"num_batches_tracked must be a numpy.ndarray of int64, "
                         f"got {type(a).__name__}")

@@ -15,10 +15,13 @@ shape and may be non-contiguous. No two arrays may share memory.
 import math
 import numbers
 
+import numpy as np
+
 from fastnn import _config
 from fastnn._ext import optim as _k
-from fastnn._ext.runtime import (check_disjoint, check_inout, check_input, check_param,
-                                 check_real, prepare_single)
+from fastnn._ext.runtime import check_disjoint, check_real, prepare_single
+from fastnn._validation import as_ndarray, check_inout, check_input, check_param
+from fastnn.parameter import Parameter
 
 __all__ = ["sgd_", "adagrad_", "rmsprop_", "adam_", "adamw_", "nadam_", "radam_", "lion_",
            "clip_grad_norm_", "clip_grad_value_", "grad_norm"]
@@ -27,6 +30,7 @@ __all__ = ["sgd_", "adagrad_", "rmsprop_", "adam_", "adamw_", "nadam_", "radam_"
 # ------------------------------------------------------------ validation
 
 _check_real = check_real
+_ndarray = np.ndarray
 
 
 def _check_step(step):
@@ -68,6 +72,12 @@ def _prepare(param, grad, names, values, required):
     """
     if isinstance(param, (list, tuple)):
         return _prepare_many(param, grad, zip(names, values, required))
+    if type(param) is not _ndarray or type(grad) is not _ndarray or any(
+            v is not None and type(v) is not _ndarray for v in values):
+        # arrays of other libraries (torch tensors, buffers): zero-copy views
+        param = as_ndarray("param", param, writable=True)
+        grad = as_ndarray("grad", grad)
+        values = tuple(as_ndarray(n, v, writable=True) for n, v in zip(names, values))
     return prepare_single(param, grad, names, values, required)
 
 
@@ -360,14 +370,15 @@ def _grad_list(grads, writable):
     out = []
     names = []
     for i, g in enumerate(grads):
-        g = getattr(g, "grad", g)  # accept Parameters
+        g = g.grad if isinstance(g, Parameter) else g  # accept fastnn Parameters
         if g is None:
             continue
         names.append(f"grads[{i}]")
         if writable:
             a = check_param(f"grads[{i}]", g)
         else:
-            a = check_input(f"grads[{i}]", g, g) if hasattr(g, "dtype") else g
+            g = as_ndarray(f"grads[{i}]", g)
+            a = check_input(f"grads[{i}]", g, g) if isinstance(g, np.ndarray) else g
             if not hasattr(a, "dtype") or a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
                 raise TypeError(f"grads[{i}] must be a float32 or float64 numpy.ndarray")
         out.append(a)

@@ -18,8 +18,8 @@ thread count.
 
 from fastnn import _config
 from fastnn._ext import losses as _k
-from fastnn._ext.runtime import check_disjoint, check_inout, check_real
-from fastnn._validation import check_array
+from fastnn._ext.runtime import check_disjoint, check_real
+from fastnn._validation import check_array, check_inout
 
 __all__ = ["l1l2_penalty", "l1_penalty", "l2_penalty", "Regularizer", "L1", "L2", "L1L2",
            "ActivityRegularization", "get"]

@@ -18,6 +18,7 @@ class Loss:
     def __init__(self):
         self._grads = {}
         self._grad = None
+        self._loss_shape = None
 
     def _out(self, like):
         key = (like.shape, like.dtype)
@@ -31,11 +32,33 @@ class Loss:
     def __call__(self, output, target):
         return self.forward(output, target)
 
-    def backward(self):
-        """Gradient of the latest forward's loss with respect to its output."""
+    def backward(self, grad_output=None):
+        """Gradient of the latest forward's loss with respect to its output.
+
+        Parameters
+        ----------
+        grad_output : ndarray, optional
+            Only with ``reduction="none"``: the upstream gradient of each
+            returned loss (the shape of the per-sample losses), as in torch's
+            ``losses.backward(grad_output)``. Default: ones (the gradient of
+            the sum of the losses).
+        """
         if self._grad is None:
             raise RuntimeError("backward called before forward")
-        return self._grad
+        if grad_output is None:
+            return self._grad
+        if getattr(self, "reduction", None) != "none":
+            raise ValueError("grad_output is only used with reduction='none' (a reduced "
+                             "loss is a scalar: scale the result instead)")
+        from fastnn._validation import check_array
+
+        g = check_array("grad_output", grad_output, dtype=self._grad.dtype,
+                        shape=self._loss_shape)
+        # per-sample losses (N, d...) index the gradient along every axis but
+        # the class axis 1 (cross-entropy), or elementwise
+        if g.shape != self._grad.shape:
+            g = np.expand_dims(g, 1)
+        return self._grad * g
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -49,13 +72,20 @@ class CrossEntropyLoss(Loss):
     weight : ndarray (n_classes,), optional
     ignore_index : int, default -100
     label_smoothing : float, default 0
-    reduction : {"mean", "sum"}, default "mean"
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "none": ``forward`` returns the per-sample losses (an array of shape
+        (N,), or (N, d1, ...) for (N, C, d1, ...) logits) and ``backward``
+        takes their upstream gradient (default ones), as torch. ``fit``
+        needs a scalar loss ("mean" or "sum").
+
+    Logits may be (N, C) or (N, C, d1, ..., dk) with labels (N, d1, ..., dk)
+    (per-pixel classification), as in torch.
     """
 
     def __init__(self, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.weight, self.ignore_index = weight, ignore_index
         self.label_smoothing, self.reduction = label_smoothing, reduction
 
@@ -83,7 +113,8 @@ class CrossEntropyLoss(Loss):
                              f"targets (n_samples, n_classes), got shape {target.shape}")
 
     def forward(self, output, target):
-        self.check_target(target)
+        if getattr(output, "ndim", 2) <= 2:
+            self.check_target(target)
         if isinstance(target, np.ndarray) and target.ndim == 2 and target.shape[1] == 1 and \
                 target.dtype.kind in "iu":
             target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
@@ -95,6 +126,9 @@ class CrossEntropyLoss(Loss):
             output, target, weight=self.weight, ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing, reduction=self.reduction,
             out=self._out(output))
+        if self.reduction == "none":
+            self._loss_shape = loss.shape
+            return loss
         return float(loss)
 
 

@@ -9,7 +9,8 @@ float64 sum is noted.
 """
 import numpy as np
 
-__all__ = ["softmax_cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "mse_loss",
+__all__ = ["softmax_cross_entropy", "cross_entropy_nd", "nll_loss",
+           "binary_cross_entropy_with_logits", "mse_loss",
            "multi_margin_loss", "svm_loss", "entropy_penalty", "l1l2_penalty", "log_softmax"]
 
 
@@ -65,7 +66,12 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     rows labelled ``ignore_index`` contribute nothing and the mean divides by
     Σ_i w[y_i] over the other rows; with probabilities it divides by n_rows.
     s is that reciprocal for "mean" and 1 otherwise.
+
+    Logits of shape (N, C, d1, ...) go to :func:`cross_entropy_nd`.
     """
+    if logits.ndim > 2:
+        return cross_entropy_nd(logits, target, weight=weight, ignore_index=ignore_index,
+                                label_smoothing=label_smoothing, reduction=reduction)
     z = logits
     n, k = z.shape
     dtype = z.dtype
@@ -86,6 +92,43 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     s = dtype.type(_scale(reduction, denom))
     grad = s * (wq.sum(axis=1, keepdims=True) * np.exp(logp) - wq)
     return _reduce(per_row, denom, reduction, dtype), grad.astype(dtype)
+
+
+def cross_entropy_nd(logits, target, *, weight=None, ignore_index=-100, label_smoothing=0.0,
+                     reduction="mean"):
+    """Cross-entropy of logits (N, C, d1, ..., dk) along the class axis 1
+    (torch's K-dimensional case), written directly on that axis.
+
+    With labels y (N, d1, ...): q = one-hot of y on axis 1 (zero where
+    y = ignore_index), q' = (1 − ε)·q + ε/C at kept positions;
+    loss[n, d] = −Σ_c w_c·q'[n, c, d]·log softmax(z[n, :, d])_c, and the
+    mean divides by Σ w[y] over kept positions. With probabilities
+    (N, C, d...) the mean divides by N·d1·…·dk. grad as in
+    :func:`softmax_cross_entropy`, along axis 1.
+    """
+    z = logits
+    dtype = z.dtype
+    c = z.shape[1]
+    bshape = (1, c) + (1,) * (z.ndim - 2)
+    w = (np.ones(c, dtype=dtype) if weight is None else weight).reshape(bshape)
+    shifted = z - z.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    eps = dtype.type(label_smoothing)
+    if target.dtype.kind in "iu":
+        keep = target != ignore_index
+        y = np.where(keep, target, 0)
+        q = (np.arange(c).reshape(bshape) == y[:, None]).astype(dtype)
+        q = (1 - eps) * q + eps / c
+        q = q * keep[:, None]
+        denom = float((w.reshape(-1)[y] * keep).astype(np.float64).sum())
+    else:
+        q = (1 - eps) * target.astype(dtype) + eps / c
+        denom = float(target.size // c) if c else 0.0
+    wq = w * q
+    per = -(wq * logp).sum(axis=1)
+    s = dtype.type(_scale(reduction, denom))
+    grad = s * (wq.sum(axis=1, keepdims=True) * np.exp(logp) - wq)
+    return _reduce(per, denom, reduction, dtype), grad.astype(dtype)
 
 
 def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="mean"):
@@ -116,8 +159,8 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
     loss = w·[(1 − y)·x + lw·(log(1 + exp(−|x|)) + max(−x, 0))],  lw = 1 + (p − 1)·y
     grad = s·w·[(1 − y) − lw·(1 − σ(x))]
 
-    w = weight and p = pos_weight broadcast over the last axis (1 if None);
-    s = 1/x.size for "mean".
+    w = weight and p = pos_weight broadcast to x's shape by NumPy's rules
+    (1 if None); s = 1/x.size for "mean".
     """
     x, y = logits, target
     dtype = x.dtype
