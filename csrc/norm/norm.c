@@ -5,8 +5,7 @@
 
 #include "../core/dispatch.h"
 #include "../core/parallel.h"
-#include "norm_internal.h" /* brings <immintrin.h>, which stream_store.h needs */
-#include "../core/stream_store.h"
+#include "norm_internal.h"
 
 /* Row blocks of LayerNorm's backward: a function of the row count only, so
  * the dgamma / dbeta partial sums never depend on the thread count. */

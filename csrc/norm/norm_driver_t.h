@@ -501,7 +501,6 @@ typedef struct {
     double eps;
     T *y;
     double *mean, *rstd;
-    unsigned stream; /* FNN_LN_STREAM or 0 */
 } F(ln_fwd_ctx);
 
 static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
@@ -509,8 +508,7 @@ static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
     const F(ln_fwd_ctx) *r = (const F(ln_fwd_ctx) *)vctx;
     const TABLE *t = r->t;
     const size_t d = r->d;
-    const unsigned mode =
-        (r->gamma ? FNN_LN_WEIGHT : 0u) | (r->beta ? FNN_LN_BIAS : 0u) | r->stream;
+    const unsigned mode = (r->gamma ? FNN_LN_WEIGHT : 0u) | (r->beta ? FNN_LN_BIAS : 0u);
     for (size_t row = r0; row < r1; ++row) {
         const T *x = r->x + row * d;
         double mean, rstd;
@@ -521,24 +519,13 @@ static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
         t->ln_apply(x, r->y + row * d, d, mh, (T)(mean - (double)mh), (T)rstd, r->gamma, r->beta,
                     mode);
     }
-    if (r->stream) fnn_stream_fence();
-}
-
-/* Whether LayerNorm writes its output with streaming stores: when the
- * arrays a call streams through (n_arrays of m·d values) do not fit in the
- * caches, the output would not stay there either, and a normal store
- * would first read every output line (write-allocate). */
-static unsigned F(ln_stream)(size_t m, size_t d, size_t n_arrays)
-{
-    return fnn_streams(n_arrays * m * d * sizeof(T)) ? FNN_LN_STREAM : 0u;
 }
 
 int F(fnn_layer_norm)(const T *x, size_t m, size_t d, const T *gamma, const T *beta, double eps,
                       T *y, double *mean, double *rstd, int n_threads, int flags)
 {
     if (m == 0 || d == 0) return 0;
-    F(ln_fwd_ctx) run = {F(norm_table)(), x, m, d, gamma, beta, eps, y, mean, rstd,
-                         F(ln_stream)(m, d, 2)};
+    F(ln_fwd_ctx) run = {F(norm_table)(), x, m, d, gamma, beta, eps, y, mean, rstd};
     fnn_parallel_ranges(m, norm_grain(d), 1, n_threads, flags, F(ln_fwd_rows), &run);
     return 0;
 }
@@ -552,7 +539,6 @@ typedef struct {
     T *dx;
     double *part; /* n_blocks × 2 × d, or NULL */
     T *dgamma, *dbeta;
-    unsigned stream; /* FNN_LN_STREAM or 0 */
 } F(ln_bwd_ctx);
 
 static void F(ln_bwd_blocks)(const void *vctx, size_t b0, size_t b1)
@@ -579,14 +565,13 @@ static void F(ln_bwd_blocks)(const void *vctx, size_t b0, size_t b1)
                 const T mh = (T)mean;
                 t->ln_dx(dy, x, r->dx + row * d, d, mh, (T)(mean - (double)mh), (T)rstd,
                          (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(sa / (double)d),
-                         r->gamma, mode | r->stream);
+                         r->gamma, mode);
             }
             if (pg)
                 t->ln_partials(r->dy + q * d, r->x + q * d, q1 - q, d, d, r->mean + q,
                                r->rstd + q, pg, pb);
         }
     }
-    if (r->stream) fnn_stream_fence();
 }
 
 static void F(ln_combine)(const void *vctx, size_t j0, size_t j1)
@@ -623,7 +608,7 @@ int F(fnn_layer_norm_backward)(const T *dy, const T *x, size_t m, size_t d, cons
         if (part == NULL) return FNN_NORM_ENOMEM;
     }
     F(ln_bwd_ctx) run = {F(norm_table)(), dy, x, m, d, nb, gamma, mean, rstd, dx, part,
-                         dgamma, dbeta, F(ln_stream)(m, d, 3)};
+                         dgamma, dbeta};
     const size_t rows_per_block = (m + nb - 1) / nb;
     fnn_parallel_ranges(nb, norm_grain(2 * d * rows_per_block), 1, n_threads, flags,
                         F(ln_bwd_blocks), &run);

@@ -3,10 +3,6 @@
 #ifndef FASTNN_NORM_INTERNAL_H
 #define FASTNN_NORM_INTERNAL_H
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h> /* the non-temporal stores of core/stream_store.h */
-#endif
-
 #include "../fastnn.h"
 
 /* Reductions keep this many double accumulators per pass whatever the ISA:
@@ -26,10 +22,6 @@
 #define FNN_LN_WEIGHT 1u
 #define FNN_LN_BIAS 2u
 #define FNN_LN_PARTIAL 4u /* accumulate the dgamma / dbeta partial sums */
-#define FNN_LN_STREAM 8u  /* write the output row with streaming stores (ln_apply, ln_dx) */
-
-/* Elements per stack tile of a streamed output row. */
-#define FNN_NORM_STREAM_TILE 1024
 
 #define FNN_TEMPLATE "norm/norm_internal_t.h"
 #include "../core/instantiate_dtypes.h"

@@ -8,8 +8,6 @@
  * every ISA adds the same numbers in the same order. Options arrive as a
  * compile-time `mode` of an always-inline loop (see core/common.h). */
 
-#include "../core/stream_store.h"
-
 #define T FNN_REAL
 #define CST FNN_NAME(fnn_norm_cst)
 #define SPAN(name) FNN_ISA_NAME(name)
@@ -272,22 +270,6 @@ INLINE void SPAN(ln_apply_loop)(const T *RESTRICT x, T *RESTRICT y, size_t n, T 
 static void SPAN(ln_apply_span)(const T *x, T *y, size_t n, T m_hi, T m_lo, T rstd,
                                 const T *gamma, const T *beta, unsigned mode)
 {
-    if (mode & FNN_LN_STREAM) {
-        /* a stack tile at a time, then past the caches (the caller fences) */
-        T buf[FNN_NORM_STREAM_TILE];
-        for (size_t i0 = 0; i0 < n; i0 += FNN_NORM_STREAM_TILE) {
-            const size_t k = n - i0 < FNN_NORM_STREAM_TILE ? n - i0 : FNN_NORM_STREAM_TILE;
-            const T *g = gamma ? gamma + i0 : gamma, *b = beta ? beta + i0 : beta;
-            switch (mode & 3u) {
-            case 0: SPAN(ln_apply_loop)(x + i0, buf, k, m_hi, m_lo, rstd, g, b, 0u); break;
-            case 1: SPAN(ln_apply_loop)(x + i0, buf, k, m_hi, m_lo, rstd, g, b, 1u); break;
-            case 2: SPAN(ln_apply_loop)(x + i0, buf, k, m_hi, m_lo, rstd, g, b, 2u); break;
-            default: SPAN(ln_apply_loop)(x + i0, buf, k, m_hi, m_lo, rstd, g, b, 3u); break;
-            }
-            fnn_stream_copy(y + i0, buf, k * sizeof(T));
-        }
-        return;
-    }
     FNN_SWITCH4(mode, CALL_ln_apply_loop)
 }
 
@@ -398,19 +380,6 @@ INLINE void SPAN(ln_dx_loop)(const T *RESTRICT dy, const T *RESTRICT x, T *RESTR
 static void SPAN(ln_dx_span)(const T *dy, const T *x, T *dx, size_t n, T m_hi, T m_lo, T rstd,
                              T k2, T c0, const T *gamma, unsigned mode)
 {
-    if (mode & FNN_LN_STREAM) {
-        T buf[FNN_NORM_STREAM_TILE];
-        for (size_t i0 = 0; i0 < n; i0 += FNN_NORM_STREAM_TILE) {
-            const size_t k = n - i0 < FNN_NORM_STREAM_TILE ? n - i0 : FNN_NORM_STREAM_TILE;
-            if (mode & FNN_LN_WEIGHT)
-                SPAN(ln_dx_loop)(dy + i0, x + i0, buf, k, m_hi, m_lo, rstd, k2, c0, gamma + i0,
-                                 FNN_LN_WEIGHT);
-            else
-                SPAN(ln_dx_loop)(dy + i0, x + i0, buf, k, m_hi, m_lo, rstd, k2, c0, gamma, 0u);
-            fnn_stream_copy(dx + i0, buf, k * sizeof(T));
-        }
-        return;
-    }
     if (mode & FNN_LN_WEIGHT)
         CALL_ln_dx_loop(FNN_LN_WEIGHT);
     else
