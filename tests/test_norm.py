@@ -55,6 +55,37 @@ def test_batch_norm_train_matches_reference(rng, dtype, simd_level, shape, relu)
         _close(a, e, dtype, scale=4)
 
 
+# (N, C) input, forward and backward: rows are merged in blocks of 32 and the threads
+# take chunks of 256 channels, so the sizes straddle both (and the SIMD widths); 1, 2
+# and 3 threads bitwise.
+@pytest.mark.parametrize("n", [2, 3, 31, 32, 33, 97])
+@pytest.mark.parametrize("c", [1, 15, 16, 17, 63, 64, 65, 257, 600])
+def test_batch_norm_2d_tiles_and_threads(rng, dtype, n, c):
+    x, g, b, rm, rv = _bn_args(rng, (n, c), dtype)
+    x += (np.arange(c) % 7).astype(dtype)  # a different mean per column
+    rm_e, rv_e = rm.copy(), rv.copy()
+    y_e, m_e, r_e = R.batch_norm(x, g, b, rm_e, rv_e, relu=True, momentum=0.2)
+    dy = rng.standard_normal((n, c)).astype(dtype)
+    grads_e = R.batch_norm_backward(dy, x, m_e, r_e, g, b, relu=True)
+    outs = []
+    for n_threads in (1, 2, 3):
+        rm_a, rv_a = rm.copy(), rv.copy()
+        o = F.batch_norm(x, g, b, rm_a, rv_a, relu=True, momentum=0.2, n_threads=n_threads)
+        _close(o.out, y_e, dtype)
+        assert_close(o.mean, m_e, np.float64, rtol=1e-12, atol=1e-12)
+        assert_close(o.rstd, r_e, np.float64, rtol=1e-10, atol=1e-12)
+        _close(rm_a, rm_e, dtype)
+        _close(rv_a, rv_e, dtype)
+        grads = F.batch_norm_backward(dy, x, o.mean, o.rstd, g, b, relu=True,
+                                      n_threads=n_threads)
+        for a, e in zip(grads, grads_e):
+            _close(a, e, dtype, scale=4)
+        outs.append([o.out, o.mean, o.rstd, rm_a, rv_a, *grads])
+    for other in outs[1:]:
+        for a, e in zip(outs[0], other):
+            np.testing.assert_array_equal(a, e)
+
+
 @pytest.mark.parametrize("shape", BN_SHAPES)
 @pytest.mark.parametrize("relu", [False, True])
 def test_batch_norm_inference_matches_reference(rng, dtype, simd_level, shape, relu):

@@ -83,6 +83,16 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
  * data's shape, so the statistics never depend on the thread count. */
 #define NORM_ROW_BLOCK 32
 
+/* Channels of the s = 1 layout per chunk (fnn_parallel_ranges' align): a
+ * thread streams a run of NORM_COL_ALIGN values of every row, long enough
+ * for the hardware prefetcher, which stops at page boundaries (a 1024-channel
+ * float32 row is a page). Narrower chunks (16 channels, one cache line of a
+ * row) made every row a prefetch miss. Each column's statistics are computed
+ * alone, so the chunking changes no result. */
+#ifndef NORM_COL_ALIGN
+#define NORM_COL_ALIGN 256
+#endif
+
 /* The same for channels [c0, c1) of an (n, c) array: the thread streams
  * its part of each row in memory order; every block of NORM_ROW_BLOCK rows
  * gets exact two-pass statistics while it sits in L1/L2, merged into the
@@ -178,9 +188,7 @@ static void F(bn_train_cols)(const void *vctx, size_t c0, size_t c1)
                      &sh[ch]);
     }
     CST cst = {mh + c0, ml + c0, sc + c0, sh + c0, NULL, NULL, NULL, NULL};
-    const unsigned mode = FNN_NM_COLS | (r->relu ? FNN_NM_RELU : 0u);
-    for (size_t i = 0; i < n; ++i)
-        t->apply(r->x + i * c + c0, r->y + i * c + c0, c1 - c0, &cst, mode);
+    t->col_apply(r->x + c0, r->y + c0, n, c1 - c0, c, &cst, r->relu ? FNN_NM_RELU : 0u);
 }
 
 int F(fnn_batch_norm_train)(const T *x, size_t n, size_t c, size_t s, const T *gamma,
@@ -199,7 +207,8 @@ int F(fnn_batch_norm_train)(const T *x, size_t n, size_t c, size_t s, const T *g
                            momentum, eps, relu, y, save_mean, save_invstd, (double *)scratch,
                            scratch ? (T *)((double *)scratch + 2 * c) : NULL};
     if (s == 1)
-        fnn_parallel_ranges(c, norm_grain(n), 16, n_threads, flags, F(bn_train_cols), &run);
+        fnn_parallel_ranges(c, norm_grain(n), NORM_COL_ALIGN, n_threads, flags,
+                            F(bn_train_cols), &run);
     else
         fnn_parallel_ranges(c, norm_grain(n * s), 1, n_threads, flags, F(bn_train_planes), &run);
     free(scratch);
@@ -323,7 +332,7 @@ int F(fnn_channel_stats)(const T *x, size_t n, size_t c, size_t s, double *mean,
         if (scratch == NULL) return FNN_NORM_ENOMEM;
     }
     F(stats_ctx) run = {F(norm_table)(), x, n, c, s, mean, m2, scratch};
-    fnn_parallel_ranges(c, norm_grain(n * s), s == 1 ? 16 : 1, n_threads, flags,
+    fnn_parallel_ranges(c, norm_grain(n * s), s == 1 ? NORM_COL_ALIGN : 1, n_threads, flags,
                         F(stats_range), &run);
     free(scratch);
     return 0;
@@ -457,7 +466,8 @@ int F(fnn_batch_norm_backward)(const T *dy, const T *x, size_t n, size_t c, size
                          training, relu, dx, dgamma, dbeta, scratch,
                          s == 1 ? (T *)(scratch + 2 * c) : NULL};
     if (s == 1)
-        fnn_parallel_ranges(c, norm_grain(2 * n), 16, n_threads, flags, F(bn_bwd_cols), &run);
+        fnn_parallel_ranges(c, norm_grain(2 * n), NORM_COL_ALIGN, n_threads, flags,
+                            F(bn_bwd_cols), &run);
     else
         fnn_parallel_ranges(c, norm_grain(2 * n * s), 1, n_threads, flags, F(bn_bwd_planes), &run);
     free(scratch);
@@ -465,6 +475,23 @@ int F(fnn_batch_norm_backward)(const T *dy, const T *x, size_t n, size_t c, size
 }
 
 /* --------------------------------------------------------------- LayerNorm */
+
+/* Statistics of one contiguous row of len > 0 elements, shared by LayerNorm
+ * (a row) and GroupNorm (a sample's group): the mean from FNN_NORM_LANES
+ * lanes added in lane order, then the squared deviations from it the same
+ * way (two passes over a row that sits in L1/L2), and 1 / sqrt(var + eps). */
+static void F(row_stats)(const TABLE *t, const T *x, size_t len, double eps, double *mean,
+                         double *rstd)
+{
+    double acc[L];
+    memset(acc, 0, sizeof(acc));
+    t->sum(x, len, acc);
+    const double m = norm_lanes_total(acc) / (double)len;
+    memset(acc, 0, sizeof(acc));
+    t->sqdev(x, len, m, acc);
+    *mean = m;
+    *rstd = 1.0 / sqrt(norm_lanes_total(acc) / (double)len + eps);
+}
 
 typedef struct {
     const TABLE *t;
@@ -484,13 +511,8 @@ static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
     const unsigned mode = (r->gamma ? FNN_LN_WEIGHT : 0u) | (r->beta ? FNN_LN_BIAS : 0u);
     for (size_t row = r0; row < r1; ++row) {
         const T *x = r->x + row * d;
-        double acc[L];
-        memset(acc, 0, sizeof(acc));
-        t->sum(x, d, acc);
-        const double mean = norm_lanes_total(acc) / (double)d;
-        memset(acc, 0, sizeof(acc));
-        t->sqdev(x, d, mean, acc);
-        const double rstd = 1.0 / sqrt(norm_lanes_total(acc) / (double)d + r->eps);
+        double mean, rstd;
+        F(row_stats)(t, x, d, r->eps, &mean, &rstd);
         r->mean[row] = mean;
         r->rstd[row] = rstd;
         const T mh = (T)mean;
@@ -620,13 +642,8 @@ static void F(gn_fwd_rows)(const void *vctx, size_t r0, size_t r1)
     const size_t cpg = r->c / r->groups, s = r->s, len = cpg * s;
     for (size_t row = r0; row < r1; ++row) {
         const T *x = r->x + row * len;
-        double acc[L];
-        memset(acc, 0, sizeof(acc));
-        t->sum(x, len, acc);
-        const double mean = norm_lanes_total(acc) / (double)len;
-        memset(acc, 0, sizeof(acc));
-        t->sqdev(x, len, mean, acc);
-        const double rstd = 1.0 / sqrt(norm_lanes_total(acc) / (double)len + r->eps);
+        double mean, rstd;
+        F(row_stats)(t, x, len, r->eps, &mean, &rstd);
         r->mean[row] = mean;
         r->rstd[row] = rstd;
         const size_t ch0 = (row % r->groups) * cpg;

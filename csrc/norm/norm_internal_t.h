@@ -44,6 +44,9 @@ typedef struct {
     void (*ln_dx)(const FNN_REAL *dy, const FNN_REAL *x, FNN_REAL *dx, size_t n, FNN_REAL m_hi,
                   FNN_REAL m_lo, FNN_REAL rstd, FNN_REAL k2, FNN_REAL c0, const FNN_REAL *gamma,
                   unsigned mode);
+    /* apply over rows × w columns ld apart, constants per column */
+    void (*col_apply)(const FNN_REAL *x, FNN_REAL *y, size_t rows, size_t w, size_t ld,
+                      const FNN_NAME(fnn_norm_cst) *c, unsigned mode);
 } FNN_NAME(fnn_norm_table);
 
 extern const FNN_NAME(fnn_norm_table) FNN_CAT3(fnn_norm_table, FNN_SFX, baseline);

@@ -143,6 +143,18 @@ static void SPAN(apply_span)(const T *x, T *y, size_t n, const CST *c, unsigned 
     FNN_SWITCH8(mode, CALL_apply_loop)
 }
 
+/* apply over `rows` rows of w columns `ld` apart, constants per column:
+ * one call per block instead of one per row. */
+#define CALL_col_apply_loop(k)                                                  \
+    for (size_t i = 0; i < rows; ++i)                                           \
+        SPAN(apply_loop)(x + i * ld, y + i * ld, w, c, (k) | FNN_NM_COLS)
+static void SPAN(col_apply_span)(const T *x, T *y, size_t rows, size_t w, size_t ld,
+                                 const CST *c, unsigned mode)
+{
+    mode &= ~FNN_NM_COLS;
+    FNN_SWITCH4(mode, CALL_col_apply_loop)
+}
+
 INLINE void SPAN(bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, size_t n, double mean,
                                 const CST *c, double *RESTRICT acc_dy, double *RESTRICT acc_dyx,
                                 const unsigned mode)
@@ -379,6 +391,7 @@ const FNN_NAME(fnn_norm_table) FNN_ISA_NAME(fnn_norm_table) = {
     SPAN(col_sqdev_span), SPAN(apply_span),       SPAN(bwd_sums_span),
     SPAN(col_bwd_sums_span), SPAN(dx_span),       SPAN(ln_apply_span),
     SPAN(ln_bwd_sums_span), SPAN(ln_partials_span), SPAN(ln_dx_span),
+    SPAN(col_apply_span),
 };
 
 #undef T
@@ -392,6 +405,7 @@ const FNN_NAME(fnn_norm_table) FNN_ISA_NAME(fnn_norm_table) = {
 #undef LOAD_CST
 #undef PRE
 #undef CALL_apply_loop
+#undef CALL_col_apply_loop
 #undef CALL_bwd_sums_loop
 #undef CALL_col_bwd_sums_loop
 #undef CALL_dx_loop
