@@ -7,8 +7,12 @@ SIMD dispatch level and of the thread pool in a process. Every
 built from that file alone and linked against ``libfastnn.so`` with the run
 path ``$ORIGIN/../lib``, so the library is found next to the package in a
 wheel, an editable install (``pip install -e .``) and an in-place build
-(``python setup.py build_ext --inplace``) alike. A new kernel family needs no
-change here.
+(``python setup.py build_ext --inplace``) alike.
+
+The per-ISA loops of a family, ``csrc/<family>/<family>_spans_t.h``, are
+compiled from one file, ``csrc/core/isa_unit.c``, once per SIMD level
+(``-DFNN_ISA=baseline|avx2|avx512``), as the rows of ``ISA_UNITS`` below say.
+A new kernel family adds one row there.
 
 Environment variables
 ---------------------
@@ -65,6 +69,25 @@ LIBRARY_FILE = "libfastnn.so" if sys.platform != "darwin" else "libfastnn.dylib"
 # package was installed or built
 LIBRARY_DIR = ("fastnn", "lib")
 EXTENSION_RPATH = "$ORIGIN/../lib" if sys.platform != "darwin" else "@loader_path/../lib"
+
+# The SIMD levels every family is compiled for; the drivers pick one at each
+# call (FNN_PICK_TABLE in csrc/core/dispatch.h, the level of fnn_simd_level()).
+ISA_LEVELS = ("baseline", "avx2", "avx512")
+ISA_UNIT = f"{CSRC}/core/isa_unit.c"
+# One row per kernel family: csrc/<family>/<family>_spans_t.h, with
+# <family>_internal.h, is compiled from ISA_UNIT at every level of ISA_LEVELS,
+# with the row's options (C macros that ISA_UNIT reads at the avx2 and avx512
+# levels; see the top of that file):
+#   FNN_FP_CONTRACT_FAST  fused multiply-adds (every other unit: -ffp-contract=off)
+#   FNN_TUNE_GATHERS      GCC tuning that allows gathers
+ISA_UNITS = {
+    "augment": (),
+    "dense": ("FNN_FP_CONTRACT_FAST", "FNN_TUNE_GATHERS"),  # activations, vector math
+    "losses": (),
+    "norm": (),
+    "optim": (),
+    "random": (),
+}
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -126,7 +149,7 @@ class BuildExt(build_ext):
         cflags = ["-O3", "-std=c11", "-fno-math-errno", "-fno-trapping-math",
                   # a*b+c rounds the same on every ISA, so every SIMD path
                   # gives bitwise-identical results (the activation units
-                  # opt in to FMA contraction: csrc/dense/dense_isa_*.c)
+                  # opt in to FMA contraction: ISA_UNITS)
                   "-ffp-contract=off", "-Wall", "-Wno-unused-function"]
         lib_ldflags = []
         ext_ldflags = []
@@ -176,28 +199,39 @@ class BuildExt(build_ext):
         return Path(self.build_lib, *LIBRARY_DIR, LIBRARY_FILE)
 
     def build_library(self, cflags, ldflags):
-        """Compile every csrc/**/*.c once, in parallel, and link libfastnn.
+        """Compile every csrc/**/*.c once and ISA_UNIT once per family and
+        level, in parallel, and link libfastnn.
 
         Each object is written by exactly one compiler process, before any
         extension is linked. The link is skipped when the library is newer
         than every object.
         """
-        sources = sorted(glob(f"{CSRC}/**/*.c", recursive=True))
-        output_dir = os.path.join(self.build_temp, "kernels")
+        kernels = os.path.join(self.build_temp, "kernels")
         headers = sorted(glob(f"{CSRC}/**/*.h", recursive=True))
         newest_header = max((os.path.getmtime(h) for h in headers), default=0.0)
-        objects = self.compiler.object_filenames(sources, output_dir=output_dir)
+        # (source, output directory, macros): the plain sources, then the ISA units,
+        # each in a directory of its own since they share one source file
+        units = [(src, kernels, [], os.path.getmtime(src))
+                 for src in sorted(glob(f"{CSRC}/**/*.c", recursive=True)) if src != ISA_UNIT]
+        # a changed row of ISA_UNITS recompiles the units too
+        isa_mtime = max(os.path.getmtime(ISA_UNIT), os.path.getmtime(__file__))
+        for family, level, macros in isa_units(_flag_env("FASTNN_NO_SIMD_DISPATCH")):
+            units.append((ISA_UNIT, os.path.join(kernels, "isa", f"{family}_{level}"), macros,
+                          isa_mtime))
+        objects = [self.compiler.object_filenames([src], output_dir=out)[0]
+                   for src, out, _, _ in units]
 
-        def stale(src, obj):
+        def stale(unit, obj):
             return (self.force or not os.path.exists(obj)
-                    or os.path.getmtime(obj) < max(os.path.getmtime(src), newest_header))
+                    or os.path.getmtime(obj) < max(unit[3], newest_header))
 
-        def compile_one(src):
+        def compile_one(unit):
+            src, out, macros, _ = unit
             self.compiler.compile(
-                [src], output_dir=output_dir, include_dirs=[CSRC],
+                [src], output_dir=out, macros=macros, include_dirs=[CSRC],
                 extra_postargs=cflags, depends=headers)
 
-        todo = [src for src, obj in zip(sources, objects) if stale(src, obj)]
+        todo = [unit for unit, obj in zip(units, objects) if stale(unit, obj)]
         with ThreadPoolExecutor(max_workers=max(1, int(self.parallel or 1))) as pool:
             list(pool.map(compile_one, todo))  # list() re-raises compile errors
         target = self.library_path()
@@ -234,6 +268,28 @@ class BuildExt(build_ext):
         tmp = target.with_name(target.name + ".tmp")
         shutil.copyfile(built, tmp)
         os.replace(tmp, target)
+
+
+def isa_units(no_simd_dispatch=False):
+    """(family, level, macros) of each compilation of ISA_UNIT, from ISA_UNITS.
+
+    Without SIMD dispatch only the baseline level is compiled. Raises when
+    ISA_UNITS and the families with a spans template in csrc/ differ.
+    """
+    families = sorted(Path(p).parent.name for p in glob(f"{CSRC}/*/*_spans_t.h")
+                      if Path(p).name == f"{Path(p).parent.name}_spans_t.h")
+    if families != sorted(ISA_UNITS):
+        raise RuntimeError(f"setup.py ISA_UNITS lists {sorted(ISA_UNITS)}, but csrc/ has "
+                           f"spans templates of {families}: one row per family")
+    levels = ISA_LEVELS[:1] if no_simd_dispatch else ISA_LEVELS
+    units = []
+    for family, options in ISA_UNITS.items():
+        for level in levels:
+            macros = [("FNN_ISA", level),
+                      ("FNN_INTERNAL", f'"{family}/{family}_internal.h"'),
+                      ("FNN_SPANS", f'"{family}/{family}_spans_t.h"')]
+            units.append((family, level, macros + [(option, None) for option in options]))
+    return units
 
 
 def extensions():

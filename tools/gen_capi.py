@@ -263,9 +263,16 @@ def render_generic(functions):
     return "\n".join(lines)
 
 
+def generated():
+    """Every file this script writes (a path under the checkout) with its text."""
+    parsed = parse()
+    files = render(*parsed)
+    files[EXT / "c_generic.pxd"] = render_generic(parsed[2])
+    return files
+
+
 def main(argv):
-    files = render(*parse())
-    files[EXT / "c_generic.pxd"] = render_generic(parse()[2])
+    files = generated()
     stale = [p for p, t in files.items() if not p.exists() or p.read_text() != t]
     if "--check" in argv:
         for p in stale:

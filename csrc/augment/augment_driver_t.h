@@ -6,17 +6,7 @@
 #define T FNN_REAL
 #define TABLE FNN_NAME(fnn_augment_table)
 
-static const TABLE *FNN_NAME(augment_table)(void)
-{
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-    switch (fnn_simd_level()) {
-    case FNN_SIMD_AVX512: return &FNN_CAT3(fnn_augment_table, FNN_SFX, avx512);
-    case FNN_SIMD_AVX2: return &FNN_CAT3(fnn_augment_table, FNN_SFX, avx2);
-    default: break;
-    }
-#endif
-    return &FNN_CAT3(fnn_augment_table, FNN_SFX, baseline);
-}
+static const TABLE *FNN_NAME(augment_table)(void) { return FNN_PICK_TABLE(fnn_augment_table); }
 
 typedef struct {
     const TABLE *tab;

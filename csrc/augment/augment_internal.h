@@ -1,8 +1,9 @@
 /* Internal interface between the augmentation drivers (augment.c) and the
- * per-ISA row loops (augment_isa_*.c). Not installed for users. */
+ * per-ISA row loops (core/isa_unit.c). Not installed for users. */
 #ifndef FASTNN_AUGMENT_INTERNAL_H
 #define FASTNN_AUGMENT_INTERNAL_H
 
+#include "../core/dispatch.h" /* FNN_DECLARE_TABLES */
 #include "../fastnn.h"
 /* the Philox round macros and fnn_stream of the random family: the same
  * generator, so a seed means the same thing in every family */

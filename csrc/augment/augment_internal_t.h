@@ -23,8 +23,4 @@ typedef struct {
     double (*sum_sq)(const FNN_REAL *x, size_t n);
 } FNN_NAME(fnn_augment_table);
 
-extern const FNN_NAME(fnn_augment_table) FNN_CAT3(fnn_augment_table, FNN_SFX, baseline);
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-extern const FNN_NAME(fnn_augment_table) FNN_CAT3(fnn_augment_table, FNN_SFX, avx2);
-extern const FNN_NAME(fnn_augment_table) FNN_CAT3(fnn_augment_table, FNN_SFX, avx512);
-#endif
+FNN_DECLARE_TABLES(fnn_augment_table);

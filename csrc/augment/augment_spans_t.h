@@ -1,5 +1,5 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
- * augment_isa_*.c: the row loops of the augmentation kernels. Plain C with
+ * core/isa_unit.c: the row loops of the augmentation kernels. Plain C with
  * `#pragma omp simd`, auto-vectorized for each target. */
 
 #define T FNN_REAL

@@ -3,7 +3,7 @@
  *
  * Kernels are written once, over FNN_REAL, in a template file and
  * instantiated for float and double by core/instantiate_dtypes.h. Per-ISA
- * translation units (core/isa_*.h) compile the same template with a
+ * translation units (core/isa_unit.c) compile the same template with a
  * different `#pragma GCC target`, and the dispatch table picks one at run
  * time. */
 #ifndef FASTNN_CORE_COMMON_H

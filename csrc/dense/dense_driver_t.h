@@ -14,17 +14,7 @@
 #define COEF FNN_NAME(fnn_act_coef)
 #define TABLE FNN_NAME(fnn_dense_table)
 
-static const TABLE *FNN_NAME(dense_table)(void)
-{
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-    switch (fnn_simd_level()) {
-    case FNN_SIMD_AVX512: return &FNN_CAT3(fnn_dense_table, FNN_SFX, avx512);
-    case FNN_SIMD_AVX2: return &FNN_CAT3(fnn_dense_table, FNN_SFX, avx2);
-    default: break;
-    }
-#endif
-    return &FNN_CAT3(fnn_dense_table, FNN_SFX, baseline);
-}
+static const TABLE *FNN_NAME(dense_table)(void) { return FNN_PICK_TABLE(fnn_dense_table); }
 
 static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
 {

@@ -1,8 +1,9 @@
 /* Internal interface between the dense drivers (dense.c) and the per-ISA
- * element loops (dense_isa_*.c). Not installed for users. */
+ * element loops (core/isa_unit.c). Not installed for users. */
 #ifndef FASTNN_DENSE_INTERNAL_H
 #define FASTNN_DENSE_INTERNAL_H
 
+#include "../core/dispatch.h" /* FNN_DECLARE_TABLES */
 #include "../fastnn.h"
 
 /* Bits of the forward loops' mode */

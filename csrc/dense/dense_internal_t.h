@@ -26,8 +26,4 @@ typedef struct {
     FNN_NAME(fnn_stream_span) stream;
 } FNN_NAME(fnn_dense_table);
 
-extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, baseline);
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, avx2);
-extern const FNN_NAME(fnn_dense_table) FNN_CAT3(fnn_dense_table, FNN_SFX, avx512);
-#endif
+FNN_DECLARE_TABLES(fnn_dense_table);

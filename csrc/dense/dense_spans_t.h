@@ -1,5 +1,5 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
- * dense_isa_*.c: the activation loops over one contiguous span, and the
+ * core/isa_unit.c: the activation loops over one contiguous span, and the
  * vector math exposed for testing. The drivers in dense_driver_t.h split
  * the work and pick the table for the running CPU.
  *

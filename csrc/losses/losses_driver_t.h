@@ -6,17 +6,7 @@
 #define COEF FNN_NAME(fnn_loss_coef)
 #define TABLE FNN_NAME(fnn_losses_table)
 
-static const TABLE *FNN_NAME(losses_table)(void)
-{
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-    switch (fnn_simd_level()) {
-    case FNN_SIMD_AVX512: return &FNN_CAT3(fnn_losses_table, FNN_SFX, avx512);
-    case FNN_SIMD_AVX2: return &FNN_CAT3(fnn_losses_table, FNN_SFX, avx2);
-    default: break;
-    }
-#endif
-    return &FNN_CAT3(fnn_losses_table, FNN_SFX, baseline);
-}
+static const TABLE *FNN_NAME(losses_table)(void) { return FNN_PICK_TABLE(fnn_losses_table); }
 
 /* ---- row losses ---- */
 

@@ -1,8 +1,9 @@
 /* Internal interface between the loss drivers (losses.c) and the per-ISA
- * loops (losses_isa_*.c). Not installed for users. */
+ * loops (core/isa_unit.c). Not installed for users. */
 #ifndef FASTNN_LOSSES_INTERNAL_H
 #define FASTNN_LOSSES_INTERNAL_H
 
+#include "../core/dispatch.h" /* FNN_DECLARE_TABLES */
 #include "../fastnn.h"
 
 /* Row kinds, indexing fnn_losses_table.row */

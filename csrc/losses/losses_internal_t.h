@@ -32,8 +32,4 @@ typedef struct {
     void (*normal_icdf)(const FNN_NAME(fnn_loss_coef) *c, FNN_REAL *x, size_t n);
 } FNN_NAME(fnn_losses_table);
 
-extern const FNN_NAME(fnn_losses_table) FNN_CAT3(fnn_losses_table, FNN_SFX, baseline);
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-extern const FNN_NAME(fnn_losses_table) FNN_CAT3(fnn_losses_table, FNN_SFX, avx2);
-extern const FNN_NAME(fnn_losses_table) FNN_CAT3(fnn_losses_table, FNN_SFX, avx512);
-#endif
+FNN_DECLARE_TABLES(fnn_losses_table);

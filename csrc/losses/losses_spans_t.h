@@ -1,5 +1,5 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
- * losses_isa_*.c: the per-row and per-block loops of every loss.
+ * core/isa_unit.c: the per-row and per-block loops of every loss.
  *
  * Sums over a row or block go through LANES fixed accumulators (element j
  * feeds lane j % LANES) combined by a fixed tree, so the result does not

@@ -10,17 +10,7 @@
 #define L FNN_NORM_LANES
 #define F(name) FNN_NAME(name)
 
-static const TABLE *F(norm_table)(void)
-{
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-    switch (fnn_simd_level()) {
-    case FNN_SIMD_AVX512: return &FNN_CAT3(fnn_norm_table, FNN_SFX, avx512);
-    case FNN_SIMD_AVX2: return &FNN_CAT3(fnn_norm_table, FNN_SFX, avx2);
-    default: break;
-    }
-#endif
-    return &FNN_CAT3(fnn_norm_table, FNN_SFX, baseline);
-}
+static const TABLE *F(norm_table)(void) { return FNN_PICK_TABLE(fnn_norm_table); }
 
 /* Constants of one BatchNorm channel. Training centres x with the mean split
  * as hi + lo (exact against a large mean); inference folds everything into

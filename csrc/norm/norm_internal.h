@@ -1,8 +1,9 @@
 /* Internal interface between the normalization drivers (norm.c) and the
- * per-ISA element loops (norm_isa_*.c). Not installed for users. */
+ * per-ISA element loops (core/isa_unit.c). Not installed for users. */
 #ifndef FASTNN_NORM_INTERNAL_H
 #define FASTNN_NORM_INTERNAL_H
 
+#include "../core/dispatch.h" /* FNN_DECLARE_TABLES */
 #include "../fastnn.h"
 
 /* Reductions keep this many double accumulators per pass whatever the ISA:

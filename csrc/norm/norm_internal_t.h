@@ -49,8 +49,4 @@ typedef struct {
                       const FNN_NAME(fnn_norm_cst) *c, unsigned mode);
 } FNN_NAME(fnn_norm_table);
 
-extern const FNN_NAME(fnn_norm_table) FNN_CAT3(fnn_norm_table, FNN_SFX, baseline);
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-extern const FNN_NAME(fnn_norm_table) FNN_CAT3(fnn_norm_table, FNN_SFX, avx2);
-extern const FNN_NAME(fnn_norm_table) FNN_CAT3(fnn_norm_table, FNN_SFX, avx512);
-#endif
+FNN_DECLARE_TABLES(fnn_norm_table);

@@ -6,17 +6,7 @@
 #define COEF FNN_NAME(fnn_optim_coef)
 #define TABLE FNN_NAME(fnn_optim_table)
 
-static const TABLE *FNN_NAME(optim_table)(void)
-{
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-    switch (fnn_simd_level()) {
-    case FNN_SIMD_AVX512: return &FNN_CAT3(fnn_optim_table, FNN_SFX, avx512);
-    case FNN_SIMD_AVX2: return &FNN_CAT3(fnn_optim_table, FNN_SFX, avx2);
-    default: break;
-    }
-#endif
-    return &FNN_CAT3(fnn_optim_table, FNN_SFX, baseline);
-}
+static const TABLE *FNN_NAME(optim_table)(void) { return FNN_PICK_TABLE(fnn_optim_table); }
 
 static void FNN_NAME(optim_coefficients)(int algorithm, const fnn_optim_hparams *hp, COEF *c)
 {

@@ -1,8 +1,9 @@
 /* Internal interface between the optimizer drivers (optim.c) and the
- * per-ISA element loops (optim_isa_*.c). Not installed for users. */
+ * per-ISA element loops (core/isa_unit.c). Not installed for users. */
 #ifndef FASTNN_OPTIM_INTERNAL_H
 #define FASTNN_OPTIM_INTERNAL_H
 
+#include "../core/dispatch.h" /* FNN_DECLARE_TABLES */
 #include "../fastnn.h"
 
 /* Bits of fnn_optim_coef.mode. Each combination gets its own loop (see

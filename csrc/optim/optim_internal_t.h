@@ -44,8 +44,4 @@ typedef struct {
     FNN_NAME(fnn_map_span) scale, clamp;
 } FNN_NAME(fnn_optim_table);
 
-extern const FNN_NAME(fnn_optim_table) FNN_CAT3(fnn_optim_table, FNN_SFX, baseline);
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-extern const FNN_NAME(fnn_optim_table) FNN_CAT3(fnn_optim_table, FNN_SFX, avx2);
-extern const FNN_NAME(fnn_optim_table) FNN_CAT3(fnn_optim_table, FNN_SFX, avx512);
-#endif
+FNN_DECLARE_TABLES(fnn_optim_table);

@@ -1,5 +1,5 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
- * optim_isa_*.c: the element loops of every optimizer over one contiguous
+ * core/isa_unit.c: the element loops of every optimizer over one contiguous
  * piece of one array. The drivers in optim_driver_t.h split the work and
  * pick the table for the running CPU.
  *

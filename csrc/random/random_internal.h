@@ -1,8 +1,9 @@
 /* Internal interface between the random drivers (random.c) and the per-ISA
- * loops (random_isa_*.c). Not installed for users. */
+ * loops (core/isa_unit.c). Not installed for users. */
 #ifndef FASTNN_RANDOM_INTERNAL_H
 #define FASTNN_RANDOM_INTERNAL_H
 
+#include "../core/dispatch.h" /* FNN_DECLARE_TABLES */
 #include "../fastnn.h"
 
 /* Elements per tile: the words of one tile (at most 2 per element) live in

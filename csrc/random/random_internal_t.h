@@ -17,8 +17,4 @@ typedef struct {
     void (*scale)(const FNN_REAL *x, FNN_REAL *y, size_t n, FNN_REAL scale);
 } FNN_NAME(fnn_random_table);
 
-extern const FNN_NAME(fnn_random_table) FNN_CAT3(fnn_random_table, FNN_SFX, baseline);
-#if defined(FNN_X86_64) && !defined(FNN_NO_SIMD_DISPATCH)
-extern const FNN_NAME(fnn_random_table) FNN_CAT3(fnn_random_table, FNN_SFX, avx2);
-extern const FNN_NAME(fnn_random_table) FNN_CAT3(fnn_random_table, FNN_SFX, avx512);
-#endif
+FNN_DECLARE_TABLES(fnn_random_table);

@@ -1,5 +1,5 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
- * random_isa_*.c: Philox blocks and the loops that turn their words into
+ * core/isa_unit.c: Philox blocks and the loops that turn their words into
  * uniforms, normals and dropout masks.
  *
  * Work goes tile by tile: a vectorized loop computes the Philox words of

@@ -3,8 +3,7 @@ cimport numpy as cnp
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 
-from fastnn._ext.c_core cimport FNN_DTYPE_FLOAT32, FNN_DTYPE_FLOAT64
-from fastnn._ext.c_optim cimport *
+from fastnn._ext.c_capi cimport *
 
 cnp.import_array()
 

@@ -7,13 +7,18 @@ cimport numpy as cnp
 from libc.stdlib cimport getenv, strtol
 import numpy as np
 
-from fastnn._ext.c_core cimport (
-    fnn_api_version, fnn_openmp_enabled, fnn_openmp_version, fnn_openmp_max_threads,
+from fastnn._ext.c_capi cimport (
+    fnn_api_version, fnn_openmp_enabled,
     fnn_simd_max_level, fnn_simd_level, fnn_simd_set_level, fnn_simd_level_name,
     fnn_stream_triad, fnn_compiler_version,
     fnn_runtime_set_spin_us, fnn_runtime_spin_us, fnn_runtime_pooled, fnn_runtime_stats,
     fnn_runtime_set_test_mode,
 )
+
+# libfastnn's own, not in the public header fastnn.h
+cdef extern from "core/parallel.h" nogil:
+    int fnn_openmp_version()
+    int fnn_openmp_max_threads()
 from libc.stdint cimport uint64_t
 
 cnp.import_array()
