@@ -1,5 +1,5 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
- * norm_isa_*.c: the element loops of the normalization kernels over one
+ * core/isa_unit.c (setup.py's ISA_UNITS): the element loops of the normalization kernels over one
  * contiguous piece of a channel, row or group. The drivers in
  * norm_driver_t.h derive the constants and split the work.
  *
