@@ -241,6 +241,44 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int = 256,
     return np.concatenate(outs, axis=0)
 
 
+
+def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data,
+                  scheduler, scheduler_interval):
+    """Checks the validation data and the scheduler interval and builds the
+    loop's state; shared by :func:`fit` and ``fastnn.distributed``'s fit.
+
+    Returns
+    -------
+    (TrainerState, bool, bool)
+        The state, whether the scheduler steps per batch, and whether it is a
+        ReduceLROnPlateau.
+    """
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a pair (x_val, y_val)")
+        _check_xy(validation_data[0], validation_data[1], "validation_data[0]")
+        _check_targets(loss, validation_data[1], "validation_data[1]")
+    if scheduler_interval is None:
+        per_batch = isinstance(scheduler, (_optim.lr_scheduler.CyclicLR,
+                                           _optim.lr_scheduler.OneCycleLR))
+    elif scheduler_interval in ("epoch", "batch"):
+        per_batch = scheduler_interval == "batch"
+    else:
+        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', "
+                         f"got {scheduler_interval!r}")
+    plateau = isinstance(scheduler, _optim.lr_scheduler.ReduceLROnPlateau)
+
+    n = x.shape[0]
+    n_batches = -(-n // batch_size)
+    names = ["loss"] + list(fns)
+    if validation_data is not None:
+        names += ["val_" + k for k in names]
+    names.append("lr")
+    trainer = TrainerState(opt, n_batches, x, y, loss, epochs=int(epochs),
+                           initial_epoch=int(initial_epoch), metrics_names=names)
+    return trainer, per_batch, plateau
+
+
 def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         loss: Union[str, Loss] = "cross_entropy", optimizer: Any = "adam",
         lr: Optional[float] = None, epochs: int = 1, batch_size: int = 32,
@@ -395,29 +433,10 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
             raise ValueError("validation_split leaves no validation sample")
         validation_data = (x[-n_val:], y[-n_val:])
         x, y = x[:-n_val], y[:-n_val]
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (x_val, y_val)")
-        _check_xy(validation_data[0], validation_data[1], "validation_data[0]")
-        _check_targets(loss, validation_data[1], "validation_data[1]")
-    if scheduler_interval is None:
-        per_batch = isinstance(scheduler, (_optim.lr_scheduler.CyclicLR,
-                                           _optim.lr_scheduler.OneCycleLR))
-    elif scheduler_interval in ("epoch", "batch"):
-        per_batch = scheduler_interval == "batch"
-    else:
-        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', "
-                         f"got {scheduler_interval!r}")
-    plateau = isinstance(scheduler, _optim.lr_scheduler.ReduceLROnPlateau)
-
-    n = x.shape[0]
-    n_batches = -(-n // batch_size)
-    names = ["loss"] + list(fns)
-    if validation_data is not None:
-        names += ["val_" + k for k in names]
-    names.append("lr")
-    trainer = TrainerState(opt, n_batches, x, y, loss, epochs=int(epochs),
-                           initial_epoch=int(initial_epoch), metrics_names=names)
+    trainer, per_batch, plateau = _prepare_loop(
+        opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data, scheduler,
+        scheduler_interval)
+    n, n_batches = x.shape[0], trainer.n_batches
     history = History()
     cbs = CallbackList(callbacks)
     if verbose:

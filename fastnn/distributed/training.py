@@ -6,9 +6,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from fastnn import optim as _optim
 from fastnn import training as _t
-from fastnn.callbacks import Callback, CallbackList, ModelCheckpoint, ProgressBar, TrainerState
+from fastnn.callbacks import Callback, CallbackList, ModelCheckpoint, ProgressBar
 from fastnn.distributed._comm import abort, get_comm, mpi
 from fastnn.distributed.ddp import DistributedDataParallel
 from fastnn.distributed.setup import broadcast_parameters
@@ -243,29 +242,10 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
             raise ValueError("validation_split leaves no validation sample")
         validation_data = (x[-n_val:], y[-n_val:])
         x, y = x[:-n_val], y[:-n_val]
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (x_val, y_val)")
-        _t._check_xy(validation_data[0], validation_data[1], "validation_data[0]")
-        _t._check_targets(loss, validation_data[1], "validation_data[1]")
-    if scheduler_interval is None:
-        per_batch = isinstance(scheduler, (_optim.lr_scheduler.CyclicLR,
-                                           _optim.lr_scheduler.OneCycleLR))
-    elif scheduler_interval in ("epoch", "batch"):
-        per_batch = scheduler_interval == "batch"
-    else:
-        raise ValueError(f"scheduler_interval must be 'epoch' or 'batch', "
-                         f"got {scheduler_interval!r}")
-    plateau = isinstance(scheduler, _optim.lr_scheduler.ReduceLROnPlateau)
-
-    n = x.shape[0]
-    n_batches = -(-n // batch_size)
-    names = ["loss"] + list(fns)
-    if validation_data is not None:
-        names += ["val_" + k for k in names]
-    names.append("lr")
-    trainer = TrainerState(opt, n_batches, x, y, loss, epochs=int(epochs),
-                           initial_epoch=int(initial_epoch), metrics_names=names)
+    trainer, per_batch, plateau = _t._prepare_loop(
+        opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data, scheduler,
+        scheduler_interval)
+    n, n_batches = x.shape[0], trainer.n_batches
     trainer.rank, trainer.world_size = rank, size
     history = _t.History()
     callbacks = list(callbacks)
