@@ -25,8 +25,9 @@
  *    job owns it (several Python threads), or from inside a chunk (nested),
  *    runs on its own thread: it never queues behind another call.
  * g) When a call waited for a worker's last chunk more than half a chunk's
- *    time (plus 50 us) after finishing its own (the worker was preempted or
- *    shares its core with another process or a spinning BLAS thread),
+ *    time (plus 50 us, and at least an eighth of its own work) after
+ *    finishing its own (the worker was preempted or shares its core with
+ *    another process or a spinning BLAS thread),
  *    the following calls run on the calling thread alone for a while
  *    (FNN_SOLO_MIN_NS, doubling while it happens again, up to
  *    FNN_SOLO_MAX_NS), then the pool is tried again. On a shared machine
@@ -473,12 +474,16 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
     unsigned saved = fnn_denormals_enter(flags);
     const long t0 = now_ns();
     const uint32_t ran = run_chunks(epoch, 0);
-    const long own_chunk_ns = (now_ns() - t0) / (long)(ran ? ran : 1);
+    const long own_ns = now_ns() - t0;
+    const long own_chunk_ns = own_ns / (long)(ran ? ran : 1);
     fnn_denormals_leave(flags, saved);
     /* workers that run as fast as the caller finish their last chunks
      * about when the caller finishes its own: a wait of more than half a
-     * chunk means a worker runs slowly or not at all (a shared core) */
-    const long expected_ns = own_chunk_ns / 2 + FNN_WAIT_SLACK_NS;
+     * chunk means a worker runs slowly or not at all (a shared core). A
+     * wait below an eighth of the caller's own work costs little, and a
+     * virtual CPU's brief hiccups must not send the next calls solo. */
+    long expected_ns = own_chunk_ns / 2 + FNN_WAIT_SLACK_NS;
+    if (expected_ns < own_ns / 8) expected_ns = own_ns / 8;
     const long waited = wait_done((uint32_t)n_chunks, expected_ns < FNN_WAIT_SPIN_MAX_NS
                                                           ? expected_ns : FNN_WAIT_SPIN_MAX_NS);
     if (waited > expected_ns &&
