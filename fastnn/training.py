@@ -242,6 +242,28 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int = 256,
 
 
 
+def _check_fit_args(model, x, y, loss, metrics, epochs, batch_size, initial_epoch,
+                    validation_split):
+    """The checks of fit's arguments before any training, shared by :func:`fit`
+    and ``fastnn.distributed``'s fit. Returns ``(batch_size, loss, metric fns)``."""
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
+    _check_xy(x, y)
+    batch_size = _check_batch_size(batch_size)
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+            or not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}], "
+                         f"got {initial_epoch!r}")
+    if not 0.0 <= float(validation_split) < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    loss = get_loss(loss)
+    _check_targets(loss, y)
+    fns = _metric_fns(metrics, loss)
+    return batch_size, loss, fns
+
+
 def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data,
                   scheduler, scheduler_interval):
     """Checks the validation data and the scheduler interval and builds the
@@ -411,21 +433,8 @@ def _blas_limit(blas_threads):
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
          verbose, transform=None, initial_epoch=0):
-    if not isinstance(model, Module):
-        raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
-    _check_xy(x, y)
-    batch_size = _check_batch_size(batch_size)
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
-            or not 0 <= initial_epoch <= epochs:
-        raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}], "
-                         f"got {initial_epoch!r}")
-    if not 0.0 <= float(validation_split) < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    loss = get_loss(loss)
-    _check_targets(loss, y)
-    fns = _metric_fns(metrics, loss)
+    batch_size, loss, fns = _check_fit_args(model, x, y, loss, metrics, epochs, batch_size,
+                                            initial_epoch, validation_split)
     opt = get_optimizer(optimizer, model.parameters(), lr)
     if validation_data is None and validation_split > 0:
         n_val = int(x.shape[0] * validation_split)

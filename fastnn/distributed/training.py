@@ -156,26 +156,12 @@ class _GlobalRows:
 
 def _check_args(model, x, y, zero, loss, optimizer, epochs, batch_size, validation_split,
                 verbose, transform, initial_epoch, metrics, scheduler_interval):
-    import numbers
-    if not isinstance(model, Module):
-        raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be callable, got {type(transform).__name__}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    _t._check_xy(x, y)
-    batch_size = _t._check_batch_size(batch_size)
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
-            or not 0 <= initial_epoch <= epochs:
-        raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}], "
-                         f"got {initial_epoch!r}")
-    if not 0.0 <= float(validation_split) < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    loss = get_loss(loss)
-    _t._check_targets(loss, y)
-    _t._metric_fns(metrics, loss)
+    batch_size, loss, _ = _t._check_fit_args(model, x, y, loss, metrics, epochs, batch_size,
+                                             initial_epoch, validation_split)
     if zero and not isinstance(optimizer, (str, ZeroRedundancyOptimizer)):
         raise TypeError("zero=True needs an optimizer name (or pass a "
                         "ZeroRedundancyOptimizer as optimizer)")
