@@ -178,10 +178,17 @@ def _lambdas(optimizer, fn, name):
 
 
 class _LambdaState:
-    """state_dict of the lambda-based schedulers, as PyTorch: functions
-    and lambdas are not saved (``None``); a callable object's ``__dict__`` is."""
+    """Construction and state_dict of the lambda-based schedulers, as PyTorch:
+    one function per param group; functions and lambdas are not saved
+    (``None``), a callable object's ``__dict__`` is."""
 
     lr_lambdas: List[LRLambda]
+
+    def __init__(self, optimizer: Any, lr_lambda: Union[LRLambda, Sequence[LRLambda]],
+                 last_epoch: int = -1) -> None:
+        _check_optimizer(optimizer)
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda, "lr_lambda")
+        super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> Dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -216,12 +223,6 @@ class LambdaLR(_LambdaState, LRScheduler):
     with the same functions, then ``load_state_dict``.
     """
 
-    def __init__(self, optimizer: Any, lr_lambda: Union[LRLambda, Sequence[LRLambda]],
-                 last_epoch: int = -1) -> None:
-        _check_optimizer(optimizer)
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda, "lr_lambda")
-        super().__init__(optimizer, last_epoch)
-
     def get_lr(self) -> List[float]:
         return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
@@ -241,12 +242,6 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
     Not picklable with lambdas; ``state_dict`` skips functions and lambdas
     and keeps callable objects' ``__dict__`` (see :class:`LambdaLR`).
     """
-
-    def __init__(self, optimizer: Any, lr_lambda: Union[LRLambda, Sequence[LRLambda]],
-                 last_epoch: int = -1) -> None:
-        _check_optimizer(optimizer)
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda, "lr_lambda")
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
         if self._is_initial:
