@@ -84,6 +84,11 @@ _discover_lock = threading.Lock()
 
 
 def _discover_locked():
+    # scipy's BLAS, the one the tiles call, is loaded only when scipy is
+    # imported: load it first, or a discovery that runs before the first
+    # dense call (fit's BLAS limit does) would miss it, and the tiles' ?gemm
+    # would start its own threads inside fastnn's for the rest of the process.
+    available()
     try:
         from threadpoolctl import threadpool_info
         infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]

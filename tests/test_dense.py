@@ -1,5 +1,8 @@
 """Activations, their vector math, and the fused dense layer against the NumPy
 references (fastnn.reference.dense), SciPy and finite differences."""
+import subprocess
+import sys
+import textwrap
 import numpy as np
 import pytest
 from scipy import special
@@ -731,6 +734,36 @@ def test_dense_blas_single_threaded_inside():
     seen = K.probe_single_threaded()
     assert len(seen) == len(pthreads)
     assert all(t == 1 for t in seen)
+
+
+def test_blas_found_when_a_limit_comes_before_the_first_dense_call():
+    """fit enters its BLAS limit before any dense call has loaded scipy's
+    BLAS: the discovery must still find that library, or the tiles' ?gemm
+    runs its own threads inside fastnn's (a fresh process, as a user's
+    script starts)."""
+    code = textwrap.dedent("""
+        import numpy as np
+        import fastnn
+        from fastnn import _blas, functional as F
+        from fastnn._ext import dense as K
+        with _blas.limit_blas_threads(1):  # the discovery runs here, as in fit
+            pass
+        x = np.ones((4, 3), np.float32)
+        w = np.ones((2, 3), np.float32)
+        F.dense_forward(x, w, None, "relu")  # scipy's BLAS is loaded by now
+        from threadpoolctl import threadpool_info
+        pools = [i for i in threadpool_info() if i.get("internal_api") == "openblas"
+                 and i.get("threading_layer") == "pthreads"]
+        seen = K.probe_single_threaded()
+        print(len(seen), len(pools), all(t == 1 for t in seen))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    n_seen, n_pools, all_single = out.stdout.split()
+    if int(n_pools) == 0:
+        pytest.skip("no OpenBLAS with a pthreads pool loaded")
+    assert (int(n_seen), all_single) == (int(n_pools), "True")
 
 
 def test_dense_concurrent_calls(rng):
