@@ -507,6 +507,7 @@ static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
         F(row_stats)(t, x, d, r->eps, &mean, &rstd);
         r->mean[row] = mean;
         r->rstd[row] = rstd;
+        if (row + 1 < r1) norm_prefetch(x + d, d * sizeof(T));
         const T mh = (T)mean;
         t->ln_apply(x, r->y + row * d, d, mh, (T)(mean - (double)mh), (T)rstd, r->gamma, r->beta,
                     mode, r->streaming);
