@@ -69,6 +69,7 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
     }
 }
 
+
 /* Rows of the s = 1 layout merged per block: a function of nothing but the
  * data's shape, so the statistics never depend on the thread count. */
 #define NORM_ROW_BLOCK 32
@@ -491,6 +492,7 @@ typedef struct {
     double eps;
     T *y;
     double *mean, *rstd;
+    int streaming;
 } F(ln_fwd_ctx);
 
 static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
@@ -505,17 +507,23 @@ static void F(ln_fwd_rows)(const void *vctx, size_t r0, size_t r1)
         F(row_stats)(t, x, d, r->eps, &mean, &rstd);
         r->mean[row] = mean;
         r->rstd[row] = rstd;
+        if (row + 1 < r1) norm_prefetch(x + d, d * sizeof(T));
         const T mh = (T)mean;
         t->ln_apply(x, r->y + row * d, d, mh, (T)(mean - (double)mh), (T)rstd, r->gamma, r->beta,
-                    mode);
+                    mode, r->streaming);
     }
+    if (r->streaming) fnn_stream_fence();
 }
 
 int F(fnn_layer_norm)(const T *x, size_t m, size_t d, const T *gamma, const T *beta, double eps,
                       T *y, double *mean, double *rstd, int n_threads, int flags)
 {
     if (m == 0 || d == 0) return 0;
-    F(ln_fwd_ctx) run = {F(norm_table)(), x, m, d, gamma, beta, eps, y, mean, rstd};
+    /* backward writes dx with normal stores: streaming them measured slower
+     * (its stores mix with twice as many loads) */
+    const size_t bytes = m * d * sizeof(T);
+    F(ln_fwd_ctx) run = {F(norm_table)(), x, m, d, gamma, beta, eps, y, mean, rstd,
+                         norm_streams(bytes, bytes)};
     fnn_parallel_ranges(m, norm_grain(d), 1, n_threads, flags, F(ln_fwd_rows), &run);
     return 0;
 }
@@ -525,41 +533,39 @@ typedef struct {
     const T *dy, *x;
     size_t m, d, n_blocks;
     const T *gamma;
+    const double *gamma_d; /* gamma in double, or NULL */
     const double *mean, *rstd;
     T *dx;
     double *part; /* n_blocks × 2 × d, or NULL */
     T *dgamma, *dbeta;
 } F(ln_bwd_ctx);
 
+/* Each row: one pass over dy and x for its two sums and its terms of the
+ * block's dgamma / dbeta partial sums (added in row order), then dx from
+ * the row while it is in L1. */
 static void F(ln_bwd_blocks)(const void *vctx, size_t b0, size_t b1)
 {
     const F(ln_bwd_ctx) *r = (const F(ln_bwd_ctx) *)vctx;
     const TABLE *t = r->t;
     const size_t d = r->d, m = r->m, nb = r->n_blocks;
-    const unsigned mode = r->gamma ? FNN_LN_WEIGHT : 0u;
+    const unsigned mode = (r->gamma ? FNN_LN_WEIGHT : 0u) | (r->part ? FNN_LN_PARTIAL : 0u);
     for (size_t blk = b0; blk < b1; ++blk) {
         double *pg = r->part ? r->part + 2 * blk * d : NULL;
         double *pb = pg ? pg + d : NULL;
         if (pg) memset(pg, 0, 2 * d * sizeof(double));
         const size_t row0 = m * blk / nb, row1 = m * (blk + 1) / nb;
-        for (size_t q = row0; q < row1; q += 4) {
-            const size_t q1 = row1 - q < 4 ? row1 : q + 4;
-            for (size_t row = q; row < q1; ++row) {
-                const T *x = r->x + row * d, *dy = r->dy + row * d;
-                const double mean = r->mean[row], rstd = r->rstd[row];
-                double a[L], b[L];
-                memset(a, 0, sizeof(a));
-                memset(b, 0, sizeof(b));
-                t->ln_bwd_sums(dy, x, d, mean, rstd, r->gamma, a, b, NULL, NULL, mode);
-                const double sa = norm_lanes_total(a), sb = norm_lanes_total(b);
-                const T mh = (T)mean;
-                t->ln_dx(dy, x, r->dx + row * d, d, mh, (T)(mean - (double)mh), (T)rstd,
-                         (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(sa / (double)d),
-                         r->gamma, mode);
-            }
-            if (pg)
-                t->ln_partials(r->dy + q * d, r->x + q * d, q1 - q, d, d, r->mean + q,
-                               r->rstd + q, pg, pb);
+        for (size_t row = row0; row < row1; ++row) {
+            const T *x = r->x + row * d, *dy = r->dy + row * d;
+            const double mean = r->mean[row], rstd = r->rstd[row];
+            double a[L], b[L];
+            memset(a, 0, sizeof(a));
+            memset(b, 0, sizeof(b));
+            t->ln_bwd_sums(dy, x, d, mean, rstd, r->gamma_d, a, b, pg, pb, mode);
+            const double sa = norm_lanes_total(a), sb = norm_lanes_total(b);
+            const T mh = (T)mean;
+            t->ln_dx(dy, x, r->dx + row * d, d, mh, (T)(mean - (double)mh), (T)rstd,
+                     (T)(rstd * rstd * rstd * (sb / (double)d)), (T)(sa / (double)d), r->gamma,
+                     mode);
         }
     }
 }
@@ -592,20 +598,21 @@ int F(fnn_layer_norm_backward)(const T *dy, const T *x, size_t m, size_t d, cons
         return 0;
     }
     const size_t nb = m < NORM_ROW_BLOCKS ? m : NORM_ROW_BLOCKS;
-    double *part = NULL;
-    if (dgamma || dbeta) {
-        part = (double *)malloc(2 * nb * d * sizeof(double));
-        if (part == NULL) return FNN_NORM_ENOMEM;
+    const size_t n_part = (dgamma || dbeta) ? 2 * nb * d : 0, n_gd = gamma ? d : 0;
+    double *work = NULL;
+    if (n_part + n_gd) {
+        work = (double *)malloc((n_part + n_gd) * sizeof(double));
+        if (work == NULL) return FNN_NORM_ENOMEM;
     }
-    F(ln_bwd_ctx) run = {F(norm_table)(), dy, x, m, d, nb, gamma, mean, rstd, dx, part,
+    double *part = n_part ? work : NULL, *gamma_d = n_gd ? work + n_part : NULL;
+    for (size_t j = 0; j < n_gd; ++j) gamma_d[j] = (double)gamma[j];
+    F(ln_bwd_ctx) run = {F(norm_table)(), dy, x, m, d, nb, gamma, gamma_d, mean, rstd, dx, part,
                          dgamma, dbeta};
     const size_t rows_per_block = (m + nb - 1) / nb;
     fnn_parallel_ranges(nb, norm_grain(2 * d * rows_per_block), 1, n_threads, flags,
                         F(ln_bwd_blocks), &run);
-    if (part) {
-        fnn_parallel_ranges(d, norm_grain(2 * nb), 16, n_threads, flags, F(ln_combine), &run);
-        free(part);
-    }
+    if (part) fnn_parallel_ranges(d, norm_grain(2 * nb), 16, n_threads, flags, F(ln_combine), &run);
+    free(work);
     return 0;
 }
 

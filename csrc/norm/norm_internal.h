@@ -10,6 +10,8 @@
  * lane j sums elements j, j + LANES, ... in order and the lanes are added in
  * order at the end, so baseline, AVX2 and AVX-512 code agree bitwise. */
 #define FNN_NORM_LANES 16
+/* Elements per stack tile of a row written with streaming stores. */
+#define FNN_NORM_TILE 1024
 
 /* Bits of the `mode` of the BatchNorm / GroupNorm loops; each combination
  * is its own branch-free loop (FNN_SWITCH16). */

@@ -33,14 +33,15 @@ typedef struct {
                          unsigned mode);
     void (*dx)(const FNN_REAL *dy, const FNN_REAL *x, FNN_REAL *dx, size_t n,
                const FNN_NAME(fnn_norm_cst) *c, unsigned mode);
-    /* LayerNorm rows */
+    /* LayerNorm rows; streaming: write the output with streaming stores */
     void (*ln_apply)(const FNN_REAL *x, FNN_REAL *y, size_t n, FNN_REAL m_hi, FNN_REAL m_lo,
-                     FNN_REAL rstd, const FNN_REAL *gamma, const FNN_REAL *beta, unsigned mode);
+                     FNN_REAL rstd, const FNN_REAL *gamma, const FNN_REAL *beta, unsigned mode,
+                     int streaming);
+    /* Σ h, Σ h·(x − mean) (h = dy·gamma, gamma in double), and with FNN_LN_PARTIAL
+     * the row's terms of the dgamma / dbeta partial sums added to part_g / part_b */
     void (*ln_bwd_sums)(const FNN_REAL *dy, const FNN_REAL *x, size_t n, double mean,
-                        double rstd, const FNN_REAL *gamma, double *acc_a, double *acc_b,
+                        double rstd, const double *gamma, double *acc_a, double *acc_b,
                         double *part_g, double *part_b, unsigned mode);
-    void (*ln_partials)(const FNN_REAL *dy, const FNN_REAL *x, size_t rows, size_t n, size_t ld,
-                        const double *mean, const double *rstd, double *part_g, double *part_b);
     void (*ln_dx)(const FNN_REAL *dy, const FNN_REAL *x, FNN_REAL *dx, size_t n, FNN_REAL m_hi,
                   FNN_REAL m_lo, FNN_REAL rstd, FNN_REAL k2, FNN_REAL c0, const FNN_REAL *gamma,
                   unsigned mode);

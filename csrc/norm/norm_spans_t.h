@@ -8,6 +8,11 @@
  * every ISA adds the same numbers in the same order. Options arrive as a
  * compile-time `mode` of an always-inline loop (see core/common.h). */
 
+#ifndef FNN_NORM_SPANS_ONCE
+#define FNN_NORM_SPANS_ONCE
+#include "../core/stream_store.h"
+#endif
+
 #define T FNN_REAL
 #define CST FNN_NAME(fnn_norm_cst)
 #define SPAN(name) FNN_ISA_NAME(name)
@@ -266,15 +271,31 @@ INLINE void SPAN(ln_apply_loop)(const T *RESTRICT x, T *RESTRICT y, size_t n, T 
         y[i] = v;
     }
 }
-#define CALL_ln_apply_loop(k) SPAN(ln_apply_loop)(x, y, n, m_hi, m_lo, rstd, gamma, beta, k)
+#define CALL_ln_apply_loop(k) SPAN(ln_apply_loop)(xt, o, len, m_hi, m_lo, rstd, gt, bt, k)
+/* With `streaming` (the call's arrays do not fit in the caches together),
+ * the row is written FNN_NORM_TILE elements at a time through a stack tile
+ * with streaming stores: y's lines are not read before they are written.
+ * The driver fences once after its rows (a fence per row would wait for
+ * every row's stores to drain). */
 static void SPAN(ln_apply_span)(const T *x, T *y, size_t n, T m_hi, T m_lo, T rstd,
-                                const T *gamma, const T *beta, unsigned mode)
+                                const T *gamma, const T *beta, unsigned mode, int streaming)
 {
-    FNN_SWITCH4(mode, CALL_ln_apply_loop)
+    T buf[FNN_NORM_TILE];
+    for (size_t t0 = 0; t0 < n; t0 += FNN_NORM_TILE) {
+        const size_t len = n - t0 < FNN_NORM_TILE ? n - t0 : FNN_NORM_TILE;
+        const T *xt = x + t0, *gt = gamma ? gamma + t0 : gamma, *bt = beta ? beta + t0 : beta;
+        T *o = streaming ? buf : y + t0;
+        FNN_SWITCH4(mode, CALL_ln_apply_loop)
+        if (streaming) fnn_stream_copy(y + t0, buf, len * sizeof(T));
+    }
 }
 
+/* One row's sums Σh and Σh·(x − mean), h = dy·gamma, over FNN_NORM_LANES lanes,
+ * and (FNN_LN_PARTIAL) its terms of the dgamma / dbeta partial sums, added to
+ * part_g / part_b in the same pass: dy and x are converted once per element.
+ * gamma arrives in double (converted once per call). */
 INLINE void SPAN(ln_bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, size_t n,
-                                   double mean, double rstd, const T *RESTRICT gamma,
+                                   double mean, double rstd, const double *RESTRICT gamma,
                                    double *RESTRICT acc_a, double *RESTRICT acc_b,
                                    double *RESTRICT part_g, double *RESTRICT part_b,
                                    const unsigned mode)
@@ -288,7 +309,7 @@ INLINE void SPAN(ln_bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, si
     {                                                                                  \
         double g = (double)dy[idx];                                                    \
         double d = (double)x[idx] - mean;                                              \
-        double h = HAS(FNN_LN_WEIGHT) ? g * (double)gamma[idx] : g;                    \
+        double h = HAS(FNN_LN_WEIGHT) ? g * gamma[idx] : g;                            \
         a[lane] += h;                                                                  \
         b[lane] += h * d;                                                              \
         if (HAS(FNN_LN_PARTIAL)) {                                                     \
@@ -311,8 +332,8 @@ INLINE void SPAN(ln_bwd_sums_loop)(const T *RESTRICT dy, const T *RESTRICT x, si
 #define CALL_ln_bwd_sums_loop(k) \
     SPAN(ln_bwd_sums_loop)(dy, x, n, mean, rstd, gamma, acc_a, acc_b, part_g, part_b, (k) << 0)
 static void SPAN(ln_bwd_sums_span)(const T *dy, const T *x, size_t n, double mean, double rstd,
-                                   const T *gamma, double *acc_a, double *acc_b, double *part_g,
-                                   double *part_b, unsigned mode)
+                                   const double *gamma, double *acc_a, double *acc_b,
+                                   double *part_g, double *part_b, unsigned mode)
 {
     /* the bias bit plays no part here */
     mode = (mode & FNN_LN_WEIGHT) | ((mode & FNN_LN_PARTIAL) ? FNN_LN_PARTIAL : 0u);
@@ -321,47 +342,6 @@ static void SPAN(ln_bwd_sums_span)(const T *dy, const T *x, size_t n, double mea
     case FNN_LN_WEIGHT: CALL_ln_bwd_sums_loop(FNN_LN_WEIGHT); break;
     case FNN_LN_PARTIAL: CALL_ln_bwd_sums_loop(FNN_LN_PARTIAL); break;
     default: CALL_ln_bwd_sums_loop(FNN_LN_WEIGHT | FNN_LN_PARTIAL); break;
-    }
-}
-
-/* dgamma / dbeta partial sums of up to four rows `ld` apart (rows still
- * in L1 from the row's own passes): one load and store of each partial per
- * four rows, the additions still in row order. */
-static void SPAN(ln_partials_span)(const T *RESTRICT dy, const T *RESTRICT x, size_t rows,
-                                   size_t n, size_t ld, const double *RESTRICT mean,
-                                   const double *RESTRICT rstd, double *RESTRICT part_g,
-                                   double *RESTRICT part_b)
-{
-    if (rows == 4) {
-        const double m0 = mean[0], m1 = mean[1], m2 = mean[2], m3 = mean[3];
-        const double r0 = rstd[0], r1 = rstd[1], r2 = rstd[2], r3 = rstd[3];
-#pragma omp simd
-        for (size_t i = 0; i < n; ++i) {
-            const double g0 = (double)dy[i], g1 = (double)dy[ld + i], g2 = (double)dy[2 * ld + i],
-                         g3 = (double)dy[3 * ld + i];
-            double pg = part_g[i], pb = part_b[i];
-            pg += g0 * (((double)x[i] - m0) * r0);
-            pg += g1 * (((double)x[ld + i] - m1) * r1);
-            pg += g2 * (((double)x[2 * ld + i] - m2) * r2);
-            pg += g3 * (((double)x[3 * ld + i] - m3) * r3);
-            pb += g0;
-            pb += g1;
-            pb += g2;
-            pb += g3;
-            part_g[i] = pg;
-            part_b[i] = pb;
-        }
-        return;
-    }
-    for (size_t k = 0; k < rows; ++k) {
-        const T *dyk = dy + k * ld, *xk = x + k * ld;
-        const double m = mean[k], r = rstd[k];
-#pragma omp simd
-        for (size_t i = 0; i < n; ++i) {
-            const double g = (double)dyk[i];
-            part_g[i] += g * (((double)xk[i] - m) * r);
-            part_b[i] += g;
-        }
     }
 }
 
@@ -390,7 +370,7 @@ const FNN_NAME(fnn_norm_table) FNN_ISA_NAME(fnn_norm_table) = {
     SPAN(sum_span),      SPAN(sqdev_span),        SPAN(col_sum_span),
     SPAN(col_sqdev_span), SPAN(apply_span),       SPAN(bwd_sums_span),
     SPAN(col_bwd_sums_span), SPAN(dx_span),       SPAN(ln_apply_span),
-    SPAN(ln_bwd_sums_span), SPAN(ln_partials_span), SPAN(ln_dx_span),
+    SPAN(ln_bwd_sums_span), SPAN(ln_dx_span),
     SPAN(col_apply_span),
 };
 

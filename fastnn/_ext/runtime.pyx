@@ -215,20 +215,25 @@ def check_input(str name, object a, cnp.ndarray like):
     return arr
 
 
-def check_disjoint(tuple names, tuple arrays):
+def check_disjoint(tuple names, tuple arrays, Py_ssize_t n_written=-1):
     """Raise ValueError if any two of ``arrays`` (None entries skipped) share
     memory: the kernels assume no aliasing between their arguments.
+
+    With ``n_written`` >= 0, only the pairs that include one of the first
+    ``n_written`` arrays (those the call writes) are checked: arrays that are
+    only read may overlap each other.
 
     Compares address ranges ([data, data + nbytes) of each C-contiguous
     array): pairwise for a few arrays, by sorting for many.
     """
-    cdef Py_ssize_t i, j, n = len(arrays)
+    cdef Py_ssize_t i, j, n = len(arrays), n_first
     cdef size_t lo_i, hi_i, lo_j, hi_j
     cdef cnp.ndarray ai, aj
-    if n > 16:
+    n_first = n if n_written < 0 or n_written > n else n_written
+    if n > 16 and n_first == n:
         _check_disjoint_sorted(names, arrays)
         return
-    for i in range(n):
+    for i in range(n_first):
         if arrays[i] is None:
             continue
         ai = <cnp.ndarray>arrays[i]

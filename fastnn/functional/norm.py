@@ -24,6 +24,7 @@ Conventions
   (``out``, running statistics) must be C-contiguous and writable.
 """
 import collections
+import math
 import numbers
 
 import numpy as np
@@ -73,6 +74,9 @@ def _check_read(name, a, shape, dtype):
     statistics are float64 whatever the data's dtype)."""
     if a is None:
         return None
+    if (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
+            and a.flags.c_contiguous):
+        return a  # the common case, as the checks below would return it
     a = as_ndarray(name, a)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
@@ -88,6 +92,9 @@ def _check_write(name, a, shape, dtype):
     C-contiguous, writable."""
     if a is None:
         return None
+    if (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
+            and a.flags.c_contiguous and a.flags.writeable):
+        return a  # the common case, as check_inout would return it
     return check_inout(name, a, np.empty(shape, dtype))
 
 
@@ -102,13 +109,10 @@ def _eps(eps):
 
 
 def _disjoint(written, read):
-    """No written array may share memory with any other argument."""
-    names = tuple(written) + tuple(read)
-    arrays = tuple(written.values()) + tuple(read.values())
-    nw = len(written)
-    for i in range(nw):
-        for j in range(i + 1, len(arrays)):
-            check_disjoint((names[i], names[j]), (arrays[i], arrays[j]))
+    """No written array may share memory with any other argument (read-only
+    arguments may overlap each other)."""
+    check_disjoint(tuple(written) + tuple(read),
+                   tuple(written.values()) + tuple(read.values()), len(written))
 
 
 _check_flag = check_bool
@@ -351,7 +355,7 @@ def _normalized_shape(x, normalized_shape):
     if k == 0 or k > x.ndim or tuple(x.shape[x.ndim - k:]) != shape:
         raise ValueError(f"normalized_shape {shape} must match the trailing dimensions of "
                          f"x, shape {x.shape}")
-    d = int(np.prod(shape))
+    d = math.prod(shape)
     return shape, x.shape[:x.ndim - k], x.size // d, d
 
 
