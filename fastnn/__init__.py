@@ -28,7 +28,8 @@ import os as _os
 
 from fastnn._config import (  # noqa: E402
     available_simd_levels, flush_denormals, get_flush_denormals, get_num_threads,
-    get_simd_level, set_flush_denormals, set_num_threads, set_simd_level, show_config, threads,
+    get_simd_level, hot_threads, set_flush_denormals, set_num_threads, set_simd_level,
+    show_config, threads,
 )
 from fastnn import functional  # noqa: E402,F401
 from fastnn.parameter import Parameter  # noqa: E402
@@ -43,7 +44,7 @@ from fastnn import training  # noqa: E402,F401
 
 __all__ = ["Parameter", "Standardizer", "available_simd_levels", "flush_denormals",
            "get_cython_include", "get_flush_denormals", "get_include", "get_library", "get_num_threads",
-           "get_simd_level", "set_flush_denormals", "set_num_threads", "set_simd_level",
+           "get_simd_level", "hot_threads", "set_flush_denormals", "set_num_threads", "set_simd_level",
            "show_config", "threads",
            # subpackages
            "augment", "bench", "callbacks", "distributed", "functional", "growth", "init", "nn",

@@ -11,7 +11,7 @@ import numpy as np
 from fastnn._ext import runtime as _runtime
 
 __all__ = [
-    "get_num_threads", "set_num_threads", "threads",
+    "get_num_threads", "set_num_threads", "threads", "hot_threads",
     "get_simd_level", "set_simd_level", "available_simd_levels",
     "get_flush_denormals", "set_flush_denormals", "flush_denormals",
     "show_config",
@@ -138,6 +138,36 @@ def threads(n):
         yield
     finally:
         _context_threads.reset(token)
+
+
+@contextlib.contextmanager
+def hot_threads():
+    """Context manager: keep fastnn's worker threads spinning between kernel
+    calls inside the block.
+
+    After a call, workers spin briefly for the next one (``FASTNN_SPIN_US``,
+    50 us by default) and then sleep, so a program that calls a kernel now
+    and then gets its cores back at once. A training loop calls a dozen
+    kernels per step with Python between them: there the workers fall
+    asleep between calls, every call pays a wake-up, and small calls run on
+    the calling thread alone. Inside this block the workers spin 2 ms for
+    the next call instead, holding a core while they wait. :func:`fastnn.fit`,
+    ``evaluate`` and ``predict`` use it; use it around a hand-written
+    training loop. Blocks nest and may be open in several Python threads;
+    the workers spin longer while any is open. With ``FASTNN_SPIN_US=0``
+    workers never spin, in this block either.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> with fastnn.hot_threads():
+    ...     pass  # the steps of a training loop here
+    """
+    _runtime.hot_begin()
+    try:
+        yield
+    finally:
+        _runtime.hot_end()
 
 
 def get_flush_denormals():

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 
 from fastnn import optim as _optim
+from fastnn._config import hot_threads
 from fastnn.callbacks import (Callback, CallbackList, EarlyStopping, ModelCheckpoint,
                               ProgressBar, ReduceLROnPlateau, TrainerState)
 from fastnn.nn.losses import CrossEntropyLoss, Loss, get_loss
@@ -200,7 +201,7 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
     batch_size = _check_batch_size(batch_size)
     loss = get_loss(loss)
     _check_targets(loss, y)
-    with _blas_limit(blas_threads):
+    with _blas_limit(blas_threads), hot_threads():
         return _evaluate(model, x, y, loss, batch_size, _metric_fns(metrics, loss))
 
 
@@ -235,7 +236,7 @@ def predict(model: Module, x: np.ndarray, *, batch_size: int = 256,
     _check_xy(x, None)
     batch_size = _check_batch_size(batch_size)
     # eval mode for this thread only: other threads may use the model at once
-    with inference_mode(model), _blas_limit(blas_threads):
+    with inference_mode(model), _blas_limit(blas_threads), hot_threads():
         outs = [np.array(model.forward(np.ascontiguousarray(x[s:s + batch_size])),
                          copy=True) for s in range(0, x.shape[0], batch_size)]
     return np.concatenate(outs, axis=0)
@@ -406,7 +407,7 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         raise TypeError(f"transform must be callable, got {type(transform).__name__}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-    with _blas_limit(blas_threads), _fastnn_threads(n_threads):
+    with _blas_limit(blas_threads), _fastnn_threads(n_threads), hot_threads():
         return _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                     validation_split, shuffle, seed, callbacks, metrics, scheduler,
                     scheduler_interval, verbose, transform, initial_epoch)

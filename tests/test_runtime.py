@@ -127,6 +127,83 @@ def test_spin_setting_round_trips():
     assert runtime.spin_us() == old
 
 
+def test_hot_sections_nest_and_never_go_below_zero():
+    assert runtime.hot_depth() == 0
+    with fastnn.hot_threads():
+        assert runtime.hot_depth() == 1
+        with pytest.raises(KeyError):
+            with fastnn.hot_threads():
+                assert runtime.hot_depth() == 2
+                raise KeyError("left by an exception")
+        assert runtime.hot_depth() == 1
+    assert runtime.hot_depth() == 0
+    runtime.hot_end()  # an unmatched end is ignored
+    assert runtime.hot_depth() == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bitwise_equal_inside_a_hot_section(dtype):
+    run = _workload(dtype, seed=2)
+    one = _arrays(run(1))
+    with fastnn.hot_threads():
+        for n in (2, 3):
+            for a, b in zip(one, _arrays(run(n))):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_fit_evaluate_and_predict_run_in_a_hot_section():
+    from fastnn import nn
+    from fastnn.callbacks import Callback
+    seen = []
+
+    class Record(Callback):
+        def on_batch_end(self, batch, logs):
+            seen.append(runtime.hot_depth())
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    model = nn.Sequential(nn.Linear(8, 3))
+    model.fit(x, y, epochs=1, batch_size=16, callbacks=[Record()], verbose=0)
+    assert seen == [1] * 4
+    assert runtime.hot_depth() == 0
+    from fastnn import training
+    calls = []
+    real = runtime.hot_begin
+
+    def spy():
+        calls.append(1)
+        real()
+
+    runtime.hot_begin = spy
+    try:
+        model.predict(x)
+        model.evaluate(x, y)
+    finally:
+        runtime.hot_begin = real
+    assert len(calls) == 2 and runtime.hot_depth() == 0
+
+
+def test_fork_inside_a_hot_section_starts_the_child_without_one():
+    _run_script("""
+        import os, sys
+        import numpy as np
+        import fastnn
+        from fastnn._ext import runtime
+        from fastnn import functional as F
+        x = np.linspace(-3, 3, 1 << 20)
+        with fastnn.hot_threads():
+            expected = F.tanh(x, n_threads=2)
+            pid = os.fork()
+            if pid == 0:
+                ok = runtime.hot_depth() == 0 and np.array_equal(F.tanh(x, n_threads=2),
+                                                                 expected)
+                os._exit(0 if ok else 3)
+            _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+    """, timeout=60)
+
+
 def test_threads_context_is_per_python_thread():
     default = fastnn.get_num_threads()
     seen = {}

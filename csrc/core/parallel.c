@@ -18,7 +18,12 @@
  *    idle so that the scheduler can move the preempted worker onto it.
  * d) Workers spin for a short while after a job (FASTNN_SPIN_US, default
  *    50 us) so that back-to-back kernel calls find them hot, then sleep on a
- *    futex. A call smaller than FNN_COLD_MIN_GRAINS grains stays on the
+ *    futex. Between fnn_runtime_hot_begin and _end (a training loop: a dozen
+ *    calls per step with Python between them) they spin 2 ms instead, as
+ *    long as a spinning worker is not descheduled or absent from a job: on
+ *    a core shared with another process, a hot worker would draw small
+ *    calls to a thread that is often not running, so hot spinning stops
+ *    there for 100 ms. A call smaller than FNN_COLD_MIN_GRAINS grains stays on the
  *    calling thread when no worker is spinning: waking a sleeping thread
  *    costs more than such a call.
  * e) One job at a time owns the pool. A call made while another thread's
@@ -190,6 +195,15 @@ static void run_inline(size_t n_items, int flags, fnn_range_fn fn, const void *c
  * long, doubled each time it happens again (see g above). */
 #define FNN_SOLO_MIN_NS 2000000L
 #define FNN_SOLO_MAX_NS 64000000L
+/* Inside fnn_runtime_hot_begin/end, workers spin at least FNN_HOT_SPIN_NS,
+ * unless, in the last FNN_HOT_OFF_NS, a spinning worker was descheduled (a
+ * pause of more than FNN_HOT_PREEMPTED_NS between two looks at the clock) or
+ * a job of several chunks and more than FNN_HOT_ABSENT_NS of work found a
+ * spinning worker that claimed none of them. */
+#define FNN_HOT_SPIN_NS 2000000L
+#define FNN_HOT_PREEMPTED_NS 200000L
+#define FNN_HOT_OFF_NS 100000000L
+#define FNN_HOT_ABSENT_NS 50000L
 /* The claim word: epoch (32 bits) | n_chunks (16) | next chunk (16). */
 #define CLAIM(epoch, n, next) (((uint64_t)(epoch) << 32) | ((uint64_t)(n) << 16) | (uint64_t)(next))
 #define CLAIM_EPOCH(w) ((uint32_t)((w) >> 32))
@@ -222,6 +236,8 @@ typedef struct {
     pthread_mutex_t grow_lock;  /* creating workers */
     _Atomic int n_workers;
     _Atomic long spin_ns;
+    _Atomic int hot;            /* fnn_runtime_hot_begin calls not yet ended */
+    _Atomic long hot_off_until_ns; /* no hot spinning before this time */
     _Atomic long solo_until_ns; /* calls before this time run alone */
     _Atomic long solo_ns;       /* the next solo period */
 
@@ -288,6 +304,7 @@ static void pool_after_fork_child(void)
     atomic_store(&pool.spinning, 0);
     atomic_store(&pool.sleeping, 0);
     atomic_store(&pool.owner_waiting, 0);
+    atomic_store(&pool.hot, 0); /* the child's holds are its own */
 }
 
 static void pool_init_once(void)
@@ -359,10 +376,15 @@ static int take_seat(uint32_t epoch)
 static uint32_t wait_for_job(uint32_t seen)
 {
     uint32_t seq;
-    const long spin = atomic_load_explicit(&pool.spin_ns, memory_order_relaxed);
+    long spin = atomic_load_explicit(&pool.spin_ns, memory_order_relaxed);
+    long t = now_ns();
+    const int hot = spin > 0 && spin < FNN_HOT_SPIN_NS &&
+                    atomic_load_explicit(&pool.hot, memory_order_relaxed) > 0 &&
+                    t >= atomic_load_explicit(&pool.hot_off_until_ns, memory_order_relaxed);
+    if (hot) spin = FNN_HOT_SPIN_NS;
     if (spin > 0) {
         atomic_fetch_add(&pool.spinning, 1);
-        const long deadline = now_ns() + spin;
+        const long deadline = t + spin;
         do {
             for (int i = 0; i < 64; ++i) {
                 seq = atomic_load_explicit(&pool.wake_seq, memory_order_acquire);
@@ -372,7 +394,16 @@ static uint32_t wait_for_job(uint32_t seen)
                 }
                 cpu_relax();
             }
-        } while (now_ns() < deadline);
+            const long prev = t;
+            t = now_ns();
+            if (hot && t - prev > FNN_HOT_PREEMPTED_NS) {
+                /* descheduled while spinning: this core is shared with other
+                 * work, where a hot worker only invites waits for it */
+                atomic_store_explicit(&pool.hot_off_until_ns, t + FNN_HOT_OFF_NS,
+                                      memory_order_relaxed);
+                break;
+            }
+        } while (t < deadline);
         atomic_fetch_sub(&pool.spinning, 1);
     }
     atomic_fetch_add(&pool.sleeping, 1);
@@ -466,6 +497,7 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.claim, CLAIM(epoch, n_chunks, 0), memory_order_release);
     atomic_store_explicit(&pool.seats, SEATS(epoch, nt - 1, 0), memory_order_release);
+    const int hot_spinning = atomic_load(&pool.spinning) > 0 && atomic_load(&pool.hot) > 0;
     atomic_store(&pool.wake_seq, epoch);
     int asleep = atomic_load(&pool.sleeping);
     if (asleep > 0) futex_wake(&pool.wake_seq, asleep < nt - 1 ? asleep : nt - 1);
@@ -477,6 +509,11 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
     const long own_ns = now_ns() - t0;
     const long own_chunk_ns = own_ns / (long)(ran ? ran : 1);
     fnn_denormals_leave(flags, saved);
+    if (hot_spinning && ran == n_chunks && n_chunks >= 4 && own_ns > FNN_HOT_ABSENT_NS)
+        /* a worker was spinning for this job and never claimed a chunk of
+         * it: it is not running (its core is shared with other work) */
+        atomic_store_explicit(&pool.hot_off_until_ns, now_ns() + FNN_HOT_OFF_NS,
+                              memory_order_relaxed);
     /* workers that run as fast as the caller finish their last chunks
      * about when the caller finishes its own: a wait of more than half a
      * chunk means a worker runs slowly or not at all (a shared core). A
@@ -513,6 +550,21 @@ long fnn_runtime_spin_us(void)
     return atomic_load(&pool.spin_ns) / 1000L;
 }
 
+void fnn_runtime_hot_begin(void)
+{
+    pthread_once(&pool_once, pool_init_once);
+    atomic_fetch_add(&pool.hot, 1);
+}
+
+void fnn_runtime_hot_end(void)
+{
+    int h = atomic_load(&pool.hot);
+    while (h > 0 && !atomic_compare_exchange_weak(&pool.hot, &h, h - 1)) {
+    }
+}
+
+int fnn_runtime_hot_depth(void) { return atomic_load(&pool.hot); }
+
 void fnn_runtime_set_test_mode(int mode, long value)
 {
     atomic_store(&pool.test_value, value);
@@ -537,6 +589,9 @@ int fnn_runtime_pooled(void) { return 1; }
 
 void fnn_runtime_set_spin_us(long us) { (void)us; }
 long fnn_runtime_spin_us(void) { return 0; }
+void fnn_runtime_hot_begin(void) {}
+void fnn_runtime_hot_end(void) {}
+int fnn_runtime_hot_depth(void) { return 0; }
 void fnn_runtime_set_test_mode(int mode, long value)
 {
     (void)mode;

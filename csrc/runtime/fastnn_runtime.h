@@ -14,6 +14,15 @@ void fnn_stream_triad(double *a, const double *b, const double *c, double scalar
  * default is 50, or FASTNN_SPIN_US at the first parallel call. */
 void fnn_runtime_set_spin_us(long us);
 long fnn_runtime_spin_us(void);
+/* A section of back-to-back calls (a training loop), counted: between
+ * fnn_runtime_hot_begin() and the matching fnn_runtime_hot_end(), workers
+ * spin 2 ms for the next call instead of the spin above (unless that is 0),
+ * so that calls separated by a little work of the caller's find them hot.
+ * They hold a core while they spin. fnn_runtime_hot_depth() is the number of
+ * sections open. */
+void fnn_runtime_hot_begin(void);
+void fnn_runtime_hot_end(void);
+int fnn_runtime_hot_depth(void);
 /* 1 when kernels run on fastnn's own pool, 0 when on OpenMP fork-join. */
 int fnn_runtime_pooled(void);
 /* Counters since start: [0] jobs handed to the pool, [1] calls run on the

@@ -80,6 +80,9 @@ from fastnn._ext.c_capi cimport (
 cdef void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n, int n_threads) noexcept nogil
 cdef void fnn_runtime_set_spin_us(long us) noexcept nogil
 cdef long fnn_runtime_spin_us() noexcept nogil
+cdef void fnn_runtime_hot_begin() noexcept nogil
+cdef void fnn_runtime_hot_end() noexcept nogil
+cdef int fnn_runtime_hot_depth() noexcept nogil
 cdef int fnn_runtime_pooled() noexcept nogil
 cdef void fnn_runtime_stats(uint64_t *out) noexcept nogil
 cdef void fnn_runtime_set_test_mode(int mode, long value) noexcept nogil

@@ -16,6 +16,18 @@ cdef long fnn_runtime_spin_us() noexcept nogil:
     return _c_api.fnn_runtime_spin_us()
 
 
+cdef void fnn_runtime_hot_begin() noexcept nogil:
+    _c_api.fnn_runtime_hot_begin()
+
+
+cdef void fnn_runtime_hot_end() noexcept nogil:
+    _c_api.fnn_runtime_hot_end()
+
+
+cdef int fnn_runtime_hot_depth() noexcept nogil:
+    return _c_api.fnn_runtime_hot_depth()
+
+
 cdef int fnn_runtime_pooled() noexcept nogil:
     return _c_api.fnn_runtime_pooled()
 
@@ -478,6 +490,9 @@ KERNELS = (
     'fnn_stream_triad',
     'fnn_runtime_set_spin_us',
     'fnn_runtime_spin_us',
+    'fnn_runtime_hot_begin',
+    'fnn_runtime_hot_end',
+    'fnn_runtime_hot_depth',
     'fnn_runtime_pooled',
     'fnn_runtime_stats',
     'fnn_runtime_set_test_mode',

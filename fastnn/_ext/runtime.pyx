@@ -12,7 +12,7 @@ from fastnn._ext.c_capi cimport (
     fnn_simd_max_level, fnn_simd_level, fnn_simd_set_level, fnn_simd_level_name,
     fnn_stream_triad, fnn_compiler_version,
     fnn_runtime_set_spin_us, fnn_runtime_spin_us, fnn_runtime_pooled, fnn_runtime_stats,
-    fnn_runtime_set_test_mode,
+    fnn_runtime_set_test_mode, fnn_runtime_hot_begin, fnn_runtime_hot_end, fnn_runtime_hot_depth,
 )
 
 # libfastnn's own, not in the public header fastnn.h
@@ -72,6 +72,21 @@ def spin_us():
 
 def set_spin_us(long us):
     fnn_runtime_set_spin_us(us)
+
+
+def hot_begin():
+    """Open a section of back-to-back calls (counted): workers spin 2 ms for
+    the next call instead of spin_us()."""
+    fnn_runtime_hot_begin()
+
+
+def hot_end():
+    fnn_runtime_hot_end()
+
+
+def hot_depth():
+    """Sections opened by hot_begin and not yet ended."""
+    return fnn_runtime_hot_depth()
 
 
 def pool_stats():
