@@ -70,13 +70,7 @@ enum fnn_smoothing {
     /* is not NULL, grad ← grad + scale·(l1·sign(w) + 2·l2·w).             */                   \
     /*   w IN n; grad INOUT n or NULL                                      */                   \
     double fnn_l1l2_penalty_##SFX(const T *w, size_t n, double l1, double l2, double scale,       \
-                                  T *grad, int n_threads, int flags);                             \
-    /* Truncated normal by inversion: x ← mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x) for uniform  */  \
-    /* x in [0, 1), clamped to [lo, hi] (p_lo = Φ((lo − mean)/std), p_hi likewise). Φ⁻¹ is  */  \
-    /* Acklam's rational approximation (relative error below 1.2e-9),                       */  \
-    /*   x INOUT n                                                                           */  \
-    void fnn_normal_icdf_##SFX(T *x, size_t n, double p_lo, double p_hi, double mean,            \
-                               double std, double lo, double hi, int n_threads, int flags);
+                                  T *grad, int n_threads, int flags);
 
 FNN_DECLARE_LOSSES(float, f32)
 FNN_DECLARE_LOSSES(double, f64)

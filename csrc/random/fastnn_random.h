@@ -1,6 +1,6 @@
 /* Counter-based random numbers (Philox4x32-10) and the kernels built on
- * them: uniform and normal fills, dropout, channel dropout and Gaussian
- * noise.
+ * them: uniform, normal and truncated normal fills, dropout, channel
+ * dropout and Gaussian noise.
  *
  * A stream is named by (seed, offset): the 64-bit seed is the Philox key
  * (low word first) and the 64-bit offset fills the high half of the
@@ -62,7 +62,13 @@ void fnn_philox_words(uint32_t *out, size_t n, uint64_t seed, uint64_t offset, i
     /*   multiplicative (= 1):          y ← x·(1 + std·z)                                     */ \
     /* x IN, y OUT                                                                            */ \
     void fnn_gaussian_noise_##SFX(const T *x, T *y, size_t n, double std, int multiplicative,  \
-                                  uint64_t seed, uint64_t offset, int n_threads, int flags);
+                                  uint64_t seed, uint64_t offset, int n_threads, int flags);   \
+    /* Truncated normal by inversion: x ← mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x) for uniform */ \
+    /* x in [0, 1), clamped to [lo, hi] (p_lo = Φ((lo − mean)/std), p_hi likewise). Φ⁻¹ is */ \
+    /* Acklam's rational approximation (relative error below 1.2e-9),                      */ \
+    /*   x INOUT n                                                                          */ \
+    void fnn_normal_icdf_##SFX(T *x, size_t n, double p_lo, double p_hi, double mean,          \
+                               double std, double lo, double hi, int n_threads, int flags);
 
 FNN_DECLARE_RANDOM(float, f32)
 FNN_DECLARE_RANDOM(double, f64)

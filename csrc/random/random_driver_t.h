@@ -179,5 +179,29 @@ void FNN_NAME(fnn_channel_dropout)(const T *x, T *y, size_t n_rows, size_t row_l
                         FNN_NAME(channel_range), &run);
 }
 
+/* ---- truncated normal by inversion ---- */
+
+typedef struct {
+    void (*span)(const FNN_NAME(fnn_icdf_coef) *c, T *x, size_t n);
+    const FNN_NAME(fnn_icdf_coef) *c;
+    T *x;
+} FNN_NAME(icdf_run);
+
+static void FNN_NAME(icdf_range)(const void *vctx, size_t begin, size_t end)
+{
+    const FNN_NAME(icdf_run) *r = (const FNN_NAME(icdf_run) *)vctx;
+    r->span(r->c, r->x + begin, end - begin);
+}
+
+void FNN_NAME(fnn_normal_icdf)(T *x, size_t n, double p_lo, double p_hi, double mean, double std,
+                               double lo, double hi, int n_threads, int flags)
+{
+    const FNN_NAME(fnn_icdf_coef) c = {p_lo, p_hi - p_lo, mean, std, (T)lo, (T)hi};
+    FNN_NAME(icdf_run) run = {FNN_NAME(random_table)()->normal_icdf, &c, x};
+    /* the transform costs tens of flops per value: a smaller grain pays */
+    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE / 4, 16, n_threads, flags, FNN_NAME(icdf_range),
+                        &run);
+}
+
 #undef T
 #undef TABLE

@@ -129,13 +129,3 @@ def l1l2_penalty(cnp.ndarray w, double l1, double l2, double scale, object grad,
     with nogil:
         r = fnn_l1l2_penalty(dtype, x, n, l1, l2, scale, g, n_threads, flags)
     return r
-
-
-def normal_icdf_(cnp.ndarray x, double p_lo, double p_hi, double mean, double std, double lo,
-                 double hi, int n_threads, int flags):
-    """x ← clamp(mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x), lo, hi), in place."""
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
-    cdef int dtype = _dtype(x)
-    with nogil:
-        fnn_normal_icdf(dtype, p, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)

@@ -1,7 +1,8 @@
 """Compiled wrappers of the random kernels (csrc/random).
 
-Arguments arrive validated by fastnn.random and fastnn.functional.dropout:
-contiguous arrays of one dtype, masks of (n + 7) // 8 uint8 bytes."""
+Arguments arrive validated by fastnn.random, fastnn.init and
+fastnn.functional.dropout: contiguous arrays of one dtype, masks of (n + 7) // 8
+uint8 bytes."""
 cimport numpy as cnp
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 
@@ -100,3 +101,13 @@ def gaussian_noise(cnp.ndarray x, cnp.ndarray y, double std, bint multiplicative
     with nogil:
         fnn_gaussian_noise(dtype, px, py, n, std, multiplicative, seed, offset, n_threads,
                            flags)
+
+
+def normal_icdf_(cnp.ndarray x, double p_lo, double p_hi, double mean, double std, double lo,
+                 double hi, int n_threads, int flags):
+    """x ← clamp(mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x), lo, hi), in place."""
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef void *p = cnp.PyArray_DATA(x)
+    cdef int dtype = _dtype(x)
+    with nogil:
+        fnn_normal_icdf(dtype, p, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
