@@ -38,6 +38,7 @@ extern "C" {
 #include "capi/fastnn_capi.h"
 #include "losses/fastnn_losses.h"
 #include "random/fastnn_random.h"
+#include "dropout/fastnn_dropout.h"
 #include "norm/fastnn_norm.h"
 #include "augment/fastnn_augment.h"
 #include "dense/fastnn_dense.h"

@@ -22,12 +22,12 @@ cdef extern from *:
     #define fnn_l1l2_penalty(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_l1l2_penalty, __VA_ARGS__)
     #define fnn_uniform(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_uniform, __VA_ARGS__)
     #define fnn_normal(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_normal, __VA_ARGS__)
+    #define fnn_normal_icdf(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_normal_icdf, __VA_ARGS__)
     #define fnn_dropout(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dropout, __VA_ARGS__)
     #define fnn_dropout_backward(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dropout_backward, __VA_ARGS__)
     #define fnn_dropout_backward_mask(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dropout_backward_mask, __VA_ARGS__)
     #define fnn_channel_dropout(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_channel_dropout, __VA_ARGS__)
     #define fnn_gaussian_noise(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_gaussian_noise, __VA_ARGS__)
-    #define fnn_normal_icdf(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_normal_icdf, __VA_ARGS__)
     #define fnn_batch_norm_train(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_batch_norm_train, __VA_ARGS__)
     #define fnn_batch_norm_infer(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_batch_norm_infer, __VA_ARGS__)
     #define fnn_batch_norm_backward(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_batch_norm_backward, __VA_ARGS__)
@@ -62,12 +62,12 @@ cdef extern from *:
     double fnn_l1l2_penalty(int dtype, const void *w, size_t n, double l1, double l2, double scale, void *grad, int n_threads, int flags) nogil
     void fnn_uniform(int dtype, void *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_normal(int dtype, void *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
+    void fnn_normal_icdf(int dtype, void *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) nogil
     void fnn_dropout(int dtype, const void *x, void *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_dropout_backward(int dtype, const void *gy, void *gx, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_dropout_backward_mask(int dtype, const void *gy, const uint8_t *mask, void *gx, size_t n, double p, int n_threads, int flags) nogil
     void fnn_channel_dropout(int dtype, const void *x, void *y, size_t n_rows, size_t row_len, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_gaussian_noise(int dtype, const void *x, void *y, size_t n, double std, int multiplicative, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
-    void fnn_normal_icdf(int dtype, void *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) nogil
     int fnn_batch_norm_train(int dtype, const void *x, size_t n, size_t c, size_t s, const void *gamma, const void *beta, void *running_mean, void *running_var, double momentum, double eps, int relu, void *y, double *save_mean, double *save_invstd, int n_threads, int flags) nogil
     int fnn_batch_norm_infer(int dtype, const void *x, size_t n, size_t c, size_t s, const void *gamma, const void *beta, const void *running_mean, const void *running_var, double eps, int relu, void *y, double *save_mean, double *save_invstd, int n_threads, int flags) nogil
     int fnn_batch_norm_backward(int dtype, const void *dy, const void *x, size_t n, size_t c, size_t s, const void *gamma, const void *beta, const double *save_mean, const double *save_invstd, int training, int relu, void *dx, void *dgamma, void *dbeta, int n_threads, int flags) nogil

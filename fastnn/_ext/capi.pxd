@@ -134,20 +134,20 @@ cdef void fnn_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32
 cdef void fnn_philox_words(uint32_t *out, size_t n, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_uniform_f32(float *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_normal_f32(float *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
+cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
+cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
+cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
+cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_f32(const float *x, float *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_f32(const float *gy, float *gx, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_mask_f32(const float *gy, const uint8_t *mask, float *gx, size_t n, double p, int n_threads, int flags) noexcept nogil
 cdef void fnn_channel_dropout_f32(const float *x, float *y, size_t n_rows, size_t row_len, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_gaussian_noise_f32(const float *x, float *y, size_t n, double std, int multiplicative, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
-cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
-cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
-cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_f64(const double *x, double *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_f64(const double *gy, double *gx, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_mask_f64(const double *gy, const uint8_t *mask, double *gx, size_t n, double p, int n_threads, int flags) noexcept nogil
 cdef void fnn_channel_dropout_f64(const double *x, double *y, size_t n_rows, size_t row_len, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_gaussian_noise_f64(const double *x, double *y, size_t n, double std, int multiplicative, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
-cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
 cdef int fnn_batch_norm_train_f32(const float *x, size_t n, size_t c, size_t s, const float *gamma, const float *beta, float *running_mean, float *running_var, double momentum, double eps, int relu, float *y, double *save_mean, double *save_invstd, int n_threads, int flags) noexcept nogil
 cdef int fnn_batch_norm_infer_f32(const float *x, size_t n, size_t c, size_t s, const float *gamma, const float *beta, const float *running_mean, const float *running_var, double eps, int relu, float *y, double *save_mean, double *save_invstd, int n_threads, int flags) noexcept nogil
 cdef int fnn_batch_norm_backward_f32(const float *dy, const float *x, size_t n, size_t c, size_t s, const float *gamma, const float *beta, const double *save_mean, const double *save_invstd, int training, int relu, float *dx, float *dgamma, float *dbeta, int n_threads, int flags) noexcept nogil

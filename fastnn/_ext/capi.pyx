@@ -232,6 +232,22 @@ cdef void fnn_normal_f32(float *out, size_t n, double mean, double std, uint64_t
     _c_api.fnn_normal_f32(out, n, mean, std, seed, offset, n_threads, flags)
 
 
+cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_normal_icdf_f32(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
+
+
+cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_uniform_f64(out, n, low, high, seed, offset, n_threads, flags)
+
+
+cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_normal_f64(out, n, mean, std, seed, offset, n_threads, flags)
+
+
+cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_normal_icdf_f64(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
+
+
 cdef void fnn_dropout_f32(const float *x, float *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_dropout_f32(x, y, mask, n, p, seed, offset, n_threads, flags)
 
@@ -252,18 +268,6 @@ cdef void fnn_gaussian_noise_f32(const float *x, float *y, size_t n, double std,
     _c_api.fnn_gaussian_noise_f32(x, y, n, std, multiplicative, seed, offset, n_threads, flags)
 
 
-cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_normal_icdf_f32(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
-
-
-cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_uniform_f64(out, n, low, high, seed, offset, n_threads, flags)
-
-
-cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_normal_f64(out, n, mean, std, seed, offset, n_threads, flags)
-
-
 cdef void fnn_dropout_f64(const double *x, double *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_dropout_f64(x, y, mask, n, p, seed, offset, n_threads, flags)
 
@@ -282,10 +286,6 @@ cdef void fnn_channel_dropout_f64(const double *x, double *y, size_t n_rows, siz
 
 cdef void fnn_gaussian_noise_f64(const double *x, double *y, size_t n, double std, int multiplicative, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_gaussian_noise_f64(x, y, n, std, multiplicative, seed, offset, n_threads, flags)
-
-
-cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_normal_icdf_f64(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
 
 
 cdef int fnn_batch_norm_train_f32(const float *x, size_t n, size_t c, size_t s, const float *gamma, const float *beta, float *running_mean, float *running_var, double momentum, double eps, int relu, float *y, double *save_mean, double *save_invstd, int n_threads, int flags) noexcept nogil:
@@ -532,20 +532,20 @@ KERNELS = (
     'fnn_philox_words',
     'fnn_uniform_f32',
     'fnn_normal_f32',
+    'fnn_normal_icdf_f32',
+    'fnn_uniform_f64',
+    'fnn_normal_f64',
+    'fnn_normal_icdf_f64',
     'fnn_dropout_f32',
     'fnn_dropout_backward_f32',
     'fnn_dropout_backward_mask_f32',
     'fnn_channel_dropout_f32',
     'fnn_gaussian_noise_f32',
-    'fnn_normal_icdf_f32',
-    'fnn_uniform_f64',
-    'fnn_normal_f64',
     'fnn_dropout_f64',
     'fnn_dropout_backward_f64',
     'fnn_dropout_backward_mask_f64',
     'fnn_channel_dropout_f64',
     'fnn_gaussian_noise_f64',
-    'fnn_normal_icdf_f64',
     'fnn_batch_norm_train_f32',
     'fnn_batch_norm_infer_f32',
     'fnn_batch_norm_backward_f32',
