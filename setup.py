@@ -88,6 +88,7 @@ ISA_UNITS = {
     "norm": (),
     "optim": (),
     "random": (),
+    "regularizers": (),
 }
 
 OPENMP_PROBE = r"""

@@ -37,6 +37,7 @@ extern "C" {
 #include "optim/fastnn_optim.h"
 #include "capi/fastnn_capi.h"
 #include "losses/fastnn_losses.h"
+#include "regularizers/fastnn_regularizers.h"
 #include "random/fastnn_random.h"
 #include "dropout/fastnn_dropout.h"
 #include "norm/fastnn_norm.h"

@@ -232,24 +232,6 @@ double FNN_NAME(fnn_mse_loss)(const T *input, const T *target, size_t n, int red
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_elems)(&run, n_threads, flags), (double)n);
 }
 
-double FNN_NAME(fnn_l1l2_penalty)(const T *w, size_t n, double l1, double l2, double scale,
-                                  T *grad, int n_threads, int flags)
-{
-    COEF c;
-    memset(&c, 0, sizeof c);
-    c.l1 = (T)(l1 * scale);
-    c.l2 = (T)(l2 * scale);
-    unsigned mode = 0;
-    if (l1 != 0.0) mode |= FNN_LMODE_L1;
-    if (l2 != 0.0) mode |= FNN_LMODE_L2;
-    if (grad) mode |= FNN_LMODE_GRAD;
-    c.mode = mode;
-    if (!(mode & (FNN_LMODE_L1 | FNN_LMODE_L2))) return 0.0;
-    FNN_NAME(elem_run) run = {FNN_NAME(losses_table)()->elem[FNN_ELEM_L1L2], &c, w, NULL, n, NULL,
-                              grad};
-    return FNN_NAME(run_elems)(&run, n_threads, flags);
-}
-
 #undef T
 #undef COEF
 #undef TABLE

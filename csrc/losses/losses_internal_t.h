@@ -11,7 +11,6 @@ typedef struct {
     FNN_REAL a, b;              /* smoothing: q' = a·q + b */
     FNN_REAL sum_weight;        /* Σ_c weight[c] (labels with weights) */
     FNN_REAL margin, div;       /* multi-margin; div = K or 1 */
-    FNN_REAL l1, l2;            /* penalty, already multiplied by its scale */
     unsigned mode;
 } FNN_NAME(fnn_loss_coef);
 

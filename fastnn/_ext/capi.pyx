@@ -184,10 +184,6 @@ cdef double fnn_mse_loss_f32(const float *input, const float *target, size_t n, 
     return _c_api.fnn_mse_loss_f32(input, target, n, reduction, loss, grad, n_threads, flags)
 
 
-cdef double fnn_l1l2_penalty_f32(const float *w, size_t n, double l1, double l2, double scale, float *grad, int n_threads, int flags) noexcept nogil:
-    return _c_api.fnn_l1l2_penalty_f32(w, n, l1, l2, scale, grad, n_threads, flags)
-
-
 cdef double fnn_softmax_cross_entropy_f64(const double *logits, size_t n_rows, size_t n_classes, const int64_t *labels, const double *target, const double *weight, int64_t ignore_index, double label_smoothing, int smoothing, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil:
     return _c_api.fnn_softmax_cross_entropy_f64(logits, n_rows, n_classes, labels, target, weight, ignore_index, label_smoothing, smoothing, reduction, loss, grad, n_threads, flags)
 
@@ -210,6 +206,10 @@ cdef double fnn_bce_with_logits_f64(const double *logits, const double *target, 
 
 cdef double fnn_mse_loss_f64(const double *input, const double *target, size_t n, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil:
     return _c_api.fnn_mse_loss_f64(input, target, n, reduction, loss, grad, n_threads, flags)
+
+
+cdef double fnn_l1l2_penalty_f32(const float *w, size_t n, double l1, double l2, double scale, float *grad, int n_threads, int flags) noexcept nogil:
+    return _c_api.fnn_l1l2_penalty_f32(w, n, l1, l2, scale, grad, n_threads, flags)
 
 
 cdef double fnn_l1l2_penalty_f64(const double *w, size_t n, double l1, double l2, double scale, double *grad, int n_threads, int flags) noexcept nogil:
@@ -520,13 +520,13 @@ KERNELS = (
     'fnn_entropy_penalty_f32',
     'fnn_bce_with_logits_f32',
     'fnn_mse_loss_f32',
-    'fnn_l1l2_penalty_f32',
     'fnn_softmax_cross_entropy_f64',
     'fnn_nll_loss_f64',
     'fnn_multi_margin_loss_f64',
     'fnn_entropy_penalty_f64',
     'fnn_bce_with_logits_f64',
     'fnn_mse_loss_f64',
+    'fnn_l1l2_penalty_f32',
     'fnn_l1l2_penalty_f64',
     'fnn_philox4x32_10',
     'fnn_philox_words',
