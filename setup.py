@@ -83,10 +83,12 @@ ISA_UNIT = f"{CSRC}/core/isa_unit.c"
 ISA_UNITS = {
     "augment": (),
     "dense": ("FNN_FP_CONTRACT_FAST", "FNN_TUNE_GATHERS"),  # activations, vector math
+    "dropout": (),
     "losses": (),
     "norm": (),
     "optim": (),
     "random": (),
+    "regularizers": (),
 }
 
 OPENMP_PROBE = r"""

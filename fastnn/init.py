@@ -36,7 +36,7 @@ import numpy as np
 
 from fastnn import _config
 from fastnn import random as _random
-from fastnn._ext import losses as _losses
+from fastnn._ext import random as _random_ext
 from fastnn._ext.runtime import check_real
 from fastnn._validation import check_param
 
@@ -240,9 +240,9 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, offset=0, n
         raise ValueError(f"[a, b] = [{a}, {b}] holds too little of N({mean}, {std}²) to be "
                          f"represented (Φ(β) − Φ(α) = {p_hi - p_lo:.3g})")
     _random.uniform_(t, seed=seed, offset=offset, n_threads=n_threads)
-    _losses.normal_icdf_(t, p_lo, p_hi, mean, sign * std, float(t.dtype.type(a)),
-                         float(t.dtype.type(b)), _config.resolve_threads(n_threads),
-                         _config.kernel_flags())
+    _random_ext.normal_icdf_(t, p_lo, p_hi, mean, sign * std, float(t.dtype.type(a)),
+                             float(t.dtype.type(b)), _config.resolve_threads(n_threads),
+                             _config.kernel_flags())
     return t
 
 

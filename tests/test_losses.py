@@ -764,7 +764,7 @@ def test_init_bad_input(dtype):
 
 def test_normal_inversion_accuracy(dtype, simd_level):
     special = pytest.importorskip("scipy.special")
-    from fastnn._ext import losses as ext
+    from fastnn._ext import random as ext
 
     u = np.concatenate([np.linspace(0, 1, 20001)[1:-1], [1e-12, 0.02424, 0.02426, 0.5]])
     x = u.astype(dtype)

@@ -7,7 +7,7 @@
 #include "../fastnn.h"
 /* the Philox round macros and fnn_stream of the random family: the same
  * generator, so a seed means the same thing in every family */
-#include "../random/random_internal.h"
+#include "../random/philox_internal.h"
 
 #define FNN_TEMPLATE "augment/augment_internal_t.h"
 #include "../core/instantiate_dtypes.h"

@@ -1,10 +1,11 @@
-/* Fused losses and weight penalties: the value and its gradient with
- * respect to the input in one call.
+/* Fused losses: the value and its gradient with respect to the input in
+ * one call. The weight penalties are the regularizers family's
+ * (fastnn_regularizers.h).
  *
  * Row losses (softmax cross-entropy, NLL, multi-margin, entropy penalty)
  * take an (n_rows, n_classes) C-contiguous array and reduce each row on
  * one thread; elementwise losses (binary cross-entropy with logits, mean
- * squared error) and the L1/L2 penalty work on flat arrays. Every call
+ * squared error) work on flat arrays. Every call
  * returns the reduced value (mean or sum, accumulated in double over fixed
  * blocks combined in block order, so it never depends on n_threads) and
  * writes the gradient of that value. With FNN_REDUCTION_NONE the call
@@ -65,18 +66,7 @@ enum fnn_smoothing {
     /* Mean squared error (x − y)², elementwise over n values.             */                   \
     /*   input, target IN n; loss OUT n or NULL; grad OUT n                */                   \
     double fnn_mse_loss_##SFX(const T *input, const T *target, size_t n, int reduction, T *loss,  \
-                              T *grad, int n_threads, int flags);                                 \
-    /* Elastic-net penalty scale·(l1·Σ|w| + l2·Σw²), returned; when grad   */                   \
-    /* is not NULL, grad ← grad + scale·(l1·sign(w) + 2·l2·w).             */                   \
-    /*   w IN n; grad INOUT n or NULL                                      */                   \
-    double fnn_l1l2_penalty_##SFX(const T *w, size_t n, double l1, double l2, double scale,       \
-                                  T *grad, int n_threads, int flags);                             \
-    /* Truncated normal by inversion: x ← mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x) for uniform  */  \
-    /* x in [0, 1), clamped to [lo, hi] (p_lo = Φ((lo − mean)/std), p_hi likewise). Φ⁻¹ is  */  \
-    /* Acklam's rational approximation (relative error below 1.2e-9),                       */  \
-    /*   x INOUT n                                                                           */  \
-    void fnn_normal_icdf_##SFX(T *x, size_t n, double p_lo, double p_hi, double mean,            \
-                               double std, double lo, double hi, int n_threads, int flags);
+                              T *grad, int n_threads, int flags);
 
 FNN_DECLARE_LOSSES(float, f32)
 FNN_DECLARE_LOSSES(double, f64)

@@ -1,4 +1,4 @@
-/* Loss and penalty drivers for float and double. */
+/* Loss drivers for float and double. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -232,55 +232,6 @@ double FNN_NAME(fnn_mse_loss)(const T *input, const T *target, size_t n, int red
     return FNN_NAME(reduce_value)(reduction, FNN_NAME(run_elems)(&run, n_threads, flags), (double)n);
 }
 
-double FNN_NAME(fnn_l1l2_penalty)(const T *w, size_t n, double l1, double l2, double scale,
-                                  T *grad, int n_threads, int flags)
-{
-    COEF c;
-    memset(&c, 0, sizeof c);
-    c.l1 = (T)(l1 * scale);
-    c.l2 = (T)(l2 * scale);
-    unsigned mode = 0;
-    if (l1 != 0.0) mode |= FNN_LMODE_L1;
-    if (l2 != 0.0) mode |= FNN_LMODE_L2;
-    if (grad) mode |= FNN_LMODE_GRAD;
-    c.mode = mode;
-    if (!(mode & (FNN_LMODE_L1 | FNN_LMODE_L2))) return 0.0;
-    FNN_NAME(elem_run) run = {FNN_NAME(losses_table)()->elem[FNN_ELEM_L1L2], &c, w, NULL, n, NULL,
-                              grad};
-    return FNN_NAME(run_elems)(&run, n_threads, flags);
-}
-
-/* ---- truncated normal by inversion ---- */
-
-typedef struct {
-    void (*span)(const COEF *c, T *x, size_t n);
-    const COEF *c;
-    T *x;
-} FNN_NAME(icdf_run);
-
-static void FNN_NAME(icdf_range)(const void *vctx, size_t begin, size_t end)
-{
-    const FNN_NAME(icdf_run) *r = (const FNN_NAME(icdf_run) *)vctx;
-    r->span(r->c, r->x + begin, end - begin);
-}
-
-void FNN_NAME(fnn_normal_icdf)(T *x, size_t n, double p_lo, double p_hi, double mean, double std,
-                               double lo, double hi, int n_threads, int flags)
-{
-    COEF c;
-    memset(&c, 0, sizeof c);
-    c.p_lo_d = p_lo;
-    c.p_span_d = p_hi - p_lo;
-    c.mean_d = mean;
-    c.std_d = std;
-    c.lo = (T)lo;
-    c.hi = (T)hi;
-    FNN_NAME(icdf_run) run = {FNN_NAME(losses_table)()->normal_icdf, &c, x};
-    /* the transform costs tens of flops per value: a smaller grain pays */
-    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE / 4, 16, n_threads, flags, FNN_NAME(icdf_range),
-                        &run);
-}
-
 #undef T
 #undef COEF
 #undef TABLE

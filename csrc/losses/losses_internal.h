@@ -9,7 +9,7 @@
 /* Row kinds, indexing fnn_losses_table.row */
 enum { FNN_ROW_CE = 0, FNN_ROW_NLL = 1, FNN_ROW_MARGIN = 2, FNN_ROW_ENTROPY = 3, FNN_ROW_N = 4 };
 /* Elementwise kinds, indexing fnn_losses_table.elem */
-enum { FNN_ELEM_BCE = 0, FNN_ELEM_MSE = 1, FNN_ELEM_L1L2 = 2, FNN_ELEM_N = 3 };
+enum { FNN_ELEM_BCE = 0, FNN_ELEM_MSE = 1, FNN_ELEM_N = 2 };
 
 /* Mode bits: each combination gets its own branch-free loop (FNN_SWITCH). */
 #define FNN_LMODE_TARGET 1u  /* cross-entropy: target probabilities instead of labels */
@@ -18,9 +18,6 @@ enum { FNN_ELEM_BCE = 0, FNN_ELEM_MSE = 1, FNN_ELEM_L1L2 = 2, FNN_ELEM_N = 3 };
 #define FNN_LMODE_SQUARED 1u /* multi-margin: p = 2 */
 #define FNN_LMODE_POSW 1u    /* BCE: pos_weight */
 #define FNN_LMODE_OUT 4u     /* elementwise: per-element losses written */
-#define FNN_LMODE_L1 1u      /* penalty */
-#define FNN_LMODE_L2 2u
-#define FNN_LMODE_GRAD 4u
 
 /* Rows per block of the deterministic row reductions. */
 #define FNN_LOSS_ROW_BLOCK ((size_t)16)

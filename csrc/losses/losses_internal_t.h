@@ -11,9 +11,6 @@ typedef struct {
     FNN_REAL a, b;              /* smoothing: q' = a·q + b */
     FNN_REAL sum_weight;        /* Σ_c weight[c] (labels with weights) */
     FNN_REAL margin, div;       /* multi-margin; div = K or 1 */
-    FNN_REAL l1, l2;            /* penalty, already multiplied by its scale */
-    double p_lo_d, p_span_d, mean_d, std_d; /* truncated normal by inversion ... */
-    FNN_REAL lo, hi;                        /* ... and its clamp */
     unsigned mode;
 } FNN_NAME(fnn_loss_coef);
 
@@ -29,7 +26,6 @@ typedef double (*FNN_NAME(fnn_loss_elem))(const FNN_NAME(fnn_loss_coef) *c, size
 typedef struct {
     FNN_NAME(fnn_loss_row) row[FNN_ROW_N];
     FNN_NAME(fnn_loss_elem) elem[FNN_ELEM_N];
-    void (*normal_icdf)(const FNN_NAME(fnn_loss_coef) *c, FNN_REAL *x, size_t n);
 } FNN_NAME(fnn_losses_table);
 
 FNN_DECLARE_TABLES(fnn_losses_table);

@@ -1,12 +1,13 @@
 /* Template (see core/instantiate_dtypes.h), compiled once per ISA by
  * core/isa_unit.c: the per-row and per-block loops of every loss.
  *
- * Sums over a row or block go through LANES fixed accumulators (element j
- * feeds lane j % LANES) combined by a fixed tree, so the result does not
- * depend on the vector width: every SIMD level gives the same bits, which
- * a `#pragma omp simd reduction` would not. exp and log1p are the shared
- * branch-free vector math of core/vmath_t.h. */
+ * Sums over a row or block go through FNN_LANES fixed accumulators (element
+ * j feeds lane j % FNN_LANES) combined by a fixed tree (core/lanes.h), so the
+ * result does not depend on the vector width: every SIMD level gives the
+ * same bits, which a `#pragma omp simd reduction` would not. exp and log1p
+ * are the shared branch-free vector math of core/vmath_t.h. */
 
+#include "../core/lanes.h"
 #include "../core/vmath_t.h"
 
 #define T FNN_REAL
@@ -15,40 +16,6 @@
 #define INLINE static inline __attribute__((always_inline))
 #define RESTRICT FNN_RESTRICT
 #define HAS(bit) ((mode & (bit)) != 0)
-#define LANES 16
-
-/* for j in [0, n): BODY, where BODY may accumulate into acc[l] (l = j % LANES
- * inside the vector part, the tail continues at lane 0 after a full group). */
-#define LANE_FOR(n, j, ...)                                                 \
-    do {                                                                    \
-        size_t i0_ = 0;                                                     \
-        for (; i0_ + LANES <= (n); i0_ += LANES) {                          \
-            _Pragma("omp simd") for (size_t l = 0; l < LANES; ++l)          \
-            {                                                               \
-                const size_t j = i0_ + l;                                   \
-                __VA_ARGS__                                                 \
-            }                                                               \
-        }                                                                   \
-        for (size_t l = 0; i0_ + l < (n); ++l) {                            \
-            const size_t j = i0_ + l;                                       \
-            __VA_ARGS__                                                     \
-        }                                                                   \
-    } while (0)
-
-INLINE T SPAN(lane_sum)(T *acc)
-{
-    for (size_t w = LANES / 2; w > 0; w /= 2)
-        for (size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
-    return acc[0];
-}
-
-INLINE double SPAN(lane_sum_d)(double *acc)
-{
-    for (size_t w = LANES / 2; w > 0; w /= 2)
-        for (size_t l = 0; l < w; ++l) acc[l] += acc[l + w];
-    return acc[0];
-}
-
 
 /* ---- row losses ---- */
 
@@ -67,13 +34,13 @@ INLINE T SPAN(row_max)(const T *RESTRICT z, size_t n)
 /* g ← exp(z − m); returns Σ g */
 INLINE T SPAN(row_exp)(const T *RESTRICT z, size_t n, T m, T *RESTRICT g)
 {
-    T acc[LANES] = {0};
-    LANE_FOR(n, j, {
+    T acc[FNN_LANES] = {0};
+    FNN_LANE_FOR(n, j, {
         T e = FNN_NAME(m_exp)(z[j] - m);
         g[j] = e;
         acc[l] += e;
     });
-    return SPAN(lane_sum)(acc);
+    return FNN_NAME(fnn_lane_sum)(acc);
 }
 
 /* Cross-entropy of one row against q' (smoothed labels or probabilities),
@@ -89,20 +56,20 @@ INLINE T SPAN(ce_loop)(const COEF *c, const T *RESTRICT z, int64_t y, const T *R
     const T m = SPAN(row_max)(z, n);
     const T s = SPAN(row_exp)(z, n, m, g);
     const T logs = FNN_M(log)(s), inv = (T)1 / s;
-    T acc[LANES] = {0};
+    T acc[FNN_LANES] = {0};
     if (HAS(FNN_LMODE_TARGET)) {
-        T wacc[LANES] = {0};
-        LANE_FOR(n, j, {
+        T wacc[FNN_LANES] = {0};
+        FNN_LANE_FOR(n, j, {
             T qw = HAS(FNN_LMODE_WEIGHT) ? w[j] * (a * q[j] + b) : a * q[j] + b;
             wacc[l] += qw;
         });
-        const T k = scale * SPAN(lane_sum)(wacc) * inv;
-        LANE_FOR(n, j, {
+        const T k = scale * FNN_NAME(fnn_lane_sum)(wacc) * inv;
+        FNN_LANE_FOR(n, j, {
             T qw = HAS(FNN_LMODE_WEIGHT) ? w[j] * (a * q[j] + b) : a * q[j] + b;
             acc[l] += qw * ((z[j] - m) - logs);
             g[j] = k * g[j] - scale * qw;
         });
-        return -SPAN(lane_sum)(acc);
+        return -FNN_NAME(fnn_lane_sum)(acc);
     }
     const T on = a + b, off = b;
     const T wy = HAS(FNN_LMODE_WEIGHT) ? w[y] : (T)1;
@@ -110,7 +77,7 @@ INLINE T SPAN(ce_loop)(const COEF *c, const T *RESTRICT z, int64_t y, const T *R
                                           : on + (T)(n - 1) * off;
     const T k = scale * big_w * inv, goff = scale * off;
     if (HAS(FNN_LMODE_OFF)) {
-        LANE_FOR(n, j, {
+        FNN_LANE_FOR(n, j, {
             T wj = HAS(FNN_LMODE_WEIGHT) ? w[j] : (T)1;
             acc[l] += wj * ((z[j] - m) - logs);
             g[j] = k * g[j] - goff * wj;
@@ -120,7 +87,7 @@ INLINE T SPAN(ce_loop)(const COEF *c, const T *RESTRICT z, int64_t y, const T *R
         for (size_t j = 0; j < n; ++j) g[j] = k * g[j];
     }
     g[y] -= scale * (on - off) * wy;
-    const T rest = HAS(FNN_LMODE_OFF) ? -off * SPAN(lane_sum)(acc) : (T)0;
+    const T rest = HAS(FNN_LMODE_OFF) ? -off * FNN_NAME(fnn_lane_sum)(acc) : (T)0;
     return rest - (on - off) * wy * ((z[y] - m) - logs);
 }
 #define CALL_ce_loop(k) return SPAN(ce_loop)(c, z, y, q, g, k)
@@ -148,8 +115,8 @@ static T SPAN(nll_row)(const COEF *c, const T *x, int64_t y, const T *q, T *g)
 INLINE T SPAN(margin_part)(const T *RESTRICT x, size_t n, T base, T gk, T *RESTRICT g,
                            T *RESTRICT acc, const unsigned mode)
 {
-    T gsum[LANES] = {0};
-    LANE_FOR(n, j, {
+    T gsum[FNN_LANES] = {0};
+    FNN_LANE_FOR(n, j, {
         T h = base + x[j];
         T pos = h > (T)0 ? h : (T)0;
         T v = HAS(FNN_LMODE_SQUARED) ? pos * pos : pos;
@@ -158,7 +125,7 @@ INLINE T SPAN(margin_part)(const T *RESTRICT x, size_t n, T base, T gk, T *RESTR
         g[j] = gj;
         gsum[l] += gj;
     });
-    return SPAN(lane_sum)(gsum);
+    return FNN_NAME(fnn_lane_sum)(gsum);
 }
 INLINE T SPAN(margin_loop)(const COEF *c, const T *RESTRICT x, int64_t y, T *RESTRICT g,
                            const unsigned mode)
@@ -167,11 +134,11 @@ INLINE T SPAN(margin_loop)(const COEF *c, const T *RESTRICT x, int64_t y, T *RES
     const T wy = c->weight ? c->weight[y] : (T)1;
     const T base = c->margin - x[y];
     const T gk = c->scale * wy / c->div;
-    T acc[LANES] = {0};
+    T acc[FNN_LANES] = {0};
     T gs = SPAN(margin_part)(x, yy, base, gk, g, acc, mode);
     gs += SPAN(margin_part)(x + yy + 1, n - yy - 1, base, gk, g + yy + 1, acc, mode);
     g[yy] = -gs;
-    return wy * SPAN(lane_sum)(acc) / c->div;
+    return wy * FNN_NAME(fnn_lane_sum)(acc) / c->div;
 }
 #define CALL_margin_loop(k) return SPAN(margin_loop)(c, z, y, g, k)
 static T SPAN(margin_row)(const COEF *c, const T *z, int64_t y, const T *q, T *g)
@@ -191,9 +158,9 @@ static T SPAN(entropy_row)(const COEF *c, const T *z, int64_t y, const T *q, T *
     const T m = SPAN(row_max)(z, n);
     const T s = SPAN(row_exp)(z, n, m, g);
     const T logs = FNN_M(log)(s), inv = (T)1 / s, scale = c->scale;
-    T acc[LANES] = {0};
-    LANE_FOR(n, j, { acc[l] += (g[j] * inv) * ((z[j] - m) - logs); });
-    const T neg_h = SPAN(lane_sum)(acc);
+    T acc[FNN_LANES] = {0};
+    FNN_LANE_FOR(n, j, { acc[l] += (g[j] * inv) * ((z[j] - m) - logs); });
+    const T neg_h = FNN_NAME(fnn_lane_sum)(acc);
 #pragma omp simd
     for (size_t j = 0; j < n; ++j) g[j] = scale * ((g[j] * inv) * (((z[j] - m) - logs) - neg_h));
     return neg_h;
@@ -209,7 +176,7 @@ INLINE double SPAN(bce_loop)(const COEF *c, size_t n, const T *RESTRICT x, const
                              T *RESTRICT g, double *RESTRICT acc, const unsigned mode)
 {
     const T scale = c->scale;
-    LANE_FOR(n, j, {
+    FNN_LANE_FOR(n, j, {
         T xj = x[j], yj = y[j];
         T ax = xj < (T)0 ? -xj : xj;
         T e = FNN_NAME(m_exp)(-ax);
@@ -232,7 +199,7 @@ INLINE double SPAN(bce_loop)(const COEF *c, size_t n, const T *RESTRICT x, const
 static double SPAN(bce_block)(const COEF *c, size_t start, size_t n, const T *x, const T *y,
                               T *loss, T *g)
 {
-    double acc[LANES] = {0};
+    double acc[FNN_LANES] = {0};
     const unsigned mode_ = c->mode;
     size_t pos = 0;
     while (pos < n) {
@@ -245,22 +212,22 @@ static double SPAN(bce_block)(const COEF *c, size_t start, size_t n, const T *x,
         FNN_SWITCH8(mode_, CALL_bce_loop)
         pos += len;
     }
-    return SPAN(lane_sum_d)(acc);
+    return fnn_lane_sum_f64(acc);
 }
 
 INLINE double SPAN(mse_loop)(const COEF *c, size_t n, const T *RESTRICT x, const T *RESTRICT y,
                              T *RESTRICT loss, T *RESTRICT g, const unsigned mode)
 {
     const T k = (T)2 * c->scale;
-    double acc[LANES] = {0};
-    LANE_FOR(n, j, {
+    double acc[FNN_LANES] = {0};
+    FNN_LANE_FOR(n, j, {
         T d = x[j] - y[j];
         T v = d * d;
         if (HAS(FNN_LMODE_OUT)) loss[j] = v;
         g[j] = k * d;
         acc[l] += (double)v;
     });
-    return SPAN(lane_sum_d)(acc);
+    return fnn_lane_sum_f64(acc);
 }
 static double SPAN(mse_block)(const COEF *c, size_t start, size_t n, const T *x, const T *y,
                               T *loss, T *g)
@@ -270,139 +237,9 @@ static double SPAN(mse_block)(const COEF *c, size_t start, size_t n, const T *x,
     return SPAN(mse_loop)(c, n, x, y, loss, g, 0);
 }
 
-/* l1·|w| + l2·w² summed in double; grad += l1·sign(w) + 2·l2·w */
-INLINE double SPAN(l1l2_loop)(const COEF *c, size_t n, const T *RESTRICT x, T *RESTRICT g,
-                              const unsigned mode)
-{
-    const T l1 = c->l1, l2 = c->l2, l2x2 = (T)2 * c->l2;
-    double acc[LANES] = {0};
-    LANE_FOR(n, j, {
-        T v = x[j];
-        T sgn = v > (T)0 ? (T)1 : (v < (T)0 ? (T)-1 : v);
-        T a = v < (T)0 ? -v : v;
-        double p = 0.0;
-        if (HAS(FNN_LMODE_L1)) p += (double)(l1 * a);
-        if (HAS(FNN_LMODE_L2)) p += (double)(l2 * (v * v));
-        acc[l] += p;
-        if (HAS(FNN_LMODE_GRAD)) {
-            T d = HAS(FNN_LMODE_L1) ? l1 * sgn : (T)0;
-            if (HAS(FNN_LMODE_L2)) d = d + l2x2 * v;
-            g[j] = g[j] + d;
-        }
-    });
-    return SPAN(lane_sum_d)(acc);
-}
-#define CALL_l1l2_loop(k) return SPAN(l1l2_loop)(c, n, x, g, k)
-static double SPAN(l1l2_block)(const COEF *c, size_t start, size_t n, const T *x, const T *y,
-                               T *loss, T *g)
-{
-    (void)start;
-    (void)y;
-    (void)loss;
-    const unsigned mode_ = c->mode;
-    FNN_SWITCH8(mode_, CALL_l1l2_loop)
-    return 0.0;
-}
-
-#ifndef FNN_LOSSES_ICDF_HELPERS
-#define FNN_LOSSES_ICDF_HELPERS
-/* Φ⁻¹ by Acklam's rational approximations (relative error < 1.2e-9), in
- * double for both dtypes: the central polynomials cancel from about 2.5
- * down to 0.01 near the region's edges, which float would turn into errors
- * of 1e-4. */
-#define ICDF_CENTRAL FNN_CAT2(fnn_losses_icdf_central, FNN_ISA)
-#define ICDF_TAIL FNN_CAT2(fnn_losses_icdf_tail, FNN_ISA)
-#define ICDF_P_LOW 0.02425
-
-/* |p − ½| <= ½ − ICDF_P_LOW */
-static inline __attribute__((always_inline)) double ICDF_CENTRAL(double p)
-{
-    const double q = p - 0.5;
-    const double r = q * q;
-    double num = -3.969683028665376e+01;
-    num = num * r + 2.209460984245205e+02;
-    num = num * r + -2.759285104469687e+02;
-    num = num * r + 1.383577518672690e+02;
-    num = num * r + -3.066479806614716e+01;
-    num = num * r + 2.506628277459239e+00;
-    double den = -5.447609879822406e+01;
-    den = den * r + 1.615858368580409e+02;
-    den = den * r + -1.556989798598866e+02;
-    den = den * r + 6.680131188771972e+01;
-    den = den * r + -1.328068155288572e+01;
-    den = den * r + 1.0;
-    return num * q / den;
-}
-
-/* the tails, in t = √(−2·log min(p, 1 − p)); libm's log and sqrt give the
- * same bits in every ISA unit */
-static double ICDF_TAIL(double p)
-{
-    const double q = p - 0.5;
-    double pt = q < 0.0 ? p : 1.0 - p;
-    pt = pt < 1e-300 ? 1e-300 : pt;
-    const double t = sqrt(-2.0 * log(pt));
-    double tn = -7.784894002430293e-03;
-    tn = tn * t + -3.223964580411365e-01;
-    tn = tn * t + -2.400758277161838e+00;
-    tn = tn * t + -2.549732539343734e+00;
-    tn = tn * t + 4.374664141464968e+00;
-    tn = tn * t + 2.938163982698783e+00;
-    double td = 7.784695709041462e-03;
-    td = td * t + 3.224671290700398e-01;
-    td = td * t + 2.445134137142996e+00;
-    td = td * t + 3.754408661907416e+00;
-    td = td * t + 1.0;
-    return q < 0.0 ? tn / td : -(tn / td);
-}
-#endif
-
-/* Pieces of 256 values: the central formula vectorized over all of them,
- * marking tail values (the outer 0.3% for a cut at ±2σ), which are then
- * recomputed one by one; 8 marks are tested at a time so that clean stretches
- * cost almost nothing. */
-static void SPAN(normal_icdf_span)(const COEF *c, T *RESTRICT x, size_t n)
-{
-    const double p_lo = c->p_lo_d, span = c->p_span_d, mean = c->mean_d, std = c->std_d;
-    const T lo = c->lo, hi = c->hi;
-    double z[256];
-    unsigned char tail[256];
-    for (size_t b = 0; b < n; b += 256) {
-        const size_t len = n - b < 256 ? n - b : 256;
-        T *RESTRICT xb = x + b;
-        int any_tail = 0;
-#pragma omp simd reduction(| : any_tail)
-        for (size_t j = 0; j < len; ++j) {
-            const double p = p_lo + span * (double)xb[j];
-            const double aq = p < 0.5 ? 0.5 - p : p - 0.5;
-            const int t = aq > 0.5 - ICDF_P_LOW;
-            z[j] = ICDF_CENTRAL(p);
-            tail[j] = (unsigned char)t;
-            any_tail |= t;
-        }
-        if (any_tail) {
-            for (size_t j0 = 0; j0 < len; j0 += 8) {
-                uint64_t marks = 0;
-                if (j0 + 8 <= len) __builtin_memcpy(&marks, tail + j0, 8);
-                else marks = 1;
-                if (!marks) continue;
-                for (size_t j = j0; j < j0 + 8 && j < len; ++j)
-                    if (tail[j]) z[j] = ICDF_TAIL(p_lo + span * (double)xb[j]);
-            }
-        }
-#pragma omp simd
-        for (size_t j = 0; j < len; ++j) {
-            T v = (T)(mean + std * z[j]);
-            v = v < lo ? lo : v;
-            xb[j] = v > hi ? hi : v;
-        }
-    }
-}
-
 const FNN_NAME(fnn_losses_table) FNN_ISA_NAME(fnn_losses_table) = {
     {SPAN(ce_row), SPAN(nll_row), SPAN(margin_row), SPAN(entropy_row)},
-    {SPAN(bce_block), SPAN(mse_block), SPAN(l1l2_block)},
-    SPAN(normal_icdf_span),
+    {SPAN(bce_block), SPAN(mse_block)},
 };
 
 #undef T
@@ -411,9 +248,6 @@ const FNN_NAME(fnn_losses_table) FNN_ISA_NAME(fnn_losses_table) = {
 #undef INLINE
 #undef RESTRICT
 #undef HAS
-#undef LANES
-#undef LANE_FOR
 #undef CALL_ce_loop
 #undef CALL_margin_loop
 #undef CALL_bce_loop
-#undef CALL_l1l2_loop

@@ -1,15 +1,10 @@
-/* Random drivers for float and double, the raw Philox entry points, and
- * the scalar helpers the drivers share. */
+/* Random drivers for float and double, and the raw Philox entry points. */
 #include <math.h>
 #include <string.h>
 
 #include "../core/dispatch.h"
 #include "../core/parallel.h"
 #include "random_internal.h"
-
-/* Generating numbers costs far more per element than a plain elementwise
- * pass, so threads pay off on smaller inputs. */
-#define FNN_RANDOM_GRAIN ((size_t)8192)
 
 void fnn_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32_t *out)
 {
@@ -19,37 +14,6 @@ void fnn_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32_t *o
     out[1] = c1;
     out[2] = c2;
     out[3] = c3;
-}
-
-/* Word i of a stream, computed alone (channel dropout: one word per row). */
-static uint32_t fnn_stream_word(const fnn_stream *s, size_t i)
-{
-    const uint64_t b = (uint64_t)(i / 4);
-    uint32_t c[4] = {(uint32_t)b, (uint32_t)(b >> 32), s->o0, s->o1};
-    const uint32_t key[2] = {s->k0, s->k1};
-    uint32_t out[4];
-    fnn_philox4x32_10(c, key, out);
-    return out[i % 4];
-}
-
-/* Channel dropout drops row r when word r is below round(p·2³²); p values
- * whose threshold would round to 2³² keep 1 row in 2³². */
-static uint32_t fnn_dropout_threshold32(double p)
-{
-    if (!(p > 0.0)) return 0;
-    double t = floor(p * 4294967296.0 + 0.5);
-    if (t > 4294967295.0) t = 4294967295.0;
-    return (uint32_t)t;
-}
-
-/* Elementwise dropout drops element i when its 16-bit half-word is below
- * round(p·2¹⁶) (clamped to 2¹⁶ − 1 for p < 1; p = 1 never reaches here). */
-static uint32_t fnn_dropout_threshold16(double p)
-{
-    if (!(p > 0.0)) return 0;
-    double t = floor(p * 65536.0 + 0.5);
-    if (t > 65535.0) t = 65535.0;
-    return (uint32_t)t;
 }
 
 typedef struct {

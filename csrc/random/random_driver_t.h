@@ -13,18 +13,9 @@ static const TABLE *FNN_NAME(random_table)(void) { return FNN_PICK_TABLE(fnn_ran
 typedef struct {
     const TABLE *tab;
     fnn_stream s;
-    const T *x;
     T *y;
-    uint8_t *mask;
-    const uint8_t *mask_in;
     T a, b;
-    int mode;
-    uint32_t thr;   /* elementwise: 16-bit threshold */
-    uint32_t thr32; /* channels: 32-bit threshold */
-    int zero; /* p = 1: every element dropped */
     int streaming; /* output past the caches: streaming stores */
-    size_t row_len;
-    double p;
 } FNN_NAME(random_run);
 
 static void FNN_NAME(uniform_range)(const void *vctx, size_t begin, size_t end)
@@ -33,150 +24,62 @@ static void FNN_NAME(uniform_range)(const void *vctx, size_t begin, size_t end)
     r->tab->uniform(&r->s, r->y, begin, end, r->a, r->b, r->streaming);
 }
 
-void FNN_NAME(fnn_uniform)(T *out, size_t n, double low, double high, uint64_t seed,
-                           uint64_t offset, int n_threads, int flags)
+static void FNN_NAME(normal_range)(const void *vctx, size_t begin, size_t end)
+{
+    const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
+    r->tab->normal(&r->s, r->y, begin, end, r->a, r->b, r->streaming);
+}
+
+/* Fills out[0 .. n) by `range` with the stream (seed, offset) and the
+ * constants a, b. */
+static void FNN_NAME(fill)(fnn_range_fn range, T *out, size_t n, double a, double b,
+                           uint64_t seed, uint64_t offset, int n_threads, int flags)
 {
     FNN_NAME(random_run) run = {0};
     run.tab = FNN_NAME(random_table)();
     run.s = fnn_make_stream(seed, offset);
     run.y = out;
     run.streaming = fnn_streams(n * sizeof(T));
-    run.a = (T)low;
-    run.b = (T)(high - low);
-    fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
-                        FNN_NAME(uniform_range), &run);
+    run.a = (T)a;
+    run.b = (T)b;
+    fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags, range, &run);
 }
 
-static void FNN_NAME(normal_range)(const void *vctx, size_t begin, size_t end)
+void FNN_NAME(fnn_uniform)(T *out, size_t n, double low, double high, uint64_t seed,
+                           uint64_t offset, int n_threads, int flags)
 {
-    const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
-    r->tab->normal(&r->s, r->x, r->y, begin, end, r->a, r->b, r->mode, r->streaming);
+    FNN_NAME(fill)(FNN_NAME(uniform_range), out, n, low, high - low, seed, offset, n_threads,
+                   flags);
 }
 
 void FNN_NAME(fnn_normal)(T *out, size_t n, double mean, double std, uint64_t seed,
                           uint64_t offset, int n_threads, int flags)
 {
-    FNN_NAME(random_run) run = {0};
-    run.tab = FNN_NAME(random_table)();
-    run.s = fnn_make_stream(seed, offset);
-    run.y = out;
-    run.streaming = fnn_streams(n * sizeof(T));
-    run.a = (T)mean;
-    run.b = (T)std;
-    run.mode = FNN_NOISE_FILL;
-    fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
-                        FNN_NAME(normal_range), &run);
+    FNN_NAME(fill)(FNN_NAME(normal_range), out, n, mean, std, seed, offset, n_threads, flags);
 }
 
-void FNN_NAME(fnn_gaussian_noise)(const T *x, T *y, size_t n, double std, int multiplicative,
-                                  uint64_t seed, uint64_t offset, int n_threads, int flags)
+/* ---- truncated normal by inversion ---- */
+
+typedef struct {
+    void (*span)(const FNN_NAME(fnn_icdf_coef) *c, T *x, size_t n);
+    const FNN_NAME(fnn_icdf_coef) *c;
+    T *x;
+} FNN_NAME(icdf_run);
+
+static void FNN_NAME(icdf_range)(const void *vctx, size_t begin, size_t end)
 {
-    FNN_NAME(random_run) run = {0};
-    run.tab = FNN_NAME(random_table)();
-    run.s = fnn_make_stream(seed, offset);
-    run.x = x;
-    run.y = y;
-    run.streaming = fnn_streams(n * sizeof(T));
-    run.b = (T)std;
-    run.mode = multiplicative ? FNN_NOISE_MUL : FNN_NOISE_ADD;
-    fnn_parallel_ranges(n, FNN_RANDOM_GRAIN, FNN_RANDOM_ALIGN, n_threads, flags,
-                        FNN_NAME(normal_range), &run);
+    const FNN_NAME(icdf_run) *r = (const FNN_NAME(icdf_run) *)vctx;
+    r->span(r->c, r->x + begin, end - begin);
 }
 
-/* threshold and survivor scale of drop probability p; p = 1 is flagged
- * instead of dividing by zero. */
-static void FNN_NAME(dropout_setup)(FNN_NAME(random_run) *run, double p)
+void FNN_NAME(fnn_normal_icdf)(T *x, size_t n, double p_lo, double p_hi, double mean, double std,
+                               double lo, double hi, int n_threads, int flags)
 {
-    run->tab = FNN_NAME(random_table)();
-    run->zero = !(p < 1.0);
-    run->thr = fnn_dropout_threshold16(p);
-    run->thr32 = fnn_dropout_threshold32(p);
-    run->a = run->zero ? (T)0 : (T)(1.0 / (1.0 - p));
-}
-
-static void FNN_NAME(dropout_range)(const void *vctx, size_t begin, size_t end)
-{
-    const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
-    if (r->zero) {
-        memset(r->y + begin, 0, (end - begin) * sizeof(T));
-        if (r->mask) memset(r->mask + begin / 8, 0, (end - begin + 7) / 8);
-        return;
-    }
-    r->tab->dropout(&r->s, r->x, r->y, r->mask, begin, end, r->thr, r->a, r->streaming);
-}
-
-void FNN_NAME(fnn_dropout)(const T *x, T *y, uint8_t *mask, size_t n, double p, uint64_t seed,
-                           uint64_t offset, int n_threads, int flags)
-{
-    FNN_NAME(random_run) run = {0};
-    FNN_NAME(dropout_setup)(&run, p);
-    run.s = fnn_make_stream(seed, offset);
-    run.x = x;
-    run.y = y;
-    run.streaming = fnn_streams(n * sizeof(T));
-    run.mask = mask;
-    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, FNN_RANDOM_ALIGN, n_threads, flags,
-                        FNN_NAME(dropout_range), &run);
-}
-
-void FNN_NAME(fnn_dropout_backward)(const T *gy, T *gx, size_t n, double p, uint64_t seed,
-                                    uint64_t offset, int n_threads, int flags)
-{
-    /* the forward kernel without a mask: gx = gy·keep·scale is the same map */
-    FNN_NAME(fnn_dropout)(gy, gx, NULL, n, p, seed, offset, n_threads, flags);
-}
-
-static void FNN_NAME(dropout_mask_range)(const void *vctx, size_t begin, size_t end)
-{
-    const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
-    if (r->zero) {
-        memset(r->y + begin, 0, (end - begin) * sizeof(T));
-        return;
-    }
-    r->tab->dropout_mask(r->mask_in, r->x, r->y, begin, end, r->a, r->streaming);
-}
-
-void FNN_NAME(fnn_dropout_backward_mask)(const T *gy, const uint8_t *mask, T *gx, size_t n,
-                                         double p, int n_threads, int flags)
-{
-    FNN_NAME(random_run) run = {0};
-    FNN_NAME(dropout_setup)(&run, p);
-    run.x = gy;
-    run.y = gx;
-    run.streaming = fnn_streams(n * sizeof(T));
-    run.mask_in = mask;
-    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE, FNN_RANDOM_ALIGN, n_threads, flags,
-                        FNN_NAME(dropout_mask_range), &run);
-}
-
-/* Walks the rows a range covers; each row's keep decision is one Philox
- * block evaluated on the spot, so any split agrees. */
-static void FNN_NAME(channel_range)(const void *vctx, size_t begin, size_t end)
-{
-    const FNN_NAME(random_run) *r = (const FNN_NAME(random_run) *)vctx;
-    size_t i = begin;
-    while (i < end) {
-        const size_t row = i / r->row_len;
-        const size_t row_end = (row + 1) * r->row_len < end ? (row + 1) * r->row_len : end;
-        T scale = (T)0;
-        if (!r->zero && fnn_stream_word(&r->s, row) >= r->thr32) scale = r->a;
-        r->tab->scale(r->x + i, r->y + i, row_end - i, scale);
-        i = row_end;
-    }
-}
-
-void FNN_NAME(fnn_channel_dropout)(const T *x, T *y, size_t n_rows, size_t row_len, double p,
-                                   uint64_t seed, uint64_t offset, int n_threads, int flags)
-{
-    if (n_rows == 0 || row_len == 0) return;
-    FNN_NAME(random_run) run = {0};
-    FNN_NAME(dropout_setup)(&run, p);
-    run.s = fnn_make_stream(seed, offset);
-    run.x = x;
-    run.y = y;
-    run.row_len = row_len;
-    fnn_parallel_ranges(n_rows * row_len, FNN_GRAIN_ELEMENTWISE, 1, n_threads, flags,
-                        FNN_NAME(channel_range), &run);
+    const FNN_NAME(fnn_icdf_coef) c = {p_lo, p_hi - p_lo, mean, std, (T)lo, (T)hi};
+    FNN_NAME(icdf_run) run = {FNN_NAME(random_table)()->normal_icdf, &c, x};
+    /* the transform costs tens of flops per value: a smaller grain pays */
+    fnn_parallel_ranges(n, FNN_GRAIN_ELEMENTWISE / 4, 16, n_threads, flags, FNN_NAME(icdf_range),
+                        &run);
 }
 
 #undef T

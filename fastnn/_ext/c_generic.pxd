@@ -20,9 +20,9 @@ cdef extern from *:
     #define fnn_bce_with_logits(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_bce_with_logits, __VA_ARGS__)
     #define fnn_mse_loss(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_mse_loss, __VA_ARGS__)
     #define fnn_l1l2_penalty(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_l1l2_penalty, __VA_ARGS__)
-    #define fnn_normal_icdf(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_normal_icdf, __VA_ARGS__)
     #define fnn_uniform(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_uniform, __VA_ARGS__)
     #define fnn_normal(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_normal, __VA_ARGS__)
+    #define fnn_normal_icdf(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_normal_icdf, __VA_ARGS__)
     #define fnn_dropout(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dropout, __VA_ARGS__)
     #define fnn_dropout_backward(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dropout_backward, __VA_ARGS__)
     #define fnn_dropout_backward_mask(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dropout_backward_mask, __VA_ARGS__)
@@ -60,9 +60,9 @@ cdef extern from *:
     double fnn_bce_with_logits(int dtype, const void *logits, const void *target, size_t n, const void *weight, const void *pos_weight, size_t period, int reduction, void *loss, void *grad, int n_threads, int flags) nogil
     double fnn_mse_loss(int dtype, const void *input, const void *target, size_t n, int reduction, void *loss, void *grad, int n_threads, int flags) nogil
     double fnn_l1l2_penalty(int dtype, const void *w, size_t n, double l1, double l2, double scale, void *grad, int n_threads, int flags) nogil
-    void fnn_normal_icdf(int dtype, void *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) nogil
     void fnn_uniform(int dtype, void *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_normal(int dtype, void *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
+    void fnn_normal_icdf(int dtype, void *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) nogil
     void fnn_dropout(int dtype, const void *x, void *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_dropout_backward(int dtype, const void *gy, void *gx, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) nogil
     void fnn_dropout_backward_mask(int dtype, const void *gy, const uint8_t *mask, void *gx, size_t n, double p, int n_threads, int flags) nogil

@@ -125,27 +125,27 @@ cdef double fnn_multi_margin_loss_f32(const float *input, size_t n_rows, size_t 
 cdef double fnn_entropy_penalty_f32(const float *logits, size_t n_rows, size_t n_classes, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_bce_with_logits_f32(const float *logits, const float *target, size_t n, const float *weight, const float *pos_weight, size_t period, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_mse_loss_f32(const float *input, const float *target, size_t n, int reduction, float *loss, float *grad, int n_threads, int flags) noexcept nogil
-cdef double fnn_l1l2_penalty_f32(const float *w, size_t n, double l1, double l2, double scale, float *grad, int n_threads, int flags) noexcept nogil
-cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
 cdef double fnn_softmax_cross_entropy_f64(const double *logits, size_t n_rows, size_t n_classes, const int64_t *labels, const double *target, const double *weight, int64_t ignore_index, double label_smoothing, int smoothing, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_nll_loss_f64(const double *log_probs, size_t n_rows, size_t n_classes, const int64_t *labels, const double *weight, int64_t ignore_index, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_multi_margin_loss_f64(const double *input, size_t n_rows, size_t n_classes, const int64_t *labels, const double *weight, int p, double margin, int divide_by_classes, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_entropy_penalty_f64(const double *logits, size_t n_rows, size_t n_classes, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_bce_with_logits_f64(const double *logits, const double *target, size_t n, const double *weight, const double *pos_weight, size_t period, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_mse_loss_f64(const double *input, const double *target, size_t n, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil
+cdef double fnn_l1l2_penalty_f32(const float *w, size_t n, double l1, double l2, double scale, float *grad, int n_threads, int flags) noexcept nogil
 cdef double fnn_l1l2_penalty_f64(const double *w, size_t n, double l1, double l2, double scale, double *grad, int n_threads, int flags) noexcept nogil
-cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
 cdef void fnn_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32_t *out) noexcept nogil
 cdef void fnn_philox_words(uint32_t *out, size_t n, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_uniform_f32(float *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_normal_f32(float *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
+cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
+cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
+cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
+cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_f32(const float *x, float *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_f32(const float *gy, float *gx, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_mask_f32(const float *gy, const uint8_t *mask, float *gx, size_t n, double p, int n_threads, int flags) noexcept nogil
 cdef void fnn_channel_dropout_f32(const float *x, float *y, size_t n_rows, size_t row_len, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_gaussian_noise_f32(const float *x, float *y, size_t n, double std, int multiplicative, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
-cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
-cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_f64(const double *x, double *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_f64(const double *gy, double *gx, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil
 cdef void fnn_dropout_backward_mask_f64(const double *gy, const uint8_t *mask, double *gx, size_t n, double p, int n_threads, int flags) noexcept nogil

@@ -196,14 +196,6 @@ cdef double fnn_mse_loss_f32(const float *input, const float *target, size_t n, 
     return _c_api.fnn_mse_loss_f32(input, target, n, reduction, loss, grad, n_threads, flags)
 
 
-cdef double fnn_l1l2_penalty_f32(const float *w, size_t n, double l1, double l2, double scale, float *grad, int n_threads, int flags) noexcept nogil:
-    return _c_api.fnn_l1l2_penalty_f32(w, n, l1, l2, scale, grad, n_threads, flags)
-
-
-cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_normal_icdf_f32(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
-
-
 cdef double fnn_softmax_cross_entropy_f64(const double *logits, size_t n_rows, size_t n_classes, const int64_t *labels, const double *target, const double *weight, int64_t ignore_index, double label_smoothing, int smoothing, int reduction, double *loss, double *grad, int n_threads, int flags) noexcept nogil:
     return _c_api.fnn_softmax_cross_entropy_f64(logits, n_rows, n_classes, labels, target, weight, ignore_index, label_smoothing, smoothing, reduction, loss, grad, n_threads, flags)
 
@@ -228,12 +220,12 @@ cdef double fnn_mse_loss_f64(const double *input, const double *target, size_t n
     return _c_api.fnn_mse_loss_f64(input, target, n, reduction, loss, grad, n_threads, flags)
 
 
+cdef double fnn_l1l2_penalty_f32(const float *w, size_t n, double l1, double l2, double scale, float *grad, int n_threads, int flags) noexcept nogil:
+    return _c_api.fnn_l1l2_penalty_f32(w, n, l1, l2, scale, grad, n_threads, flags)
+
+
 cdef double fnn_l1l2_penalty_f64(const double *w, size_t n, double l1, double l2, double scale, double *grad, int n_threads, int flags) noexcept nogil:
     return _c_api.fnn_l1l2_penalty_f64(w, n, l1, l2, scale, grad, n_threads, flags)
-
-
-cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_normal_icdf_f64(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
 
 
 cdef void fnn_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32_t *out) noexcept nogil:
@@ -250,6 +242,22 @@ cdef void fnn_uniform_f32(float *out, size_t n, double low, double high, uint64_
 
 cdef void fnn_normal_f32(float *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_normal_f32(out, n, mean, std, seed, offset, n_threads, flags)
+
+
+cdef void fnn_normal_icdf_f32(float *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_normal_icdf_f32(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
+
+
+cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_uniform_f64(out, n, low, high, seed, offset, n_threads, flags)
+
+
+cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_normal_f64(out, n, mean, std, seed, offset, n_threads, flags)
+
+
+cdef void fnn_normal_icdf_f64(double *x, size_t n, double p_lo, double p_hi, double mean, double std, double lo, double hi, int n_threads, int flags) noexcept nogil:
+    _c_api.fnn_normal_icdf_f64(x, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)
 
 
 cdef void fnn_dropout_f32(const float *x, float *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
@@ -270,14 +278,6 @@ cdef void fnn_channel_dropout_f32(const float *x, float *y, size_t n_rows, size_
 
 cdef void fnn_gaussian_noise_f32(const float *x, float *y, size_t n, double std, int multiplicative, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_gaussian_noise_f32(x, y, n, std, multiplicative, seed, offset, n_threads, flags)
-
-
-cdef void fnn_uniform_f64(double *out, size_t n, double low, double high, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_uniform_f64(out, n, low, high, seed, offset, n_threads, flags)
-
-
-cdef void fnn_normal_f64(double *out, size_t n, double mean, double std, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
-    _c_api.fnn_normal_f64(out, n, mean, std, seed, offset, n_threads, flags)
 
 
 cdef void fnn_dropout_f64(const double *x, double *y, uint8_t *mask, size_t n, double p, uint64_t seed, uint64_t offset, int n_threads, int flags) noexcept nogil:
@@ -535,27 +535,27 @@ KERNELS = (
     'fnn_entropy_penalty_f32',
     'fnn_bce_with_logits_f32',
     'fnn_mse_loss_f32',
-    'fnn_l1l2_penalty_f32',
-    'fnn_normal_icdf_f32',
     'fnn_softmax_cross_entropy_f64',
     'fnn_nll_loss_f64',
     'fnn_multi_margin_loss_f64',
     'fnn_entropy_penalty_f64',
     'fnn_bce_with_logits_f64',
     'fnn_mse_loss_f64',
+    'fnn_l1l2_penalty_f32',
     'fnn_l1l2_penalty_f64',
-    'fnn_normal_icdf_f64',
     'fnn_philox4x32_10',
     'fnn_philox_words',
     'fnn_uniform_f32',
     'fnn_normal_f32',
+    'fnn_normal_icdf_f32',
+    'fnn_uniform_f64',
+    'fnn_normal_f64',
+    'fnn_normal_icdf_f64',
     'fnn_dropout_f32',
     'fnn_dropout_backward_f32',
     'fnn_dropout_backward_mask_f32',
     'fnn_channel_dropout_f32',
     'fnn_gaussian_noise_f32',
-    'fnn_uniform_f64',
-    'fnn_normal_f64',
     'fnn_dropout_f64',
     'fnn_dropout_backward_f64',
     'fnn_dropout_backward_mask_f64',

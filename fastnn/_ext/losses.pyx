@@ -1,6 +1,6 @@
-"""Compiled wrappers of the loss and penalty kernels (csrc/losses).
+"""Compiled wrappers of the loss kernels (csrc/losses).
 
-Arguments arrive validated by fastnn.functional.losses / regularizers:
+Arguments arrive validated by fastnn.functional.losses:
 C-contiguous arrays of one dtype, labels as int64, optional arrays None."""
 cimport numpy as cnp
 from libc.stdint cimport int64_t
@@ -117,25 +117,3 @@ def mse_loss(cnp.ndarray input, cnp.ndarray target, int reduction, object loss,
     with nogil:
         r = fnn_mse_loss(dtype, x, y, n, reduction, lo, g, n_threads, flags)
     return r
-
-
-def l1l2_penalty(cnp.ndarray w, double l1, double l2, double scale, object grad, int n_threads,
-                 int flags):
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(w)
-    cdef void *x = cnp.PyArray_DATA(w)
-    cdef void *g = _ptr(grad)
-    cdef int dtype = _dtype(w)
-    cdef double r
-    with nogil:
-        r = fnn_l1l2_penalty(dtype, x, n, l1, l2, scale, g, n_threads, flags)
-    return r
-
-
-def normal_icdf_(cnp.ndarray x, double p_lo, double p_hi, double mean, double std, double lo,
-                 double hi, int n_threads, int flags):
-    """x ← clamp(mean + std·Φ⁻¹(p_lo + (p_hi − p_lo)·x), lo, hi), in place."""
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef void *p = cnp.PyArray_DATA(x)
-    cdef int dtype = _dtype(x)
-    with nogil:
-        fnn_normal_icdf(dtype, p, n, p_lo, p_hi, mean, std, lo, hi, n_threads, flags)

@@ -28,7 +28,7 @@ read-only arrays and values out of range.
 """
 import numpy as np
 
-from fastnn._ext import random as _k
+from fastnn._ext import dropout as _k
 from fastnn._validation import (Arrays, check_array, check_bool, check_mask, check_out,
                                 check_real, run_args)
 from fastnn.random import check_offset, seed_key

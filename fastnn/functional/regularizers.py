@@ -17,7 +17,7 @@ thread count.
 """
 
 from fastnn import _config
-from fastnn._ext import losses as _k
+from fastnn._ext import regularizers as _k
 from fastnn._ext.runtime import check_disjoint, check_real
 from fastnn._validation import check_array, check_inout
 
