@@ -167,7 +167,6 @@ def test_fit_evaluate_and_predict_run_in_a_hot_section():
     model.fit(x, y, epochs=1, batch_size=16, callbacks=[Record()], verbose=0)
     assert seen == [1] * 4
     assert runtime.hot_depth() == 0
-    from fastnn import training
     calls = []
     real = runtime.hot_begin
 
