@@ -43,7 +43,7 @@ from fastnn._ext.runtime import check_disjoint, check_real  # noqa: F401  (re-ex
 
 __all__ = ["REALS", "as_ndarray", "check_array", "check_out", "out_or_new", "check_bool",
            "check_int", "check_real", "check_finite_real", "check_mask", "check_labels", "run_args", "Arrays",
-           "as_native", "check_param", "check_inout", "check_input"]
+           "as_native", "check_param", "check_inout", "check_inout_shape", "check_input"]
 
 _ndarray = np.ndarray
 
@@ -140,6 +140,14 @@ def check_inout(name, a, like):
     if type(a) is not _ndarray:
         a = as_ndarray(name, a, writable=True)
     return _rt.check_inout(name, a, like)
+
+
+def check_inout_shape(name, a, shape, dtype):
+    """:func:`fastnn._ext.runtime.check_inout_shape` (written in place, the
+    given shape and dtype) on :func:`as_ndarray` of ``a``."""
+    if type(a) is not _ndarray:
+        a = as_ndarray(name, a, writable=True)
+    return _rt.check_inout_shape(name, a, tuple(shape), dtype)
 
 
 def check_input(name, a, like):

@@ -496,7 +496,19 @@ def _build():
                              differentiable=differentiable, fused=fused,
                              decoupled_weight_decay=True)
 
-    class NAdam(_FastnnOptimizer):
+    class _TwoMoments(_FastnnOptimizer):
+        """NAdam and RAdam: ``exp_avg`` and ``exp_avg_sq``, and an optional
+        decoupled weight decay (off by default, as in torch)."""
+
+        def _group_defaults(self):
+            d = super()._group_defaults()
+            d.update(decoupled_weight_decay=False)
+            return d
+
+        def _state_names(self, group):
+            return ("exp_avg", "exp_avg_sq")
+
+    class NAdam(_TwoMoments):
         """torch.optim.NAdam with fastnn's fused kernel (state: ``step``,
         ``mu_product``, ``exp_avg``, ``exp_avg_sq``)."""
 
@@ -515,14 +527,6 @@ def _build():
                                           capturable=capturable,
                                           differentiable=differentiable))
 
-        def _group_defaults(self):
-            d = super()._group_defaults()
-            d.update(decoupled_weight_decay=False)
-            return d
-
-        def _state_names(self, group):
-            return ("exp_avg", "exp_avg_sq")
-
         def _update(self, group, params, grads, states, key, state_dicts):
             b1, b2 = _betas(group)
             mu_product = F.nadam_(params, grads, states[0], states[1], step=key[0] + 1,
@@ -534,7 +538,7 @@ def _build():
                                   maximize=bool(group["maximize"]))
             self._bump(state_dicts, mu_product=mu_product)
 
-    class RAdam(_FastnnOptimizer):
+    class RAdam(_TwoMoments):
         """torch.optim.RAdam with fastnn's fused kernel (state: ``step``, ``exp_avg``,
         ``exp_avg_sq``)."""
 
@@ -547,14 +551,6 @@ def _build():
                                           maximize=maximize, foreach=foreach,
                                           capturable=capturable,
                                           differentiable=differentiable))
-
-        def _group_defaults(self):
-            d = super()._group_defaults()
-            d.update(decoupled_weight_decay=False)
-            return d
-
-        def _state_names(self, group):
-            return ("exp_avg", "exp_avg_sq")
 
         def _update(self, group, params, grads, states, key, state_dicts):
             b1, b2 = _betas(group)

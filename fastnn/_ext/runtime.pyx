@@ -180,15 +180,20 @@ cdef _check_writable(str name, cnp.ndarray arr):
 
 cdef cnp.ndarray _check_like(str name, object a, cnp.ndarray like):
     """``a`` as an ndarray of the dtype and shape of ``like``, or raise."""
-    if not isinstance(a, cnp.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    cdef cnp.ndarray arr = <cnp.ndarray>a
-    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(like):
-        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {like.dtype}: "
-                        f"one dtype per call")
+    cdef cnp.ndarray arr = _check_type(name, a, cnp.PyArray_TYPE(like), like.dtype)
     if not _same_shape(arr, like):
         raise ValueError(f"{name} has shape {(<object>arr).shape}, "
                          f"expected {(<object>like).shape}")
+    return arr
+
+
+cdef cnp.ndarray _check_type(str name, object a, int type_num, object dtype):
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != type_num:
+        raise TypeError(f"{name} has dtype {arr.dtype} but the call is {dtype}: "
+                        f"one dtype per call")
     return arr
 
 
@@ -212,6 +217,17 @@ def check_inout(str name, object a, cnp.ndarray like):
     """Check an array written in place against ``like``: same dtype and shape,
     C-contiguous and writable."""
     cdef cnp.ndarray arr = _check_like(name, a, like)
+    _check_writable(name, arr)
+    return arr
+
+
+def check_inout_shape(str name, object a, tuple shape, object dtype):
+    """:func:`check_inout` against a shape and dtype rather than an array of
+    them (for arrays whose shape is not that of another argument)."""
+    cdef cnp.dtype dt = np.dtype(dtype)
+    cdef cnp.ndarray arr = _check_type(name, a, dt.type_num, dt)
+    if (<object>arr).shape != shape:
+        raise ValueError(f"{name} has shape {(<object>arr).shape}, expected {shape}")
     _check_writable(name, arr)
     return arr
 

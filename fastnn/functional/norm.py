@@ -32,7 +32,8 @@ import numpy as np
 from fastnn import _config
 from fastnn._ext import norm as _k
 from fastnn._ext.runtime import check_disjoint, check_real
-from fastnn._validation import as_native, as_ndarray, check_array, check_bool, check_inout
+from fastnn._validation import as_native, as_ndarray, check_array, check_bool, check_inout, \
+    check_inout_shape
 
 __all__ = ["NormOutput", "NormGrads", "batch_norm", "batch_norm_backward", "layer_norm",
            "layer_norm_backward", "group_norm", "group_norm_backward", "instance_norm",
@@ -92,10 +93,7 @@ def _check_write(name, a, shape, dtype):
     C-contiguous, writable."""
     if a is None:
         return None
-    if (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
-            and a.flags.c_contiguous and a.flags.writeable):
-        return a  # the common case, as check_inout would return it
-    return check_inout(name, a, np.empty(shape, dtype))
+    return check_inout_shape(name, a, shape, dtype)
 
 
 def _out(out, like, name="out"):
