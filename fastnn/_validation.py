@@ -275,6 +275,8 @@ def check_labels(name, labels, n_rows, n_classes, ignore_index=None):
             and labels.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{name} has values beyond the int64 range")
     y = np.ascontiguousarray(labels, dtype=np.int64)
+    if y.size == 0 or (y.min() >= 0 and y.max() < n_classes):
+        return y  # two reductions: the common case costs no temporaries
     bad = (y < 0) | (y >= n_classes)
     if ignore_index is not None:
         bad &= y != ignore_index
@@ -343,29 +345,4 @@ class Arrays:
         self.same_ok.add((written_name, read_name))
 
     def check(self, strict=False):
-        n = len(self.arrays)
-        for i in range(n):
-            for j in range(i + 1, n):
-                if not (strict or self.written[i] or self.written[j]):
-                    continue
-                a, b = self.arrays[i], self.arrays[j]
-                if self._same(i, j) and _same_buffer(a, b):
-                    continue
-                if _overlap(a, b):
-                    raise ValueError(f"{self.names[i]} and {self.names[j]} share memory; "
-                                     f"pass distinct arrays")
-
-    def _same(self, i, j):
-        ni, nj = self.names[i], self.names[j]
-        return (ni, nj) in self.same_ok or (nj, ni) in self.same_ok
-
-
-def _same_buffer(a, b):
-    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-            and a.nbytes == b.nbytes and a.strides == b.strides)
-
-
-def _overlap(a, b):
-    """Whether the memory bounds of two arrays intersect (exact for the
-    C-contiguous arrays the checks return)."""
-    return a.nbytes != 0 and b.nbytes != 0 and np.may_share_memory(a, b)
+        _rt.check_overlaps(self.names, self.arrays, self.written, strict, self.same_ok)

@@ -466,3 +466,41 @@ def test_zero_d_arrays_keep_their_shape(dtype):
             if isinstance(args.get(k), np.ndarray):
                 assert args[k].shape == ()
     assert n_ok > 40
+
+
+def test_overlap_check_of_a_call_s_arrays():
+    """Arrays.check: pairs with a written array must not share memory (any
+    layout: contiguous, strided, reversed); read-read overlaps pass unless
+    strict; an allowed (written, read) pair may be the very same array but
+    not a shifted view; empty arrays never overlap."""
+    from fastnn._validation import Arrays
+
+    buf = np.arange(20.0)
+
+    def check(pairs, strict=False, same=()):
+        arrays = Arrays()
+        for name, a, written in pairs:
+            arrays.add(name, a, written)
+        for w, r in same:
+            arrays.allow_same(w, r)
+        arrays.check(strict)
+
+    check([("a", buf[:10], False), ("b", buf[5:], False)])  # read-read
+    with pytest.raises(ValueError, match="a and b share memory"):
+        check([("a", buf[:10], False), ("b", buf[5:], False)], strict=True)
+    with pytest.raises(ValueError, match="x and out share memory"):
+        check([("x", buf[:10], False), ("out", buf[9:], True)])
+    check([("x", buf[:10], False), ("out", buf[10:], True)])  # adjacent
+    # strided and reversed views: their extents, not their sizes, count
+    with pytest.raises(ValueError, match="x and out share memory"):
+        check([("x", buf[::4], False), ("out", buf[13:15], True)])
+    with pytest.raises(ValueError, match="x and out share memory"):
+        check([("x", buf[::-1][:3], False), ("out", buf[17:18], True)])
+    check([("x", buf[::-1][:3], False), ("out", buf[:17], True)])
+    check([("x", buf[:0], False), ("out", buf, True)])  # empty
+    # an allowed in-place pair: the same array passes, a shifted view does not
+    check([("x", buf, False), ("out", buf, True)], same=[("out", "x")])
+    with pytest.raises(ValueError, match="x and out share memory"):
+        check([("x", buf[1:], False), ("out", buf[:-1], True)], same=[("out", "x")])
+    with pytest.raises(ValueError, match="x and out share memory"):
+        check([("x", buf, False), ("out", buf, True)])

@@ -308,6 +308,52 @@ cdef _check_disjoint_sorted(tuple names, tuple arrays):
             owner = i
 
 
+def check_overlaps(list names, list arrays, list written, bint strict=False, set same_ok=None):
+    """Raise ValueError naming the first pair of ``arrays`` that share memory
+    where at least one of the two is written (``written[i]``), or any pair
+    with ``strict``. A pair listed in ``same_ok`` as (written name, read name),
+    in either order, may be the very same array (same start, size and
+    strides). The backend of :meth:`fastnn._validation.Arrays.check`.
+
+    C-contiguous arrays are compared by address range; any other pair by
+    ``numpy.may_share_memory`` (the bounds of its extents).
+    """
+    cdef Py_ssize_t i, j, n = len(arrays)
+    cdef size_t lo_i, hi_i, lo_j, hi_j
+    cdef cnp.ndarray ai, aj
+    cdef bint wi, contiguous_i
+    for i in range(n):
+        ai = <cnp.ndarray>arrays[i]
+        if cnp.PyArray_NBYTES(ai) == 0:
+            continue
+        wi = strict or <bint>written[i]
+        contiguous_i = cnp.PyArray_IS_C_CONTIGUOUS(ai)
+        lo_i = <size_t>cnp.PyArray_DATA(ai)
+        hi_i = lo_i + <size_t>cnp.PyArray_NBYTES(ai)
+        for j in range(i + 1, n):
+            if not (wi or <bint>written[j]):
+                continue
+            aj = <cnp.ndarray>arrays[j]
+            if cnp.PyArray_NBYTES(aj) == 0:
+                continue
+            if contiguous_i and cnp.PyArray_IS_C_CONTIGUOUS(aj):
+                lo_j = <size_t>cnp.PyArray_DATA(aj)
+                hi_j = lo_j + <size_t>cnp.PyArray_NBYTES(aj)
+                if not (lo_j < hi_i and lo_i < hi_j):
+                    continue
+            elif not np.may_share_memory(ai, aj):
+                continue
+            if same_ok and ((names[i], names[j]) in same_ok
+                            or (names[j], names[i]) in same_ok) and _same_array(ai, aj):
+                continue
+            raise ValueError(f"{names[i]} and {names[j]} share memory; pass distinct arrays")
+
+
+cdef bint _same_array(cnp.ndarray a, cnp.ndarray b):
+    return (cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
+            and cnp.PyArray_NBYTES(a) == cnp.PyArray_NBYTES(b) and a.strides == b.strides)
+
+
 def check_real(str name, object value, object low=None, bint low_inclusive=True,
                object high=None, bint high_inclusive=False):
     """A finite real hyperparameter within [low, high] (bounds optional).

@@ -16,6 +16,8 @@ in-place ``x``) must be C-contiguous and writable. Bad arguments raise
 TypeError (type, dtype) or ValueError (shape, layout, values) naming the
 argument, before any array is written.
 """
+import math
+
 import numpy as np
 
 from fastnn import _config
@@ -94,8 +96,8 @@ def _layout(shape):
     """(n_outer, n_channels, n_inner) of an array: the channel axis is axis 1
     (as torch.nn.PReLU); arrays of fewer than 2 dimensions have one channel."""
     if len(shape) < 2:
-        return 1, 1, int(np.prod(shape, dtype=np.int64))
-    return int(shape[0]), int(shape[1]), int(np.prod(shape[2:], dtype=np.int64))
+        return 1, 1, math.prod(shape)
+    return int(shape[0]), int(shape[1]), math.prod(shape[2:])
 
 
 def _check_slope(weight, x, act):

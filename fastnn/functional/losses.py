@@ -19,6 +19,8 @@ names the argument. Sums are accumulated in float64 over fixed blocks
 combined in a fixed order, so results are bitwise identical for any thread
 count.
 """
+import math
+
 import numpy as np
 
 from fastnn._ext import losses as _k
@@ -147,7 +149,7 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     z = arrays.read("logits", check_array("logits", logits, min_ndim=2))
     spatial = z.shape[2:]
     n_classes = z.shape[1]
-    n_rows = z.shape[0] * int(np.prod(spatial, dtype=np.int64))
+    n_rows = z.shape[0] * math.prod(spatial)
     rows_shape = (z.shape[0],) + spatial
     red = _check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
@@ -283,7 +285,7 @@ def _check_bce_weights(weight, pos_weight, x, arrays):
                     k = min(k, x.ndim - a.ndim + j)
                     break
     tail = x.shape[k:]
-    c = int(np.prod(tail, dtype=np.int64))
+    c = math.prod(tail)
     reps = max(1, -(-256 // max(c, 1)))
     out = []
     for a in checked:

@@ -63,6 +63,15 @@ def _as_list(name, value, n):
     raise TypeError(f"{name} must be a list of arrays like param, got {type(value).__name__}")
 
 
+def _foreign(values):
+    """Whether a state array is given as something other than an ndarray
+    (a loop: a generator expression costs more than the whole check)."""
+    for v in values:
+        if v is not None and type(v) is not _ndarray:
+            return True
+    return False
+
+
 def _prepare(param, grad, names, values, required):
     """Validate a call's arrays; return (params, grads, state lists).
 
@@ -72,8 +81,7 @@ def _prepare(param, grad, names, values, required):
     """
     if isinstance(param, (list, tuple)):
         return _prepare_many(param, grad, zip(names, values, required))
-    if type(param) is not _ndarray or type(grad) is not _ndarray or any(
-            v is not None and type(v) is not _ndarray for v in values):
+    if type(param) is not _ndarray or type(grad) is not _ndarray or _foreign(values):
         # arrays of other libraries (torch tensors, buffers): zero-copy views
         param = as_ndarray("param", param, writable=True)
         grad = as_ndarray("grad", grad)
