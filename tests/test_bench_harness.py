@@ -365,3 +365,25 @@ def test_pytest_benchmark_module_checks_once_and_runs_setup(monkeypatch):
     monkeypatch.setattr(module, "SLOW_CALL_S", -1.0)  # every call counts as slow
     module.test_bench(bench, module.IDS[0], case, "numpy")
     assert bench.pedantic_rounds == module.SLOW_ROUNDS
+
+
+def test_compare_builds_pairs_the_rows_of_two_checkouts(tmp_path):
+    """tools/compare_builds.py, the same checkout on both sides: every
+    selected row is timed in both workers and gets a positive paired ratio
+    with ordered quartiles; the JSON file holds the same rows."""
+    import fastnn
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "compare_builds", os.path.join(root, "tools", "compare_builds.py"))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tree = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    out = tmp_path / "rows.json"
+    assert tool.main([tree, tree, "--rounds", "3", "--family", "capi", "--json",
+                      str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert len(rows) >= 2 and all(r["kernel"].startswith("capi") for r in rows)
+    for r in rows:
+        assert r["old_s"] > 0 and r["new_s"] > 0
+        assert 0 < r["q1"] <= r["ratio"] <= r["q3"]
