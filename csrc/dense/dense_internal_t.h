@@ -21,8 +21,8 @@ typedef void (*FNN_NAME(fnn_stream_span))(size_t n, const FNN_REAL *src, FNN_REA
 
 /* fastnn's own product (dense/gemm_spans_t.h): C = A·B with
  * A(i, p) = a[i·a_rs + p·a_cs], B(p, j) = b[p·b_rs + j·b_cs], C row-major
- * (row stride ldc); `pack` holds FNN_GEMM_PACK_ELEMS_<sfx> values, 64-byte
- * aligned. epilogue(ctx, i0, mi, j0, nj), when not NULL, is called once on
+ * (row stride ldc); `pack` holds FNN_GEMM_PACK_VALUES(n, k, <sfx>) values,
+ * 64-byte aligned. epilogue(ctx, i0, mi, j0, nj), when not NULL, is called once on
  * every block of C after its last K block (blocks of at most MC rows and NC
  * columns). */
 typedef struct {

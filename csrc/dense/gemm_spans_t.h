@@ -23,8 +23,9 @@
  *
  * Operands are read through strides, A(i, p) = a[i·a_rs + p·a_cs] and
  * B(p, j) = b[p·b_rs + j·b_cs], so one routine serves x·Wᵀ, dz·W and
- * dzᵀ·x. The packing buffer comes from the caller (FNN_GEMM_PACK_ELEMS
- * values, 64-byte aligned); nothing is allocated here. After the last K
+ * dzᵀ·x. The packing buffer comes from the caller
+ * (FNN_GEMM_PACK_VALUES(n, k, FNN_SFX) values, 64-byte aligned); nothing is
+ * allocated here. After the last K
  * block of an MC×NC block of C, the caller's epilogue runs on it while it
  * is in cache (the dense forward's bias and activation). */
 
@@ -199,8 +200,12 @@ static void GS(gemm)(const ARGS *g)
                                 n - jc < G_NC ? n - jc : G_NC);
         return;
     }
-    T *pack_b = g->pack;                         /* KC × NC (rounded up to NR) */
-    T *pack_a = g->pack + G_KC * (G_NC + G_NR);  /* MC (rounded up to MR) × KC */
+    /* the B block (KC × NC, columns rounded up to NR), then the A block
+     * (MC × KC): FNN_GEMM_PACK_VALUES(n, k, FNN_SFX) values */
+    const size_t kc_max = k < G_KC ? k : G_KC;
+    const size_t nc_max = n < G_NC ? n : G_NC;
+    T *pack_b = g->pack;
+    T *pack_a = g->pack + kc_max * ((nc_max + G_NR - 1) / G_NR * G_NR);
     for (size_t jc = 0; jc < n; jc += G_NC) {
         const size_t nc = n - jc < G_NC ? n - jc : G_NC;
         for (size_t pc = 0; pc < k; pc += G_KC) {
