@@ -106,11 +106,17 @@ ENGINE_OWN = FNN_DENSE_ENGINE_OWN
 def set_engine(int engine):
     """The product the dense layer's tiles run (one setting per process);
     returns it, or -1 for an unknown value."""
-    return fnn_dense_set_engine(engine)
+    cdef int r
+    with nogil:
+        r = fnn_dense_set_engine(engine)
+    return r
 
 
 def get_engine():
-    return fnn_dense_get_engine()
+    cdef int r
+    with nogil:
+        r = fnn_dense_get_engine()
+    return r
 
 
 ctypedef void (*sgemm_t)(char *, char *, int *, int *, int *, float *, float *, int *, float *,
