@@ -718,7 +718,7 @@ def test_dense_tiles(n, k, m, name, engine, dtype, rng, engine_set):
     np.testing.assert_allclose(y, y2, **tol)
 
 
-# fastnn's own product (csrc/dense/gemm_spans_t.h) at the edges of its
+# fastnn's own product (csrc/dense/gemm_t.h) at the edges of its
 # blocking: MR = 6 rows, NR = 8 to 32 columns (two vectors), KC = 256,
 # MC = 144 (float32) / 72 (float64), NC = 1024 / 512.
 OWN_SIZES = [0, 1, 5, 6, 7, 15, 16, 17, 33, 71, 73, 143, 145, 255, 256, 257, 513, 1025]

@@ -1,4 +1,4 @@
-/* One-core comparison of fastnn's own product (csrc/dense/gemm_spans_t.h)
+/* One-core comparison of fastnn's own product (csrc/dense/gemm_t.h)
  * with SciPy's OpenBLAS ?gemm on the tiles the dense layer calls. Build
  * (from the repository root; LIB is SciPy's libscipy_openblas*.so):
  *

@@ -15,7 +15,7 @@
 /*      FNN_DMODE_SLOPEV    2u      as above */
 #define FNN_DMODE_ACC 4u /* acc_b[i] += dz, acc_s[i] += dy·z·[z <= 0] */
 
-/* Blocking of fastnn's own product (dense/gemm_spans_t.h), per dtype: the
+/* Blocking of fastnn's own product (dense/gemm_t.h), per dtype: the
  * micro-tile is MR rows × two vectors; KC values of K per block (a KC×NR
  * panel of B stays in L1), MC rows of A per packed block (in L2), NC
  * columns of B per packed block. NC is a multiple of every level's NR. */

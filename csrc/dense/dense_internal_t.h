@@ -19,7 +19,7 @@ typedef void (*FNN_NAME(fnn_math_span))(size_t n, const FNN_REAL *x, FNN_REAL *y
 /* dst[0:n] = src[0:n] with non-temporal stores where dst is aligned */
 typedef void (*FNN_NAME(fnn_stream_span))(size_t n, const FNN_REAL *src, FNN_REAL *dst);
 
-/* fastnn's own product (dense/gemm_spans_t.h): C = A·B with
+/* fastnn's own product (dense/gemm_t.h): C = A·B with
  * A(i, p) = a[i·a_rs + p·a_cs], B(p, j) = b[p·b_rs + j·b_cs], C row-major
  * (row stride ldc); `pack` holds FNN_GEMM_PACK_VALUES(n, k, <sfx>) values,
  * 64-byte aligned. epilogue(ctx, i0, mi, j0, nj), when not NULL, is called once on

@@ -11,7 +11,7 @@
 
 #include "../core/vmath_t.h"
 #include "../core/stream_store.h"
-#include "gemm_spans_t.h"
+#include "gemm_t.h"
 
 #define T FNN_REAL
 #define COEF FNN_NAME(fnn_act_coef)
