@@ -497,13 +497,26 @@ def ref_kw(kw):
 SHAPES = [(1, 1, 1), (0, 5, 3), (17, 15, 16), (33, 7, 9), (257, 64, 48), (1, 13, 1), (4, 0, 3)]
 
 
-@pytest.fixture(params=["tiles", "matmul"])
-def product_path(request, monkeypatch):
-    """Both ways the dense layer runs its products: tiles of single-threaded
-    BLAS calls in fastnn's threads, or one numpy.matmul (without scipy)."""
-    if request.param == "tiles" and not fastnn._blas.available():
+ENGINES = {"blas": K.ENGINE_BLAS, "own": K.ENGINE_OWN}
+
+
+@pytest.fixture
+def engine_set():
+    """set(name): the dense layer's product engine for the test, restored after."""
+    previous = K.get_engine()
+    yield lambda name: K.set_engine(ENGINES[name])
+    K.set_engine(previous)
+
+
+@pytest.fixture(params=["tiles", "own", "matmul"])
+def product_path(request, monkeypatch, engine_set):
+    """Every way the dense layer runs its products: tiles of single-threaded
+    BLAS calls in fastnn's threads, tiles of fastnn's own product, or one
+    numpy.matmul (without scipy)."""
+    if request.param != "matmul" and not fastnn._blas.available():
         pytest.skip("scipy is not installed: no tiled products")
-    monkeypatch.setattr(F_dense, "USE_TILES", request.param == "tiles")
+    monkeypatch.setattr(F_dense, "USE_TILES", request.param != "matmul")
+    engine_set("own" if request.param == "own" else "blas")
     return request.param
 
 
@@ -663,13 +676,15 @@ TILED_SHAPES = [(2048, 64, 96), (600, 300, 260), (4096, 64, 64), (3001, 130, 70)
                 (129, 1031, 257)]
 
 
+@pytest.mark.parametrize("engine", ["blas", "own"])
 @pytest.mark.parametrize("n,k,m", TILED_SHAPES)
 @pytest.mark.parametrize("name", ["relu", "gelu", "prelu"])
-def test_dense_tiles(n, k, m, name, dtype, rng):
+def test_dense_tiles(n, k, m, name, engine, dtype, rng, engine_set):
     """Tiled products against the float64 reference and against the
     numpy.matmul path; bitwise identical for 1, 2, 3 and 5 threads."""
     if not fastnn._blas.available():
         pytest.skip("scipy is not installed: no tiled products")
+    engine_set(engine)
     x, w, b = layer(rng, n, k, m, dtype)
     act, kw = prelu_kw(name, m, rng, dtype)
     g = sample(rng, (n, m), dtype, 1.0)
@@ -701,6 +716,77 @@ def test_dense_tiles(n, k, m, name, dtype, rng):
     finally:
         F_dense.USE_TILES = True
     np.testing.assert_allclose(y, y2, **tol)
+
+
+# fastnn's own product (csrc/dense/gemm_t.h) at the edges of its
+# blocking: MR = 6 rows, NR = 8 to 32 columns (two vectors), KC = 256,
+# MC = 144 (float32) / 72 (float64), NC = 1024 / 512.
+OWN_SIZES = [0, 1, 5, 6, 7, 15, 16, 17, 33, 71, 73, 143, 145, 255, 256, 257, 513, 1025]
+OWN_SHAPES = [(n, k, m) for n, k, m in
+              [(1, 1, 1), (0, 3, 4), (4, 0, 3), (5, 7, 0), (6, 256, 16), (7, 255, 17),
+               (5, 257, 15), (145, 33, 31), (143, 513, 8), (73, 1, 1025), (71, 6, 513),
+               (300, 600, 9), (2, 1025, 33)]] + [(s, s, s) for s in OWN_SIZES[4::3]]
+
+
+def own_tol(dtype, k):
+    """Each output is a sum of k products of values of magnitude about 1 and
+    1/√k: rounding grows at most with k."""
+    eps = np.finfo(dtype).eps
+    return dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=4 * eps * max(k, 1))
+
+
+@pytest.mark.parametrize("n,k,m", OWN_SHAPES)
+def test_own_product(n, k, m, dtype, simd_level, rng, engine_set):
+    """fastnn's own product at every SIMD level against the float64 reference:
+    forward (x·Wᵀ, the identity without bias gives the bare product), dx = dz·W
+    and dW = dzᵀ·x, at sizes around its block edges."""
+    engine_set("own")
+    x, w, _ = layer(rng, n, k, m, dtype, bias=False)
+    g = sample(rng, (n, m), dtype, 1.0)
+    x64, w64, g64 = (a.astype(np.float64) for a in (x, w, g))
+    y, saved = F.dense_forward(x, w, None, "identity")
+    np.testing.assert_allclose(y, x64 @ w64.T, **own_tol(dtype, k))
+    grads = F.dense_backward(g, x, w, saved, "identity", has_bias=False)
+    np.testing.assert_allclose(grads.grad_input, g64 @ w64, **own_tol(dtype, m))
+    np.testing.assert_allclose(grads.grad_weight, g64.T @ x64, **own_tol(dtype, n))
+
+
+def test_own_product_rows_do_not_depend_on_the_tiles(dtype, rng, engine_set):
+    """The own product sums each output in K order whatever the tile and block
+    it falls in: any block of rows or columns of a product is, bit for bit,
+    the product of those rows or columns alone (a BLAS promises no such
+    thing)."""
+    engine_set("own")
+    n, k, m = 1100, 300, 140
+    x, w, b = layer(rng, n, k, m, dtype)
+    y = F.dense(x, w, b, "gelu", n_threads=2)
+    for lo, hi in [(0, 1), (5, 11), (143, 290), (1000, 1100)]:
+        np.testing.assert_array_equal(F.dense(x[lo:hi], w, b, "gelu", n_threads=1), y[lo:hi])
+    np.testing.assert_array_equal(F.dense(x, w[7:50], b[7:50], "gelu"), y[:, 7:50])
+
+
+@pytest.mark.parametrize("n,k,m", [(2048, 64, 96), (129, 1031, 257), (7, 300, 1030)])
+def test_own_product_threads_bitwise(n, k, m, dtype, rng, engine_set):
+    engine_set("own")
+    x, w, b = layer(rng, n, k, m, dtype)
+    g = sample(rng, (n, m), dtype, 1.0)
+    res = []
+    for t in (1, 2, 3):
+        y, saved = F.dense_forward(x, w, b, "silu", n_threads=t)
+        res.append([y, *F.dense_backward(g, x, w, saved, "silu", n_threads=t)[:3]])
+    for other in res[1:]:
+        for a, c in zip(res[0], other):
+            np.testing.assert_array_equal(a, c)
+
+
+def test_engine_setting():
+    previous = K.get_engine()
+    try:
+        for e in (K.ENGINE_BLAS, K.ENGINE_OWN, K.ENGINE_AUTO):
+            assert K.set_engine(e) == e and K.get_engine() == e
+        assert K.set_engine(7) == -1 and K.get_engine() == K.ENGINE_AUTO
+    finally:
+        K.set_engine(previous)
 
 
 def _blas_threads():

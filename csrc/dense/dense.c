@@ -1,5 +1,6 @@
 /* Activation drivers for float and double. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,9 @@
 #include <xmmintrin.h>
 #endif
 #include "../core/stream_store.h"
+
+/* at most this many threads run tiles of fastnn's own product at once */
+#define FNN_MAX_PACK_SLOTS 64
 
 /* values per buffered chunk of a streamed pass (16 KB in float64) */
 #define FNN_DENSE_STREAM_CHUNK 2048
@@ -103,6 +107,75 @@ static size_t fnn_plan_chunks(size_t rows, size_t cols, size_t inner, double sha
         return 1;
     chunks = chunks > max_chunks ? max_chunks : chunks;
     return chunks < 1 ? 1 : chunks;
+}
+
+/* ---- the engine of the products (fastnn_dense.h: fnn_dense_engine) ----
+ * One setting per process, written at load time or between calls. */
+static int dense_engine = FNN_DENSE_ENGINE_AUTO;
+
+int fnn_dense_set_engine(int engine)
+{
+    if (engine < FNN_DENSE_ENGINE_AUTO || engine > FNN_DENSE_ENGINE_OWN) return -1;
+    dense_engine = engine;
+    return engine;
+}
+
+int fnn_dense_get_engine(void) { return dense_engine; }
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor)) static void fnn_dense_engine_at_load(void)
+{
+    static const char *names[] = {"auto", "blas", "own"};
+    const char *e = getenv("FASTNN_DENSE_ENGINE");
+    if (e == NULL) return;
+    for (int i = 0; i < 3; ++i)
+        if (strcmp(e, names[i]) == 0) dense_engine = i;
+}
+#endif
+
+/* Packing buffers of fastnn's own product, one per thread that may run a
+ * tile at once: a thread takes a free one at the start of its range of
+ * tiles and returns it at the end. */
+typedef struct {
+    void *mem;          /* n_slots × slot_bytes from its first 64-byte boundary */
+    size_t slot_bytes;
+    int n_slots;
+    _Atomic int busy[FNN_MAX_PACK_SLOTS];
+} fnn_pack_slots;
+
+static int fnn_pack_slots_init(fnn_pack_slots *s, size_t n_tiles, int n_threads, size_t values,
+                               size_t value_bytes)
+{
+    int nt = fnn_effective_threads(n_tiles, 1, n_threads);
+    s->n_slots = nt < FNN_MAX_PACK_SLOTS ? nt : FNN_MAX_PACK_SLOTS;
+    s->slot_bytes = (values * value_bytes + 63) / 64 * 64;
+    for (int i = 0; i < FNN_MAX_PACK_SLOTS; ++i) atomic_init(&s->busy[i], 0);
+    s->mem = NULL;
+    if (n_tiles == 0) return 0;
+    s->mem = malloc(s->slot_bytes * (size_t)s->n_slots + 63);
+    return s->mem == NULL ? -1 : 0;
+}
+
+static void *fnn_pack_slot_at(const fnn_pack_slots *s, int i)
+{
+    uintptr_t base = ((uintptr_t)s->mem + 63) & ~(uintptr_t)63;
+    return (void *)(base + s->slot_bytes * (size_t)i);
+}
+
+/* A free slot (there are as many as threads can run tiles at once; should
+ * more ever arrive, they wait for one). */
+static int fnn_pack_slot_take(fnn_pack_slots *s)
+{
+    for (;;)
+        for (int i = 0; i < s->n_slots; ++i)
+            if (atomic_load_explicit(&s->busy[i], memory_order_relaxed) == 0 &&
+                atomic_exchange_explicit(&s->busy[i], 1, memory_order_acquire) == 0)
+                return i;
+}
+
+static void fnn_pack_slot_give(fnn_pack_slots *s, int i)
+{
+    atomic_store_explicit(&s->busy[i], 0, memory_order_release);
 }
 
 #define FNN_TEMPLATE "dense/dense_driver_t.h"

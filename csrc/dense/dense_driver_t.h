@@ -344,8 +344,30 @@ static void FNN_NAME(tile_bounds)(const fnn_tile_grid *g, size_t rows, size_t co
     *nc = cols - *c0 < g->tile_cols ? cols - *c0 : g->tile_cols;
 }
 
+/* Whether this call runs fastnn's own product (fnn_dense_engine): always
+ * without a BLAS, else by the setting; AUTO takes it where it measured
+ * faster than OpenBLAS on one core: float32 with FMA (see docs/design.md,
+ * "The floor under the dense rows"). The AVX-512 level takes it too, though
+ * unmeasured there: its products then give the AVX2 level's bits (one FMA
+ * chain per output whatever the vector width), which a BLAS would not. */
+static int FNN_NAME(use_own_product)(FNN_NAME(gemm_fn) blas)
+{
+    const int engine = fnn_dense_get_engine();
+    if (blas == NULL || engine == FNN_DENSE_ENGINE_OWN) return 1;
+    if (engine == FNN_DENSE_ENGINE_BLAS) return 0;
+    return FNN_IS_F32 && fnn_simd_level() >= FNN_SIMD_AVX2;
+}
+
+/* The packing buffer the tiles of a grid need (the largest tile's). */
+static size_t FNN_NAME(pack_values)(const fnn_tile_grid *g, size_t inner)
+{
+    return FNN_GEMM_PACK_VALUES(g->tile_cols, inner, FNN_SFX);
+}
+
 typedef struct {
     FNN_NAME(gemm_fn) gemm;
+    FNN_NAME(fnn_gemm_fn) own; /* fastnn's product instead of gemm, or NULL */
+    fnn_pack_slots *slots;
     fnn_tile_grid grid;
     size_t n, k, m;
     const T *x, *w, *bias, *slope;
@@ -358,6 +380,51 @@ typedef struct {
     unsigned mode;
 } FNN_NAME(layer_fwd_run);
 
+/* the bias and activation pass over rows [r0, r0 + nr), columns [c0, c0 + nc) */
+static void FNN_NAME(layer_fwd_pass)(const FNN_NAME(layer_fwd_run) *r, size_t r0, size_t nr,
+                                     size_t c0, size_t nc)
+{
+    const size_t m = r->m;
+    for (size_t i = r0; i < r0 + nr; ++i) {
+        const size_t at = i * m + c0;
+        r->span(r->c, r->mode, nc, r->z + at, r->bias ? r->bias + c0 : NULL,
+                (r->mode & FNN_DMODE_SLOPEV) ? r->slope + c0 : NULL, r->s0,
+                r->pre ? r->pre + at : NULL, r->y + at);
+    }
+}
+
+typedef struct {
+    const FNN_NAME(layer_fwd_run) *r;
+    size_t r0, c0; /* the tile's corner */
+} FNN_NAME(layer_fwd_block);
+
+/* epilogue of fastnn's product: one finished block of the tile, in cache */
+static void FNN_NAME(layer_fwd_epilogue)(const void *vctx, size_t i0, size_t mi, size_t j0,
+                                         size_t nj)
+{
+    const FNN_NAME(layer_fwd_block) *b = (const FNN_NAME(layer_fwd_block) *)vctx;
+    FNN_NAME(layer_fwd_pass)(b->r, b->r0 + i0, mi, b->c0 + j0, nj);
+}
+
+static void FNN_NAME(layer_fwd_own_tiles)(const void *vctx, size_t t0, size_t t1)
+{
+    const FNN_NAME(layer_fwd_run) *r = (const FNN_NAME(layer_fwd_run) *)vctx;
+    const size_t k = r->k, m = r->m;
+    const int slot = fnn_pack_slot_take(r->slots);
+    for (size_t t = t0; t < t1; ++t) {
+        size_t r0, nr, c0, nc;
+        FNN_NAME(tile_bounds)(&r->grid, r->n, m, t, &r0, &nr, &c0, &nc);
+        FNN_NAME(layer_fwd_block) blk = {r, r0, c0};
+        /* z[r0:, c0:] = x[r0:]·W[c0:]ᵀ */
+        FNN_NAME(fnn_gemm_args) g = {nr, nc, k, r->x + r0 * k, (ptrdiff_t)k, 1,
+                                     r->w + c0 * k, 1, (ptrdiff_t)k, r->z + r0 * m + c0, m,
+                                     (T *)fnn_pack_slot_at(r->slots, slot),
+                                     r->span ? FNN_NAME(layer_fwd_epilogue) : NULL, &blk};
+        r->own(&g);
+    }
+    fnn_pack_slot_give(r->slots, slot);
+}
+
 static void FNN_NAME(layer_fwd_tiles)(const void *vctx, size_t t0, size_t t1)
 {
     const FNN_NAME(layer_fwd_run) *r = (const FNN_NAME(layer_fwd_run) *)vctx;
@@ -368,13 +435,7 @@ static void FNN_NAME(layer_fwd_tiles)(const void *vctx, size_t t0, size_t t1)
         /* z[r0:, c0:] (row-major, stride m) = column-major (nc × nr) W[c0:]·x[r0:]ᵀ */
         FNN_NAME(gemm_tile)(r->gemm, 'T', 'N', nc, nr, k, r->w + c0 * k, k, r->x + r0 * k, k,
                             r->z + r0 * m + c0, m);
-        if (r->span == NULL) continue;
-        for (size_t i = r0; i < r0 + nr; ++i) {
-            const size_t at = i * m + c0;
-            r->span(r->c, r->mode, nc, r->z + at, r->bias ? r->bias + c0 : NULL,
-                    (r->mode & FNN_DMODE_SLOPEV) ? r->slope + c0 : NULL, r->s0,
-                    r->pre ? r->pre + at : NULL, r->y + at);
-        }
+        if (r->span != NULL) FNN_NAME(layer_fwd_pass)(r, r0, nr, c0, nc);
     }
 }
 
@@ -383,12 +444,12 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
                                  const T *x, const T *weight, const T *bias, const T *slope,
                                  size_t n_slope, T *pre, T *y, int n_threads, int flags)
 {
-    if (act < 0 || act >= FNN_ACT_N || gemm == NULL || FNN_NAME(gemm_of)(gemm) == NULL) return;
+    if (act < 0 || act >= FNN_ACT_N) return;
     COEF c;
     FNN_NAME(act_coefficients)(params, &c);
     FNN_NAME(layer_fwd_run) run;
     memset(&run, 0, sizeof(run));
-    run.gemm = FNN_NAME(gemm_of)(gemm);
+    run.gemm = gemm ? FNN_NAME(gemm_of)(gemm) : NULL;
     run.grid = fnn_plan_tiles(n_samples, out_features, in_features, 1.0);
     run.n = n_samples;
     run.k = in_features;
@@ -406,12 +467,29 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     if (slope && n_slope > 1) run.mode |= FNN_DMODE_SLOPEV;
     if (run.pre) run.mode |= FNN_DMODE_PRE;
     if (act != FNN_ACT_IDENTITY || bias || pre) run.span = FNN_NAME(dense_table)()->fwd[act];
-    fnn_parallel_ranges(run.grid.n_row_tiles * run.grid.n_col_tiles, 1, 1, n_threads, flags,
-                        FNN_NAME(layer_fwd_tiles), &run);
+    const size_t n_tiles = run.grid.n_row_tiles * run.grid.n_col_tiles;
+    fnn_pack_slots slots;
+    if (FNN_NAME(use_own_product)(run.gemm) &&
+        fnn_pack_slots_init(&slots, n_tiles, n_threads,
+                            FNN_NAME(pack_values)(&run.grid, in_features), sizeof(T)) == 0) {
+        run.own = FNN_NAME(dense_table)()->gemm;
+        run.slots = &slots;
+        fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags, FNN_NAME(layer_fwd_own_tiles), &run);
+        free(slots.mem);
+        return;
+    }
+    if (run.gemm == NULL) {
+        /* no BLAS and no memory for the packing buffers: NaN, not garbage */
+        for (size_t i = 0; i < n_samples * out_features; ++i) y[i] = (T)NAN;
+        return;
+    }
+    fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags, FNN_NAME(layer_fwd_tiles), &run);
 }
 
 typedef struct {
     FNN_NAME(gemm_fn) gemm;
+    FNN_NAME(fnn_gemm_fn) own; /* fastnn's product instead of gemm, or NULL */
+    fnn_pack_slots *slots;
     fnn_tile_grid grid_w, grid_x;
     size_t n_chunks, chunk; /* dW's inner dimension (the batch) in chunks */
     size_t n_tiles_w;       /* n_chunks × tiles of grid_w */
@@ -427,6 +505,8 @@ static void FNN_NAME(layer_bwd_tiles)(const void *vctx, size_t t0, size_t t1)
     const FNN_NAME(layer_bwd_run) *r = (const FNN_NAME(layer_bwd_run) *)vctx;
     const size_t n = r->n, k = r->k, m = r->m;
     const size_t tiles_per_chunk = r->grid_w.n_row_tiles * r->grid_w.n_col_tiles;
+    const int slot = r->own ? fnn_pack_slot_take(r->slots) : 0;
+    T *pack = r->own ? (T *)fnn_pack_slot_at(r->slots, slot) : NULL;
     for (size_t t = t0; t < t1; ++t) {
         size_t r0, nr, c0, nc;
         if (t < r->n_tiles_w) {
@@ -434,18 +514,34 @@ static void FNN_NAME(layer_bwd_tiles)(const void *vctx, size_t t0, size_t t1)
             const size_t s0 = chunk * r->chunk;
             const size_t ns = n - s0 < r->chunk ? n - s0 : r->chunk;
             T *dst = chunk == 0 ? r->dw : r->partial + (chunk - 1) * m * k;
-            /* dW[r0:, c0:] (stride k) = column-major (nc × nr) x[s, c0:]ᵀ·dz[s, r0:]
-             * over the chunk's samples s */
+            /* dW[r0:, c0:] (stride k) = dz[s, r0:]ᵀ·x[s, c0:] over the chunk's
+             * samples s (BLAS: column-major (nc × nr) x[s, c0:]ᵀ·dz[s, r0:]) */
             FNN_NAME(tile_bounds)(&r->grid_w, m, k, t % tiles_per_chunk, &r0, &nr, &c0, &nc);
-            FNN_NAME(gemm_tile)(r->gemm, 'N', 'T', nc, nr, ns, r->x + s0 * k + c0, k,
-                                r->dz + s0 * m + r0, m, dst + r0 * k + c0, k);
+            if (r->own) {
+                FNN_NAME(fnn_gemm_args) g = {nr, nc, ns, r->dz + s0 * m + r0, 1, (ptrdiff_t)m,
+                                             r->x + s0 * k + c0, (ptrdiff_t)k, 1,
+                                             dst + r0 * k + c0, k, pack, NULL, NULL};
+                r->own(&g);
+            } else {
+                FNN_NAME(gemm_tile)(r->gemm, 'N', 'T', nc, nr, ns, r->x + s0 * k + c0, k,
+                                    r->dz + s0 * m + r0, m, dst + r0 * k + c0, k);
+            }
         } else {
-            /* dx[r0:, c0:] (stride k) = column-major (nc × nr) W[:, c0:]ᵀ·dz[r0:]ᵀ */
+            /* dx[r0:, c0:] (stride k) = dz[r0:]·W[:, c0:] (BLAS: column-major
+             * (nc × nr) W[:, c0:]ᵀ·dz[r0:]ᵀ) */
             FNN_NAME(tile_bounds)(&r->grid_x, n, k, t - r->n_tiles_w, &r0, &nr, &c0, &nc);
-            FNN_NAME(gemm_tile)(r->gemm, 'N', 'N', nc, nr, m, r->w + c0, k, r->dz + r0 * m, m,
-                                r->dx + r0 * k + c0, k);
+            if (r->own) {
+                FNN_NAME(fnn_gemm_args) g = {nr, nc, m, r->dz + r0 * m, (ptrdiff_t)m, 1,
+                                             r->w + c0, (ptrdiff_t)k, 1, r->dx + r0 * k + c0, k,
+                                             pack, NULL, NULL};
+                r->own(&g);
+            } else {
+                FNN_NAME(gemm_tile)(r->gemm, 'N', 'N', nc, nr, m, r->w + c0, k, r->dz + r0 * m,
+                                    m, r->dx + r0 * k + c0, k);
+            }
         }
     }
+    if (r->own) fnn_pack_slot_give(r->slots, slot);
 }
 
 /* dW += the partial sums of chunks 1.., in chunk order */
@@ -467,14 +563,14 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
                                  int saved_is_output, const T *slope, size_t n_slope, T *dz,
                                  T *dx, T *dweight, T *dbias, T *dslope, int n_threads, int flags)
 {
-    if (act < 0 || act >= FNN_ACT_N || gemm == NULL || FNN_NAME(gemm_of)(gemm) == NULL) return 0;
+    if (act < 0 || act >= FNN_ACT_N) return 0;
     int status = FNN_NAME(fnn_act_backward)(act, params, n_samples, out_features, 1, dy, saved,
                                             saved_is_output, slope, n_slope, dz, dbias, dslope,
                                             n_threads, flags);
     if (status != 0) return status;
     FNN_NAME(layer_bwd_run) run;
     memset(&run, 0, sizeof(run));
-    run.gemm = FNN_NAME(gemm_of)(gemm);
+    run.gemm = gemm ? FNN_NAME(gemm_of)(gemm) : NULL;
     /* dW and dx (the same work, n·k·m multiply-adds) run side by side as
      * equally many tasks of equal size: each gets half the tiles */
     const double share = dx ? 0.5 : 1.0;
@@ -508,8 +604,27 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     /* two products below one tile's work together: not worth a parallel region */
     const double work = (double)n_samples * (double)in_features * (double)out_features;
     const int product_threads = work * (dx ? 2.0 : 1.0) < FNN_TILE_WORK ? 1 : n_threads;
+    fnn_pack_slots slots;
+    slots.mem = NULL;
+    if (FNN_NAME(use_own_product)(run.gemm)) {
+        /* dW tiles: grid_w.tile_cols columns, a chunk of the batch deep;
+         * dx tiles: grid_x.tile_cols columns, out_features deep */
+        size_t values = FNN_NAME(pack_values)(&run.grid_w, run.chunk);
+        if (dx) {
+            const size_t vx = FNN_NAME(pack_values)(&run.grid_x, out_features);
+            values = vx > values ? vx : values;
+        }
+        if (fnn_pack_slots_init(&slots, run.n_tiles_w + n_tiles_x, product_threads, values,
+                                sizeof(T)) != 0) {
+            free(run.partial);
+            return -1;
+        }
+        run.own = FNN_NAME(dense_table)()->gemm;
+        run.slots = &slots;
+    }
     fnn_parallel_ranges(run.n_tiles_w + n_tiles_x, 1, 1, product_threads, flags,
                         FNN_NAME(layer_bwd_tiles), &run);
+    free(slots.mem);
     if (run.n_chunks > 1) {
         fnn_parallel_ranges(out_features * in_features, FNN_GRAIN_ELEMENTWISE, 16, n_threads,
                             flags, FNN_NAME(layer_bwd_sum_chunks), &run);

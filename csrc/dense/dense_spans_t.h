@@ -11,6 +11,7 @@
 
 #include "../core/vmath_t.h"
 #include "../core/stream_store.h"
+#include "gemm_t.h"
 
 #define T FNN_REAL
 #define COEF FNN_NAME(fnn_act_coef)
@@ -219,6 +220,7 @@ static void SPAN(stream_store)(size_t n, const T *src, T *dst)
 }
 
 const FNN_NAME(fnn_dense_table) FNN_ISA_NAME(fnn_dense_table) = {
+    FNN_ISA_NAME(gemm),
     {SPAN(fwd_identity), SPAN(fwd_relu), SPAN(fwd_leaky_relu), SPAN(fwd_prelu), SPAN(fwd_elu),
      SPAN(fwd_gelu), SPAN(fwd_gelu_tanh), SPAN(fwd_silu), SPAN(fwd_sigmoid), SPAN(fwd_tanh),
      SPAN(fwd_softplus)},

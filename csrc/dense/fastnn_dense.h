@@ -67,6 +67,25 @@ typedef struct fnn_blas_gemm {
                   int *lda, double *b, int *ldb, double *beta, double *c, int *ldc);
 } fnn_blas_gemm;
 
+/* Which product the dense layer runs in its tiles (fnn_dense_set_engine).
+ * AUTO: fastnn's own packed product where it measured faster than OpenBLAS
+ * (float32 at the AVX2 and AVX-512 levels), the BLAS of `gemm` elsewhere; OWN: fastnn's
+ * own at every dtype and level; BLAS: the BLAS whenever `gemm` has one.
+ * Without a BLAS (gemm NULL, or its member for the dtype NULL) the own
+ * product runs whatever the setting. The engine is chosen per call from the
+ * dtype, the SIMD level and this setting, never from the thread count, so
+ * results stay bitwise identical for any n_threads. */
+enum fnn_dense_engine {
+    FNN_DENSE_ENGINE_AUTO = 0,
+    FNN_DENSE_ENGINE_BLAS = 1,
+    FNN_DENSE_ENGINE_OWN = 2
+};
+/* Sets the engine (one per process, like the SIMD level; FASTNN_DENSE_ENGINE=
+ * auto|blas|own sets it when the library is loaded); returns the value set,
+ * or -1 for an unknown value (the setting is then unchanged). */
+int fnn_dense_set_engine(int engine);
+int fnn_dense_get_engine(void);
+
 /* The dense layer, y = act(x·Wᵀ + b), x (n_samples, in_features), W
  * (out_features, in_features) as torch.nn.Linear, y (n_samples,
  * out_features), all C-contiguous, sizes below 2^31.
@@ -106,7 +125,8 @@ typedef struct fnn_blas_gemm {
     void fnn_math_##SFX(int fn, const T *x, T *y, size_t n, int n_threads, int flags);          \
     /* y = act(x·Wᵀ + bias); pre ← x·Wᵀ + bias when pre != NULL (the activations */           \
     /* whose backward needs z).                                                       */      \
-    /*   gemm   IN   the BLAS product (member for this dtype used)                       */    \
+    /*   gemm   IN   the BLAS product (member for this dtype used), or NULL: see         */    \
+    /*               fnn_dense_engine                                                     */    \
     /*   x      IN   n_samples·in_features;  weight IN  out_features·in_features         */    \
     /*   bias   IN   out_features values or NULL                                          */    \
     /*   slope  IN   PReLU weights: n_slope = 1 or out_features values; else NULL         */    \

@@ -66,6 +66,9 @@ cdef extern from "fastnn.h" nogil:
         FNN_MATH_SIGMOID
         FNN_MATH_LOG1P
         FNN_MATH_N
+        FNN_DENSE_ENGINE_AUTO
+        FNN_DENSE_ENGINE_BLAS
+        FNN_DENSE_ENGINE_OWN
     ctypedef struct fnn_optim_hparams:
         double lr
         double beta1, beta2
@@ -193,6 +196,8 @@ cdef extern from "fastnn.h" nogil:
     void fnn_time_shift_f64(const double *x, double *y, size_t n, size_t len, size_t feat, size_t max_shift, int wrap, uint64_t seed, uint64_t offset, int n_threads, int flags)
     void fnn_element_dropout_f64(const double *x, double *y, size_t n, size_t len, size_t feat, double p, uint64_t seed, uint64_t offset, int n_threads, int flags)
     void fnn_neighbor_swap_f64(const double *x, double *y, size_t n, size_t len, size_t feat, double p, uint64_t seed, uint64_t offset, int n_threads, int flags)
+    int fnn_dense_set_engine(int engine)
+    int fnn_dense_get_engine()
     void fnn_act_forward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *x, const float *bias, const float *slope, size_t n_slope, float *pre, float *y, int n_threads, int flags)
     int fnn_act_backward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *dy, const float *saved, int saved_is_output, const float *slope, size_t n_slope, float *dx, float *dbias, float *dslope, int n_threads, int flags)
     void fnn_math_f32(int fn, const float *x, float *y, size_t n, int n_threads, int flags)

@@ -428,6 +428,14 @@ cdef void fnn_neighbor_swap_f64(const double *x, double *y, size_t n, size_t len
     _c_api.fnn_neighbor_swap_f64(x, y, n, len, feat, p, seed, offset, n_threads, flags)
 
 
+cdef int fnn_dense_set_engine(int engine) noexcept nogil:
+    return _c_api.fnn_dense_set_engine(engine)
+
+
+cdef int fnn_dense_get_engine() noexcept nogil:
+    return _c_api.fnn_dense_get_engine()
+
+
 cdef void fnn_act_forward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *x, const float *bias, const float *slope, size_t n_slope, float *pre, float *y, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_act_forward_f32(act, params, n_outer, n_channels, n_inner, x, bias, slope, n_slope, pre, y, n_threads, flags)
 
@@ -593,6 +601,8 @@ KERNELS = (
     'fnn_time_shift_f64',
     'fnn_element_dropout_f64',
     'fnn_neighbor_swap_f64',
+    'fnn_dense_set_engine',
+    'fnn_dense_get_engine',
     'fnn_act_forward_f32',
     'fnn_act_backward_f32',
     'fnn_math_f32',

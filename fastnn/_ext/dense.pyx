@@ -98,6 +98,27 @@ def math(int fn, cnp.ndarray x, cnp.ndarray y, int n_threads, int flags):
 
 # ---- the dense layer: tiles of BLAS products in fastnn's threads ----
 
+ENGINE_AUTO = FNN_DENSE_ENGINE_AUTO
+ENGINE_BLAS = FNN_DENSE_ENGINE_BLAS
+ENGINE_OWN = FNN_DENSE_ENGINE_OWN
+
+
+def set_engine(int engine):
+    """The product the dense layer's tiles run (one setting per process);
+    returns it, or -1 for an unknown value."""
+    cdef int r
+    with nogil:
+        r = fnn_dense_set_engine(engine)
+    return r
+
+
+def get_engine():
+    cdef int r
+    with nogil:
+        r = fnn_dense_get_engine()
+    return r
+
+
 ctypedef void (*sgemm_t)(char *, char *, int *, int *, int *, float *, float *, int *, float *,
                          int *, float *, float *, int *) noexcept nogil
 ctypedef void (*dgemm_t)(char *, char *, int *, int *, int *, double *, double *, int *,
