@@ -70,10 +70,6 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
 }
 
 
-/* Rows of the s = 1 layout merged per block: a function of nothing but the
- * data's shape, so the statistics never depend on the thread count. */
-#define NORM_ROW_BLOCK 32
-
 /* Channels of the s = 1 layout per chunk (fnn_parallel_ranges' align): a
  * thread streams a run of NORM_COL_ALIGN values of every row, long enough
  * for the hardware prefetcher, which stops at page boundaries (a 1024-channel
@@ -84,34 +80,14 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
 #define NORM_COL_ALIGN 256
 #endif
 
-/* The same for channels [c0, c1) of an (n, c) array: the thread streams
- * its part of each row in memory order; every block of NORM_ROW_BLOCK rows
- * gets exact two-pass statistics while it sits in L1/L2, merged into the
- * channel's totals in row order (Chan). bmean and bm2 are scratch; all
- * arrays are indexed by channel. */
+/* The same for channels [c0, c1) of an (n, c) array, in one pass over x
+ * (col_stats in norm_spans_t.h: blocks of FNN_NORM_ROW_BLOCK rows shifted by
+ * their first row, merged in row order). s1 and s2 are scratch; all arrays
+ * are indexed by channel. */
 static void F(cols_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t c0, size_t c1,
-                          double *mean, double *m2, double *bmean, double *bm2)
+                          double *mean, double *m2, double *s1, double *s2)
 {
-    const size_t w = c1 - c0;
-    for (size_t i0 = 0; i0 < n; i0 += NORM_ROW_BLOCK) {
-        const size_t i1 = n - i0 < NORM_ROW_BLOCK ? n : i0 + NORM_ROW_BLOCK;
-        const double nb = (double)(i1 - i0), na = (double)i0, nt = na + nb;
-        memset(bmean + c0, 0, w * sizeof(double));
-        memset(bm2 + c0, 0, w * sizeof(double));
-        t->col_sum(x + i0 * c + c0, i1 - i0, w, c, bmean + c0);
-        for (size_t j = c0; j < c1; ++j) bmean[j] /= nb;
-        t->col_sqdev(x + i0 * c + c0, i1 - i0, w, c, bmean + c0, bm2 + c0);
-        if (i0 == 0) {
-            memcpy(mean + c0, bmean + c0, w * sizeof(double));
-            memcpy(m2 + c0, bm2 + c0, w * sizeof(double));
-        } else {
-            for (size_t j = c0; j < c1; ++j) {
-                const double delta = bmean[j] - mean[j];
-                mean[j] += delta * (nb / nt);
-                m2[j] += bm2[j] + delta * delta * (na * nb / nt);
-            }
-        }
-    }
+    t->col_stats(x + c0, n, c1 - c0, c, mean + c0, m2 + c0, s1 + c0, s2 + c0);
 }
 
 /* ------------------------------------------------------ BatchNorm training */
