@@ -55,10 +55,10 @@ def test_batch_norm_train_matches_reference(rng, dtype, simd_level, shape, relu)
         _close(a, e, dtype, scale=4)
 
 
-# (N, C) input, forward and backward: rows are merged in blocks of 32 and the threads
-# take chunks of 256 channels, so the sizes straddle both (and the SIMD widths); 1, 2
-# and 3 threads bitwise.
-@pytest.mark.parametrize("n", [2, 3, 31, 32, 33, 97])
+# (N, C) input, forward and backward: rows are merged in blocks of 64 (FNN_NORM_ROW_BLOCK)
+# and the threads take chunks of 256 channels, so the sizes straddle both (and the SIMD
+# widths); 1, 2 and 3 threads bitwise.
+@pytest.mark.parametrize("n", [2, 3, 31, 32, 33, 63, 64, 65, 97, 129])
 @pytest.mark.parametrize("c", [1, 15, 16, 17, 63, 64, 65, 257, 600])
 def test_batch_norm_2d_tiles_and_threads(rng, dtype, n, c):
     x, g, b, rm, rv = _bn_args(rng, (n, c), dtype)
@@ -181,6 +181,51 @@ def test_batch_norm_large_mean_float32(rng):
         grads = F.batch_norm_backward(dy, arr, o.mean, o.rstd)
         e = R.batch_norm_backward(dy, arr, o.mean, o.rstd)
         _close(grads.dx, e[0], np.float32, scale=4)
+
+
+# (N, C) statistics in one pass: each block of 64 rows is shifted by its first row. A
+# mean large against the spread, and a first row far from the rest (the worst case of
+# the shift, bounded by Samuelson's inequality), keep double accuracy in the float64
+# statistics; sizes straddle the row block and the SIMD widths; 1 and 2 threads bitwise.
+@pytest.mark.parametrize("n", [2, 3, 7, 63, 64, 65, 127, 129])
+@pytest.mark.parametrize("c", [1, 7, 8, 9, 15, 16, 17, 255, 256, 257])
+@pytest.mark.parametrize("kind", ["large_mean", "outlier_first_row"])
+def test_batch_norm_2d_one_pass_statistics(rng, dtype, n, c, kind):
+    if kind == "large_mean":
+        x = (1000 + 1e-2 * rng.standard_normal((n, c))).astype(dtype)
+    else:
+        x = rng.standard_normal((n, c)).astype(dtype)
+        x[0] = 1e4  # row 0 is every block-0 shift; 64, 128 start the later blocks
+        x[64::64] = -1e4
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=0), x64.var(axis=0)
+    g = (1 + 0.2 * rng.standard_normal(c)).astype(dtype)
+    b = (0.2 * rng.standard_normal(c)).astype(dtype)
+    outs = []
+    for n_threads in (1, 2):
+        rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
+        o = F.batch_norm(x, g, b, rm, rv, momentum=1.0, n_threads=n_threads)
+        # the error of a sum is relative to the data's magnitude, not to its total
+        np.testing.assert_allclose(o.mean, mean, rtol=1e-13, atol=1e-16 * n * np.abs(x64).max())
+        np.testing.assert_allclose(1 / o.rstd ** 2 - 1e-5, var, rtol=1e-9, atol=1e-13)
+        y_e = R.batch_norm(x, g, b, training=True)[0]
+        if dtype == np.float64:
+            # x − mean is conditioned by |mean|/σ: a few ulp of the mean, times rstd·|g|
+            atol = 64 * np.finfo(dtype).eps * np.abs(x64).max() * (o.rstd * np.abs(g)).max()
+            assert_close(o.out, y_e, dtype, rtol=1e-12, atol=max(atol, 1e-12))
+        else:
+            _close(o.out, y_e, dtype)
+        _close(rv, (var * n / (n - 1)).astype(dtype), dtype)
+        outs.append([o.out, o.mean, o.rstd, rm, rv])
+    for a, e in zip(*outs):
+        np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (1, 5)])
+def test_batch_norm_2d_degenerate_sizes(dtype, shape):
+    x = np.ones(shape, dtype)
+    with pytest.raises(ValueError):
+        F.batch_norm(x)
 
 
 def test_batch_norm_nan_propagates(rng, dtype):

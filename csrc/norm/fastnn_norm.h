@@ -8,11 +8,13 @@
  * as (m, d): m rows normalized over their d trailing elements.
  *
  * Statistics are accumulated in double. Each plane (BatchNorm over
- * (n, c, s > 1)), block of 32 rows (BatchNorm over (n, c)) or row / group
- * (LayerNorm, GroupNorm) gets two-pass statistics (mean, then the sum of
- * squared deviations) while it sits in cache; BatchNorm merges its planes or
- * row blocks with Chan et al.'s pairwise update. Memory is streamed in
- * order, and a mean large against the spread costs no accuracy. The saved
+ * (n, c, s > 1)) or row / group (LayerNorm, GroupNorm) gets two-pass
+ * statistics (mean, then the sum of squared deviations) while it sits in
+ * cache; over (n, c), each block of 64 rows gets one-pass sums of x − k and
+ * (x − k)² with k the block's first row (error bound in norm_spans_t.h).
+ * BatchNorm merges its planes or row blocks with Chan et al.'s pairwise
+ * update. Memory is streamed in order, and a mean large against the spread
+ * costs no accuracy. The saved
  * statistics that backward needs (mean and inverse
  * standard deviation) are always double, whatever the data's dtype: keeping
  * them exact lets backward rebuild the forward's pre-activation bitwise

@@ -70,10 +70,6 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
 }
 
 
-/* Rows of the s = 1 layout merged per block: a function of nothing but the
- * data's shape, so the statistics never depend on the thread count. */
-#define NORM_ROW_BLOCK 32
-
 /* Channels of the s = 1 layout per chunk (fnn_parallel_ranges' align): a
  * thread streams a run of NORM_COL_ALIGN values of every row, long enough
  * for the hardware prefetcher, which stops at page boundaries (a 1024-channel
@@ -84,34 +80,14 @@ static void F(planes_stats)(const TABLE *t, const T *x, size_t n, size_t c, size
 #define NORM_COL_ALIGN 256
 #endif
 
-/* The same for channels [c0, c1) of an (n, c) array: the thread streams
- * its part of each row in memory order; every block of NORM_ROW_BLOCK rows
- * gets exact two-pass statistics while it sits in L1/L2, merged into the
- * channel's totals in row order (Chan). bmean and bm2 are scratch; all
- * arrays are indexed by channel. */
+/* The same for channels [c0, c1) of an (n, c) array, in one pass over x
+ * (col_stats in norm_spans_t.h: blocks of FNN_NORM_ROW_BLOCK rows shifted by
+ * their first row, merged in row order). s1 and s2 are scratch; all arrays
+ * are indexed by channel. */
 static void F(cols_stats)(const TABLE *t, const T *x, size_t n, size_t c, size_t c0, size_t c1,
-                          double *mean, double *m2, double *bmean, double *bm2)
+                          double *mean, double *m2, double *s1, double *s2)
 {
-    const size_t w = c1 - c0;
-    for (size_t i0 = 0; i0 < n; i0 += NORM_ROW_BLOCK) {
-        const size_t i1 = n - i0 < NORM_ROW_BLOCK ? n : i0 + NORM_ROW_BLOCK;
-        const double nb = (double)(i1 - i0), na = (double)i0, nt = na + nb;
-        memset(bmean + c0, 0, w * sizeof(double));
-        memset(bm2 + c0, 0, w * sizeof(double));
-        t->col_sum(x + i0 * c + c0, i1 - i0, w, c, bmean + c0);
-        for (size_t j = c0; j < c1; ++j) bmean[j] /= nb;
-        t->col_sqdev(x + i0 * c + c0, i1 - i0, w, c, bmean + c0, bm2 + c0);
-        if (i0 == 0) {
-            memcpy(mean + c0, bmean + c0, w * sizeof(double));
-            memcpy(m2 + c0, bm2 + c0, w * sizeof(double));
-        } else {
-            for (size_t j = c0; j < c1; ++j) {
-                const double delta = bmean[j] - mean[j];
-                mean[j] += delta * (nb / nt);
-                m2[j] += bm2[j] + delta * delta * (na * nb / nt);
-            }
-        }
-    }
+    t->col_stats(x + c0, n, c1 - c0, c, mean + c0, m2 + c0, s1 + c0, s2 + c0);
 }
 
 /* ------------------------------------------------------ BatchNorm training */
@@ -165,6 +141,12 @@ static void F(bn_train_planes)(const void *vctx, size_t c0, size_t c1)
     }
 }
 
+/* The s = 1 layout, phase 1: statistics, running statistics and constants of
+ * channels [c0, c1). Phase 2 (affine_run, below) normalizes by whole rows:
+ * applying each column chunk right after its statistics (x's chunk is 512 KiB
+ * for 512 rows of 256 float32 channels, more than stays in L2 beside y)
+ * streamed 1 KiB runs of every 4 KiB row, and measured twice as slow as the
+ * row pass on the development machine. */
 static void F(bn_train_cols)(const void *vctx, size_t c0, size_t c1)
 {
     const F(bn_train_ctx) *r = (const F(bn_train_ctx) *)vctx;
@@ -178,9 +160,11 @@ static void F(bn_train_cols)(const void *vctx, size_t c0, size_t c1)
         F(bn_consts)(r->mean[ch], invstd, r->gamma, r->beta, ch, 0, &mh[ch], &ml[ch], &sc[ch],
                      &sh[ch]);
     }
-    CST cst = {mh + c0, ml + c0, sc + c0, sh + c0, NULL, NULL, NULL, NULL};
-    t->col_apply(r->x + c0, r->y + c0, n, c1 - c0, c, &cst, r->relu ? FNN_NM_RELU : 0u);
 }
+
+static void F(affine_run)(const T *x, T *y, size_t n, size_t c, size_t s, const T *mh,
+                          const T *ml, const T *sc, const T *sh, int relu, int n_threads,
+                          int flags);
 
 int F(fnn_batch_norm_train)(const T *x, size_t n, size_t c, size_t s, const T *gamma,
                             const T *beta, T *running_mean, T *running_var, double momentum,
@@ -197,10 +181,12 @@ int F(fnn_batch_norm_train)(const T *x, size_t n, size_t c, size_t s, const T *g
                            running_var ? running_mean : NULL, running_mean ? running_var : NULL,
                            momentum, eps, relu, y, save_mean, save_invstd, (double *)scratch,
                            scratch ? (T *)((double *)scratch + 2 * c) : NULL};
-    if (s == 1)
+    if (s == 1) {
         fnn_parallel_ranges(c, norm_grain(n), NORM_COL_ALIGN, n_threads, flags,
                             F(bn_train_cols), &run);
-    else
+        const T *mh = run.tscr, *ml = mh + c, *sc = ml + c, *sh = sc + c;
+        F(affine_run)(x, y, n, c, 1, mh, ml, sc, sh, relu, n_threads, flags);
+    } else
         fnn_parallel_ranges(c, norm_grain(n * s), 1, n_threads, flags, F(bn_train_planes), &run);
     free(scratch);
     return 0;

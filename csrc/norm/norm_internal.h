@@ -10,6 +10,10 @@
  * lane j sums elements j, j + LANES, ... in order and the lanes are added in
  * order at the end, so baseline, AVX2 and AVX-512 code agree bitwise. */
 #define FNN_NORM_LANES 16
+/* Rows per block of the s = 1 layout's column statistics (col_stats): each
+ * block is shifted by its first row and merged in block order; the error
+ * bound grows as the block's row count squared (see norm_spans_t.h). */
+#define FNN_NORM_ROW_BLOCK 64
 /* Elements per stack tile of a row written with streaming stores. */
 #define FNN_NORM_TILE 1024
 

@@ -17,10 +17,10 @@ typedef struct {
     /* acc[j] += x[i] over lanes (see FNN_NORM_LANES) */
     void (*sum)(const FNN_REAL *x, size_t n, double *acc);
     void (*sqdev)(const FNN_REAL *x, size_t n, double mean, double *acc);
-    /* acc[j] += x[i·ld + j] over rows i in order: one accumulator per column (s = 1) */
-    void (*col_sum)(const FNN_REAL *x, size_t rows, size_t w, size_t ld, double *acc);
-    void (*col_sqdev)(const FNN_REAL *x, size_t rows, size_t w, size_t ld, const double *mean,
-                      double *acc);
+    /* mean[j], m2[j] = Σ (x − mean)² of the w columns x[i·ld + j] over rows i (the
+     * s = 1 layout), in one pass; s1, s2 are w doubles of scratch */
+    void (*col_stats)(const FNN_REAL *x, size_t rows, size_t w, size_t ld, double *mean,
+                      double *m2, double *s1, double *s2);
     /* y = z or max(z, 0) */
     void (*apply)(const FNN_REAL *x, FNN_REAL *y, size_t n, const FNN_NAME(fnn_norm_cst) *c,
                   unsigned mode);

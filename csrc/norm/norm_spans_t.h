@@ -70,59 +70,87 @@ static void SPAN(sqdev_span)(const T *RESTRICT x, size_t n, double mean, double 
     for (size_t j = 0; j < L; ++j) acc[j] = a[j];
 }
 
-/* Column sums over `rows` rows `ld` apart, four rows per sweep: acc[j] is
- * loaded and stored once per four additions, which still come in row
- * order, so the result is the plain sequential per-column sum. */
-static void SPAN(col_sum_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
-                               double *RESTRICT acc)
+/* Statistics of w columns over `rows` rows `ld` apart (the s = 1 layout),
+ * one pass over x. Rows go in blocks of FNN_NORM_ROW_BLOCK; in a block each
+ * column j is shifted by the block's first value k_j and
+ *     s1_j = Σ d,  s2_j = Σ d²,  d = (double)x − k_j
+ * are summed in row order (four rows per sweep: s1, s2 are loaded and stored
+ * once per four additions, which still come in row order). The block's
+ *     mean_b = k + s1/nb,  M2_b = s2 − s1²/nb
+ * are merged into the totals in block order with Chan et al.'s update
+ *     δ = mean_b − mean,  mean += δ·nb/nt,  M2 += M2_b + δ²·na·nb/nt.
+ * Every column gets the same operations in the same order at every SIMD
+ * width, so the result depends on nothing but the data.
+ *
+ * Error. d is exact for float32 data (two 24-bit significands whose
+ * exponents differ by less than 29) and within one double rounding
+ * otherwise. The shift k is one of the block's own values, so by
+ * Samuelson's inequality |k − mean_b| ≤ σ_b·√(nb − 1) (σ_b the block's
+ * population standard deviation), hence s2 = M2_b + nb·(mean_b − k)²
+ * ≤ nb·M2_b. Summing nb terms in double errs by at most γ_nb·s2 (γ_n ≈
+ * n·2⁻⁵³), and s1²/nb ≤ s2 carries the same relative error, so
+ * |ΔM2_b| ≲ 2·nb²·2⁻⁵³·M2_b: 9·10⁻¹³ relative for nb = 64, whatever the
+ * mean (x = 1000 + noise included: no cancellation beyond that factor), and
+ * far below the 1e-10 the tests ask of 1/√(var + eps). The mean is
+ * k + s1/nb with s1 ≤ nb·|d|max: its error is a few units of 2⁻⁵³ of the
+ * spread, not of the mean. Chan's merge adds a few roundings per block. */
+static void SPAN(col_stats_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
+                                 double *RESTRICT mean, double *RESTRICT m2,
+                                 double *RESTRICT s1, double *RESTRICT s2)
 {
-    size_t i = 0;
-    for (; i + 4 <= rows; i += 4) {
-        const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
+    for (size_t i0 = 0; i0 < rows; i0 += FNN_NORM_ROW_BLOCK) {
+        const size_t i1 = rows - i0 < FNN_NORM_ROW_BLOCK ? rows : i0 + FNN_NORM_ROW_BLOCK;
+        const T *k = x + i0 * ld;
+        for (size_t j = 0; j < w; ++j) s1[j] = s2[j] = 0.0;
+        size_t i = i0 + 1; /* the first row's d is 0 */
+        for (; i + 4 <= i1; i += 4) {
+            const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
 #pragma omp simd
-        for (size_t j = 0; j < w; ++j) {
-            double a = acc[j];
-            a += (double)x0[j];
-            a += (double)x1[j];
-            a += (double)x2[j];
-            a += (double)x3[j];
-            acc[j] = a;
+            for (size_t j = 0; j < w; ++j) {
+                const double kj = (double)k[j];
+                double a = s1[j], b = s2[j], d;
+                d = (double)x0[j] - kj;
+                a += d;
+                b += d * d;
+                d = (double)x1[j] - kj;
+                a += d;
+                b += d * d;
+                d = (double)x2[j] - kj;
+                a += d;
+                b += d * d;
+                d = (double)x3[j] - kj;
+                a += d;
+                b += d * d;
+                s1[j] = a;
+                s2[j] = b;
+            }
         }
-    }
-    for (; i < rows; ++i) {
-        const T *x0 = x + i * ld;
+        for (; i < i1; ++i) {
+            const T *x0 = x + i * ld;
 #pragma omp simd
-        for (size_t j = 0; j < w; ++j) acc[j] += (double)x0[j];
-    }
-}
-
-static void SPAN(col_sqdev_span)(const T *RESTRICT x, size_t rows, size_t w, size_t ld,
-                                 const double *RESTRICT mean, double *RESTRICT acc)
-{
-    size_t i = 0;
-    for (; i + 4 <= rows; i += 4) {
-        const T *x0 = x + i * ld, *x1 = x0 + ld, *x2 = x1 + ld, *x3 = x2 + ld;
-#pragma omp simd
-        for (size_t j = 0; j < w; ++j) {
-            const double m = mean[j];
-            double a = acc[j], d;
-            d = (double)x0[j] - m;
-            a += d * d;
-            d = (double)x1[j] - m;
-            a += d * d;
-            d = (double)x2[j] - m;
-            a += d * d;
-            d = (double)x3[j] - m;
-            a += d * d;
-            acc[j] = a;
+            for (size_t j = 0; j < w; ++j) {
+                const double d = (double)x0[j] - (double)k[j];
+                s1[j] += d;
+                s2[j] += d * d;
+            }
         }
-    }
-    for (; i < rows; ++i) {
-        const T *x0 = x + i * ld;
+        const double nb = (double)(i1 - i0), na = (double)i0, nt = na + nb;
+        const double wb = nb / nt, wab = na * nb / nt;
+        if (i0 == 0) {
 #pragma omp simd
-        for (size_t j = 0; j < w; ++j) {
-            double d = (double)x0[j] - mean[j];
-            acc[j] += d * d;
+            for (size_t j = 0; j < w; ++j) {
+                const double q = s2[j] - s1[j] * s1[j] / nb;
+                mean[j] = (double)k[j] + s1[j] / nb;
+                m2[j] = q > 0.0 ? q : 0.0;
+            }
+        } else {
+#pragma omp simd
+            for (size_t j = 0; j < w; ++j) {
+                const double q = s2[j] - s1[j] * s1[j] / nb;
+                const double delta = ((double)k[j] + s1[j] / nb) - mean[j];
+                mean[j] += delta * wb;
+                m2[j] += (q > 0.0 ? q : 0.0) + delta * delta * wab;
+            }
         }
     }
 }
@@ -367,8 +395,8 @@ static void SPAN(ln_dx_span)(const T *dy, const T *x, T *dx, size_t n, T m_hi, T
 }
 
 const FNN_NAME(fnn_norm_table) FNN_ISA_NAME(fnn_norm_table) = {
-    SPAN(sum_span),      SPAN(sqdev_span),        SPAN(col_sum_span),
-    SPAN(col_sqdev_span), SPAN(apply_span),       SPAN(bwd_sums_span),
+    SPAN(sum_span),      SPAN(sqdev_span),        SPAN(col_stats_span),
+    SPAN(apply_span),       SPAN(bwd_sums_span),
     SPAN(col_bwd_sums_span), SPAN(dx_span),       SPAN(ln_apply_span),
     SPAN(ln_bwd_sums_span), SPAN(ln_dx_span),
     SPAN(col_apply_span),
