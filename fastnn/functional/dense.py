@@ -184,6 +184,64 @@ def _run_forward(x, weight, bias, act, prelu_weight, out, preact_out, keep_preac
     return out, (preact_out if separate_preact else out)
 
 
+def _layer_arrays_ok(dtype, *arrays):
+    """Whether every array given (None skipped) is an ndarray of ``dtype`` (so
+    native), C-contiguous: what :func:`_forward_layer` and
+    :func:`_backward_layer` take as checked."""
+    for a in arrays:
+        if a is not None and (type(a) is not np.ndarray or a.dtype != dtype
+                              or not a.flags.c_contiguous):
+            return False
+    return True
+
+
+# fastnn.nn.Linear's path into the kernels. A layer's training step makes two
+# calls per layer with the same arrays every batch (its parameters, its
+# workspaces, the previous layer's output); dense_forward/dense_backward
+# re-validate each argument at every call, which cost an MLP's epoch at batch
+# 128 more Python time than its small layer's products. The layer checks the
+# dtype, layout and shapes of its arrays with cheap attribute tests
+# (_layer_arrays_ok and shape compares) and calls these; they check what the
+# layer cannot know (that no written array overlaps another argument) and make
+# the same kernel call as the public functions, so the results are the same bits.
+
+
+def _forward_layer(act, x, weight, bias, out, preact_out):
+    """:func:`dense_forward` on checked arrays: x (..., k), weight (m, k),
+    bias (m,) or None, out and preact_out (..., m) (preact_out None exactly
+    when ``act`` saves its output), all C-contiguous of one dtype. Returns
+    None when the call needs the general path (no tiles)."""
+    n = math.prod(x.shape[:-1])
+    m, k = weight.shape
+    if not _tiled(n, k, m) or (preact_out is None) != act.saves_output:
+        return None
+    check_disjoint(("x", "weight", "bias", "out", "preact_out"),
+                   (x, weight, bias, out, preact_out))
+    _in_blas_single(_k.dense_forward, act.kind, *act.params(), n, k, m, x, weight, bias, None,
+                    preact_out, out, _config.resolve_threads(None), _config.kernel_flags())
+    return out, (out if preact_out is None else preact_out)
+
+
+def _backward_layer(act, dy, x, weight, saved, grad_input, grad_weight, grad_bias, grad_preact):
+    """:func:`dense_backward` on checked arrays (shapes as there, all
+    C-contiguous of one dtype; grad_input None skips it, grad_bias None means
+    no bias). Returns None when the call needs the general path."""
+    n = math.prod(x.shape[:-1])
+    m, k = weight.shape
+    if not _tiled(n, k, m):
+        return None
+    check_disjoint(("grad_input", "grad_weight", "grad_bias", "grad_preact", "x", "weight",
+                    "saved"),
+                   (grad_input, grad_weight, grad_bias, grad_preact, x, weight, saved))
+    if grad_preact is not dy:  # dz may overwrite grad_output, as in dense_backward
+        check_disjoint(("grad_output", "grad_input", "grad_weight", "grad_bias",
+                        "grad_preact"), (dy, grad_input, grad_weight, grad_bias, grad_preact))
+    _in_blas_single(_k.dense_backward, act.kind, *act.params(), n, k, m, dy, x, weight, saved,
+                    act.saves_output, None, grad_preact, grad_input, grad_weight, grad_bias,
+                    None, _config.resolve_threads(None), _config.kernel_flags())
+    return DenseGrads(grad_input, grad_weight, grad_bias, None)
+
+
 def dense(x, weight, bias=None, activation="identity", *, negative_slope=0.01, alpha=1.0,
           approximate="none", beta=1.0, threshold=20.0, prelu_weight=None, out=None,
           n_threads=None):

@@ -6,6 +6,7 @@ repeated steps with one batch shape allocate no new activations. Layers are
 float32 by default (``dtype=`` changes it); inputs must have the layer's
 dtype.
 """
+import importlib
 import math
 import numbers
 
@@ -16,6 +17,9 @@ from fastnn import init as _init
 from fastnn._validation import check_int
 from fastnn.functional import regularizers as _reg
 from fastnn.nn.module import Module, _check_dtype, _next_seed
+
+# the module (F.dense is the function): Linear's checked path into the kernels
+_FD = importlib.import_module("fastnn.functional.dense")
 
 __all__ = ["Linear", "Dense", "Activation", "Identity", "ReLU", "LeakyReLU", "PReLU", "ELU",
            "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "BatchNorm1d", "BatchNorm2d",
@@ -160,12 +164,31 @@ class Linear(Module):
     def output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.out_features,)
 
+    def _act(self):
+        """The validated activation, built again only when ``activation`` or
+        its kwargs change."""
+        cached = self.__dict__.get("_act_cache")
+        if cached is None or cached[0] != self.activation or cached[1] != self.act_kwargs:
+            cached = (self.activation, dict(self.act_kwargs),
+                      _FD._Act(self.activation, **self.act_kwargs))
+            self.__dict__["_act_cache"] = cached
+        return cached[2]
+
     def forward(self, x):
         x = _check_input("x", x, self.dtype)
         shape = x.shape[:-1] + (self.out_features,)
         out = self._ws("y", shape, self.dtype)
         prelu = self._prelu.data if self._prelu is not None else None
         bias = self.bias.data if self.bias is not None else None
+        weight = self.weight.data
+        if self.training and prelu is None and x.ndim and x.shape[-1] == self.in_features \
+                and weight.shape == (self.out_features, self.in_features) \
+                and (bias is None or bias.shape == (self.out_features,)):
+            pre = None if self._saves_output else self._ws("z", shape, self.dtype)
+            if _FD._layer_arrays_ok(self.dtype, x, weight, bias, out, pre):
+                done = _FD._forward_layer(self._act(), x, weight, bias, out, pre)
+                if done is not None:
+                    return self._forward_done(x, *done)
         if not self.training:
             self._x = None
             y = F.dense(x, self.weight.data, bias, self.activation, prelu_weight=prelu,
@@ -178,6 +201,9 @@ class Linear(Module):
         y, saved = F.dense_forward(x, self.weight.data, bias, self.activation,
                                    prelu_weight=prelu, out=out, preact_out=pre,
                                    **self.act_kwargs)
+        return self._forward_done(x, y, saved)
+
+    def _forward_done(self, x, y, saved):
         self._x, self._saved = x, saved
         if self.activity_regularizer is not None:
             self.activity_regularizer.forward(y)
@@ -204,10 +230,21 @@ class Linear(Module):
         dx = self._ws("dx", x.shape, self.dtype) if input_grad else None
         dz = self._ws("dz", shape, self.dtype)
         prelu = self._prelu.data if self._prelu is not None else None
-        grads = F.dense_backward(dy, x, self.weight.data, self._saved, self.activation,
-                                 has_bias=self.bias is not None, prelu_weight=prelu,
-                                 needs_input_grad=input_grad, grad_input=dx, grad_weight=gw,
-                                 grad_bias=gb, grad_preact=dz, **self.act_kwargs)
+        weight = self.weight.data
+        grads = None
+        if prelu is None and gw.shape == weight.shape and weight.shape == (
+                self.out_features, self.in_features) and (gb is None or gb.shape == (
+                    self.out_features,)) and self._saved is not None and \
+                self._saved.shape == shape and \
+                _FD._layer_arrays_ok(self.dtype, dy, x, weight, self._saved, dx, gw, gb, dz):
+            grads = _FD._backward_layer(self._act(), dy, x, weight, self._saved, dx, gw, gb,
+                                        dz)
+        if grads is None:
+            grads = F.dense_backward(dy, x, self.weight.data, self._saved, self.activation,
+                                     has_bias=self.bias is not None, prelu_weight=prelu,
+                                     needs_input_grad=input_grad, grad_input=dx,
+                                     grad_weight=gw, grad_bias=gb, grad_preact=dz,
+                                     **self.act_kwargs)
         if self.kernel_regularizer is not None:
             self._penalties[0] = float(self.kernel_regularizer.add_grad_(self.weight.data, gw))
         if self.bias_regularizer is not None and gb is not None:

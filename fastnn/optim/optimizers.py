@@ -97,7 +97,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def _init_state(self, group, data):
-        return {"momentum_buffer": _zeros(data)} if group["momentum"] != 0 else {}
+        return {"momentum_buffer": self._zeros(data)} if group["momentum"] != 0 else {}
 
     def _update(self, group, datas, grads, states, scalars):
         buffers = None
@@ -161,8 +161,8 @@ class RMSprop(Optimizer):
         _check_bools(group, "centered", "eps_inside_sqrt")
 
     def _init_state(self, group, data):
-        return {"square_avg": _zeros(data), "grad_avg": _zeros(data),
-                "momentum_buffer": _zeros(data)}
+        return {"square_avg": self._zeros(data), "grad_avg": self._zeros(data),
+                "momentum_buffer": self._zeros(data)}
 
     def _update(self, group, datas, grads, states, scalars):
         F.rmsprop_(datas, grads, [s["square_avg"] for s in states],
@@ -196,9 +196,9 @@ class Adam(Optimizer):
         _check_bools(group, "amsgrad")
 
     def _init_state(self, group, data):
-        state = {"exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
+        state = {"exp_avg": self._zeros(data), "exp_avg_sq": self._zeros(data)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = _zeros(data)
+            state["max_exp_avg_sq"] = self._zeros(data)
         return state
 
     def _update(self, group, datas, grads, states, scalars):
@@ -245,7 +245,7 @@ class NAdam(Optimizer):
         check_real("momentum_decay", group["momentum_decay"], 0.0)
 
     def _init_state(self, group, data):
-        return {"mu_product": 1.0, "exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
+        return {"mu_product": 1.0, "exp_avg": self._zeros(data), "exp_avg_sq": self._zeros(data)}
 
     def _update(self, group, datas, grads, states, scalars):
         beta1, beta2 = group["betas"]
@@ -274,7 +274,7 @@ class RAdam(Optimizer):
         _check_common(group, betas=True)
 
     def _init_state(self, group, data):
-        return {"exp_avg": _zeros(data), "exp_avg_sq": _zeros(data)}
+        return {"exp_avg": self._zeros(data), "exp_avg_sq": self._zeros(data)}
 
     def _update(self, group, datas, grads, states, scalars):
         beta1, beta2 = group["betas"]
@@ -297,7 +297,7 @@ class Lion(Optimizer):
         _check_common(group, eps=False, betas=True)
 
     def _init_state(self, group, data):
-        return {"exp_avg": _zeros(data)}
+        return {"exp_avg": self._zeros(data)}
 
     def _update(self, group, datas, grads, states, scalars):
         beta1, beta2 = group["betas"]
