@@ -195,6 +195,15 @@ def _layer_arrays_ok(dtype, *arrays):
     return True
 
 
+def _writable(*arrays):
+    """Whether every array given (None skipped) may be written; a read-only
+    one takes the general path, whose check names it."""
+    for a in arrays:
+        if a is not None and not a.flags.writeable:
+            return False
+    return True
+
+
 # fastnn.nn.Linear's path into the kernels. A layer's training step makes two
 # calls per layer with the same arrays every batch (its parameters, its
 # workspaces, the previous layer's output); dense_forward/dense_backward
@@ -213,7 +222,8 @@ def _forward_layer(act, x, weight, bias, out, preact_out):
     None when the call needs the general path (no tiles)."""
     n = math.prod(x.shape[:-1])
     m, k = weight.shape
-    if not _tiled(n, k, m) or (preact_out is None) != act.saves_output:
+    if not _tiled(n, k, m) or (preact_out is None) != act.saves_output \
+            or not _writable(out, preact_out):
         return None
     check_disjoint(("x", "weight", "bias", "out", "preact_out"),
                    (x, weight, bias, out, preact_out))
@@ -228,7 +238,7 @@ def _backward_layer(act, dy, x, weight, saved, grad_input, grad_weight, grad_bia
     no bias). Returns None when the call needs the general path."""
     n = math.prod(x.shape[:-1])
     m, k = weight.shape
-    if not _tiled(n, k, m):
+    if not _tiled(n, k, m) or not _writable(grad_input, grad_weight, grad_bias, grad_preact):
         return None
     check_disjoint(("grad_input", "grad_weight", "grad_bias", "grad_preact", "x", "weight",
                     "saved"),
