@@ -27,9 +27,9 @@ __version__ = "0.1.0"
 import os as _os
 
 from fastnn._config import (  # noqa: E402
-    available_simd_levels, flush_denormals, get_flush_denormals, get_num_threads,
-    get_simd_level, hot_threads, set_flush_denormals, set_num_threads, set_simd_level,
-    show_config, threads,
+    available_simd_levels, flush_denormals, get_dense_engine, get_flush_denormals,
+    get_num_threads, get_simd_level, hot_threads, set_dense_engine, set_flush_denormals,
+    set_num_threads, set_simd_level, show_config, threads,
 )
 from fastnn import functional  # noqa: E402,F401
 from fastnn.parameter import Parameter  # noqa: E402
@@ -43,9 +43,9 @@ from fastnn import nn  # noqa: E402,F401
 from fastnn import training  # noqa: E402,F401
 
 __all__ = ["Parameter", "Standardizer", "available_simd_levels", "flush_denormals",
-           "get_cython_include", "get_flush_denormals", "get_include", "get_library", "get_num_threads",
-           "get_simd_level", "hot_threads", "set_flush_denormals", "set_num_threads", "set_simd_level",
-           "show_config", "threads",
+           "get_cython_include", "get_dense_engine", "get_flush_denormals", "get_include",
+           "get_library", "get_num_threads", "get_simd_level", "hot_threads", "set_dense_engine",
+           "set_flush_denormals", "set_num_threads", "set_simd_level", "show_config", "threads",
            # subpackages
            "augment", "bench", "callbacks", "distributed", "functional", "growth", "init", "nn",
            "optim", "preprocessing", "pruning", "random", "reference", "torch", "training"]

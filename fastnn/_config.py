@@ -14,10 +14,11 @@ __all__ = [
     "get_num_threads", "set_num_threads", "threads", "hot_threads",
     "get_simd_level", "set_simd_level", "available_simd_levels",
     "get_flush_denormals", "set_flush_denormals", "flush_denormals",
-    "show_config",
+    "get_dense_engine", "set_dense_engine", "show_config",
 ]
 
 SIMD_LEVELS = ("baseline", "avx2", "avx512")
+DENSE_ENGINES = ("auto", "blas", "own")  # indices are fnn_dense_engine's values
 FLAG_FLUSH_DENORMALS = 1
 
 _num_threads = None  # set_num_threads(); None follows the environment
@@ -237,6 +238,37 @@ def set_simd_level(level):
     _runtime.set_simd_level(SIMD_LEVELS.index(level))
 
 
+def get_dense_engine():
+    """Name of the product the dense layer's tiles run: "auto", "blas" or "own"."""
+    from fastnn._ext import dense
+
+    return DENSE_ENGINES[dense.get_engine()]
+
+
+def set_dense_engine(engine):
+    """Choose the matrix product inside the dense layer (for the whole process).
+
+    ``"auto"`` (the default, or ``FASTNN_DENSE_ENGINE`` at import) runs
+    fastnn's own packed product for float32 on CPUs with FMA (AVX2, AVX-512),
+    where it measured faster than OpenBLAS, and SciPy's BLAS for float64 and
+    older CPUs; ``"own"`` runs fastnn's product everywhere; ``"blas"`` runs
+    the BLAS whenever SciPy's is available. Every engine gives bitwise the
+    same results for any thread count, but the engines round differently, so
+    results differ between them in the last bits.
+
+    Parameters
+    ----------
+    engine : {"auto", "blas", "own"}
+    """
+    from fastnn._ext import dense
+
+    if not isinstance(engine, str):
+        raise TypeError(f"engine must be a str, got {type(engine).__name__}")
+    if engine not in DENSE_ENGINES:
+        raise ValueError(f"engine must be one of {DENSE_ENGINES}, got {engine!r}")
+    dense.set_engine(DENSE_ENGINES.index(engine))
+
+
 def _blas_info():
     try:
         from threadpoolctl import threadpool_info
@@ -275,6 +307,7 @@ def config_dict():
         "flush_denormals": get_flush_denormals(),
         "blas": _blas_info(),
         "dense_products": _dense_products_info(),
+        "dense_engine": get_dense_engine(),
         "api_version": _runtime.API_VERSION,
     }
 

@@ -85,6 +85,40 @@ def test_simd_levels():
         fastnn.set_simd_level("sse9")
 
 
+def test_dense_engine_setting():
+    """set_dense_engine switches the dense layer's product: each engine gives
+    the reference within float32 tolerance and the same bits on 1 and 2
+    threads; bad names and types raise and leave the setting alone."""
+    from fastnn import functional as F
+    from fastnn._config import config_dict
+    from fastnn.reference.dense import ref_dense_forward
+
+    start = fastnn.get_dense_engine()
+    assert start in ("auto", "blas", "own")
+    assert config_dict()["dense_engine"] == start
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((67, 300), dtype=np.float32)
+    w = rng.standard_normal((45, 300), dtype=np.float32) * 0.05
+    b = rng.standard_normal(45, dtype=np.float32)
+    expected = ref_dense_forward(x.astype(np.float64), w.astype(np.float64),
+                               b.astype(np.float64), "gelu")[0]
+    try:
+        for engine in ("own", "blas", "auto"):
+            fastnn.set_dense_engine(engine)
+            assert fastnn.get_dense_engine() == engine
+            one = F.dense_forward(x, w, b, "gelu", n_threads=1)[0]
+            two = F.dense_forward(x, w, b, "gelu", n_threads=2)[0]
+            np.testing.assert_array_equal(one, two)
+            np.testing.assert_allclose(one, expected, rtol=1e-4, atol=1e-5)
+        with pytest.raises(ValueError, match="one of"):
+            fastnn.set_dense_engine("mkl")
+        with pytest.raises(TypeError, match="str"):
+            fastnn.set_dense_engine(2)
+        assert fastnn.get_dense_engine() == "auto"
+    finally:
+        fastnn.set_dense_engine(start)
+
+
 def test_fastnn_simd_environment_variable_caps_the_level():
     code = "import fastnn; print(fastnn.get_simd_level())"
     env = dict(os.environ, FASTNN_SIMD="baseline")
