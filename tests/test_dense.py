@@ -751,6 +751,38 @@ def test_own_product(n, k, m, dtype, simd_level, rng, engine_set):
     np.testing.assert_allclose(grads.grad_weight, g64.T @ x64, **own_tol(dtype, n))
 
 
+@pytest.mark.parametrize("n,k,m", [(13, 7, 17), (50, 263, 37), (7, 1031, 100), (64, 8, 16),
+                                   (19, 300, 1030)])
+def test_own_product_transposed_packing_bitwise(n, k, m, dtype, simd_level, rng, engine_set):
+    """The forward packs B = Wᵀ by a transpose in registers (8×8 or 4×4
+    blocks, then the last K mod 8 one by one); dx = dz·W packs B rows as they
+    are. Both sum the same products in K order, so x·Wᵀ from the forward
+    equals, bit for bit, dx with dz = x and the weight Wᵀ, at sizes where K
+    and N are not multiples of the blocks."""
+    engine_set("own")
+    x, w, _ = layer(rng, n, k, m, dtype, bias=False)
+    y, _ = F.dense_forward(x, w, None, "identity")
+    wt = np.ascontiguousarray(w.T)  # a layer of m inputs and k outputs
+    x2 = sample(rng, (n, m), dtype, 1.0)
+    _, saved = F.dense_forward(x2, wt, None, "identity")
+    grads = F.dense_backward(x, x2, wt, saved, "identity", has_bias=False)
+    np.testing.assert_array_equal(grads.grad_input, y)
+
+
+def test_auto_narrow_forward_runs_the_blas(dtype, rng, engine_set):
+    """AUTO gives the forward of a layer with fewer than 16 outputs to the
+    BLAS (its own-product panel would be mostly empty): the same bits as the
+    BLAS engine, for any thread count."""
+    if not fastnn._blas.available():
+        pytest.skip("scipy is not installed: no BLAS engine")
+    x, w, b = layer(rng, 128, 256, 10, dtype)
+    engine_set("blas")
+    want = F.dense(x, w, b, "relu")
+    K.set_engine(K.ENGINE_AUTO)
+    for t in (1, 2):
+        np.testing.assert_array_equal(F.dense(x, w, b, "relu", n_threads=t), want)
+
+
 def test_own_product_rows_do_not_depend_on_the_tiles(dtype, rng, engine_set):
     """The own product sums each output in K order whatever the tile and block
     it falls in: any block of rows or columns of a product is, bit for bit,

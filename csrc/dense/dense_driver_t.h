@@ -358,6 +358,22 @@ static int FNN_NAME(use_own_product)(FNN_NAME(gemm_fn) blas)
     return FNN_IS_F32 && fnn_simd_level() >= FNN_SIMD_AVX2;
 }
 
+/* The forward of a layer with fewer than FNN_GEMM_NARROW_OUT outputs
+ * leaves most of the own product's NR = 16 (float32, AVX2) panel empty
+ * (the MLP's 10 classes: 0.65–0.75× OpenBLAS on one core); AUTO gives it to
+ * the BLAS. A rule on the sizes alone, never the thread count: the bits of
+ * such a layer are the BLAS's, the same for any n_threads. */
+#ifndef FNN_GEMM_NARROW_OUT
+#define FNN_GEMM_NARROW_OUT 16
+#endif
+static int FNN_NAME(use_own_forward)(FNN_NAME(gemm_fn) blas, size_t out_features)
+{
+    if (blas != NULL && fnn_dense_get_engine() == FNN_DENSE_ENGINE_AUTO &&
+        out_features < FNN_GEMM_NARROW_OUT)
+        return 0;
+    return FNN_NAME(use_own_product)(blas);
+}
+
 /* The packing buffer the tiles of a grid need (the largest tile's). */
 static size_t FNN_NAME(pack_values)(const fnn_tile_grid *g, size_t inner)
 {
@@ -469,7 +485,7 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     if (act != FNN_ACT_IDENTITY || bias || pre) run.span = FNN_NAME(dense_table)()->fwd[act];
     const size_t n_tiles = run.grid.n_row_tiles * run.grid.n_col_tiles;
     fnn_pack_slots slots;
-    if (FNN_NAME(use_own_product)(run.gemm) &&
+    if (FNN_NAME(use_own_forward)(run.gemm, out_features) &&
         fnn_pack_slots_init(&slots, n_tiles, n_threads,
                             FNN_NAME(pack_values)(&run.grid, in_features), sizeof(T)) == 0) {
         run.own = FNN_NAME(dense_table)()->gemm;

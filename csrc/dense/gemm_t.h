@@ -115,6 +115,94 @@ GINLINE void GS(gemm_micro_edge)(size_t kc, const T *ap, const T *bp, T *c, size
         for (size_t j = 0; j < nr; ++j) c[i * ldc + j] = tmp[i * G_NR + j];
 }
 
+/* The transpose of the B = Wᵀ packing: G_TW columns of B (each G_TW
+ * values along p, contiguous; column j at s + j·cs) into G_TW rows of a
+ * panel (row q at d + q·NR). G_TW values make 32 bytes (8 float32, 4
+ * float64): whole vectors at AVX2, a pair at the baseline, half of one at
+ * AVX-512; NR is a multiple of G_TW at every level. A pure copy: the packed
+ * panel, and so every result, is the same as the scalar transpose's. */
+#if FNN_IS_F32
+#define G_TW 8
+#else
+#define G_TW 4
+#endif
+typedef T GS(gtw) __attribute__((vector_size(32)));
+typedef T GS(gtw_u) __attribute__((vector_size(32), aligned(sizeof(T))));
+#define G_SHUF __builtin_shufflevector
+#if FNN_IS_F32
+/* o[q][i] = r_i[q], for the 8 vectors r0..r7 of 8 float32 */
+#define G_TRANSPOSE8(o, r0, r1, r2, r3, r4, r5, r6, r7)                 \
+    {                                                                   \
+        const W t0 = G_SHUF(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13);          \
+        const W t1 = G_SHUF(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);        \
+        const W t2 = G_SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13);          \
+        const W t3 = G_SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);        \
+        const W t4 = G_SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13);          \
+        const W t5 = G_SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);        \
+        const W t6 = G_SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13);          \
+        const W t7 = G_SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);        \
+        const W u0 = G_SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);          \
+        const W u1 = G_SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);        \
+        const W u2 = G_SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);          \
+        const W u3 = G_SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);        \
+        const W u4 = G_SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13);          \
+        const W u5 = G_SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);        \
+        const W u6 = G_SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13);          \
+        const W u7 = G_SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);        \
+        o[0] = G_SHUF(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);                \
+        o[1] = G_SHUF(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);                \
+        o[2] = G_SHUF(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);                \
+        o[3] = G_SHUF(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);                \
+        o[4] = G_SHUF(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);              \
+        o[5] = G_SHUF(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);              \
+        o[6] = G_SHUF(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);              \
+        o[7] = G_SHUF(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);              \
+    }
+#endif
+GINLINE void GS(gemm_transpose_block)(const T *s, ptrdiff_t cs, T *d)
+{
+    typedef GS(gtw) W;
+    typedef GS(gtw_u) WU;
+#if FNN_IS_F32
+    const W r0 = *(const WU *)s, r1 = *(const WU *)(s + cs), r2 = *(const WU *)(s + 2 * cs),
+            r3 = *(const WU *)(s + 3 * cs), r4 = *(const WU *)(s + 4 * cs),
+            r5 = *(const WU *)(s + 5 * cs), r6 = *(const WU *)(s + 6 * cs),
+            r7 = *(const WU *)(s + 7 * cs);
+    W o[8];
+    G_TRANSPOSE8(o, r0, r1, r2, r3, r4, r5, r6, r7)
+    for (int q = 0; q < 8; ++q) *(WU *)(d + q * G_NR) = o[q];
+#else
+    const W r0 = *(const WU *)s, r1 = *(const WU *)(s + cs), r2 = *(const WU *)(s + 2 * cs),
+            r3 = *(const WU *)(s + 3 * cs);
+    const W t0 = G_SHUF(r0, r1, 0, 4, 2, 6);
+    const W t1 = G_SHUF(r0, r1, 1, 5, 3, 7);
+    const W t2 = G_SHUF(r2, r3, 0, 4, 2, 6);
+    const W t3 = G_SHUF(r2, r3, 1, 5, 3, 7);
+    *(WU *)(d + 0 * G_NR) = G_SHUF(t0, t2, 0, 1, 4, 5);
+    *(WU *)(d + 1 * G_NR) = G_SHUF(t1, t3, 0, 1, 4, 5);
+    *(WU *)(d + 2 * G_NR) = G_SHUF(t0, t2, 2, 3, 6, 7);
+    *(WU *)(d + 3 * G_NR) = G_SHUF(t1, t3, 2, 3, 6, 7);
+#endif
+}
+
+#if FNN_IS_F32 && G_MR == 6
+/* The A packing of x (rows contiguous along p): 8 values of p of six rows
+ * into the panel's 8 × 6 values at d, by the 8×8 transpose (two zero rows)
+ * and overlapping stores of 8 values, the last one shifted to end at d + 48. */
+GINLINE void GS(gemm_transpose_6x8)(const T *s0, const T *s1, const T *s2, const T *s3,
+                                    const T *s4, const T *s5, T *d)
+{
+    typedef GS(gtw) W;
+    typedef GS(gtw_u) WU;
+    const W r0 = *(const WU *)s0, r1 = *(const WU *)s1, r2 = *(const WU *)s2,
+            r3 = *(const WU *)s3, r4 = *(const WU *)s4, r5 = *(const WU *)s5, z = (W){0};
+    W o[8];
+    G_TRANSPOSE8(o, r0, r1, r2, r3, r4, r5, z, z)
+    for (int q = 0; q < 7; ++q) *(WU *)(d + q * 6) = o[q];
+    *(WU *)(d + 40) = G_SHUF(o[6], o[7], 4, 5, 8, 9, 10, 11, 12, 13);
+}
+#endif
+
 /* dst: ⌈mc/MR⌉ panels of kc × MR values (zero rows past mc) */
 static void GS(gemm_pack_a)(size_t mc, size_t kc, const T *a, ptrdiff_t rs, ptrdiff_t cs,
                             T *FNN_RESTRICT dst)
@@ -126,7 +214,14 @@ static void GS(gemm_pack_a)(size_t mc, size_t kc, const T *a, ptrdiff_t rs, ptrd
             /* rows contiguous along p: six streams */
             const T *r0 = src, *r1 = src + rs, *r2 = src + 2 * rs, *r3 = src + 3 * rs,
                     *r4 = src + 4 * rs, *r5 = src + 5 * rs;
-            for (size_t p = 0; p < kc; ++p) {
+            size_t p = 0;
+#if FNN_IS_F32
+            for (; p + 8 <= kc; p += 8) {
+                GS(gemm_transpose_6x8)(r0 + p, r1 + p, r2 + p, r3 + p, r4 + p, r5 + p, dst);
+                dst += 8 * G_MR;
+            }
+#endif
+            for (; p < kc; ++p) {
                 dst[0] = r0[p];
                 dst[1] = r1[p];
                 dst[2] = r2[p];
@@ -153,6 +248,7 @@ static void GS(gemm_pack_a)(size_t mc, size_t kc, const T *a, ptrdiff_t rs, ptrd
     }
 }
 
+
 /* dst: ⌈nc/NR⌉ panels of kc × NR values (zero columns past nc) */
 static void GS(gemm_pack_b)(size_t kc, size_t nc, const T *b, ptrdiff_t rs, ptrdiff_t cs,
                             T *FNN_RESTRICT dst)
@@ -169,11 +265,17 @@ static void GS(gemm_pack_b)(size_t kc, size_t nc, const T *b, ptrdiff_t rs, ptrd
                 dst += G_NR;
             }
         } else if (nr == G_NR && rs == 1) {
-            /* columns of B contiguous along p (B = Wᵀ): a transpose, read
-             * column by column */
+            /* columns of B contiguous along p (B = Wᵀ): a transpose, in
+             * G_TW × G_TW blocks read as vectors along p and transposed in
+             * registers, then the last kc mod G_TW values of p one by one */
+            size_t p0 = 0;
+            for (; p0 + G_TW <= kc; p0 += G_TW)
+                for (size_t j = 0; j < G_NR; j += G_TW)
+                    GS(gemm_transpose_block)(src + (ptrdiff_t)j * cs + (ptrdiff_t)p0, cs,
+                                             dst + p0 * G_NR + j);
             for (size_t j = 0; j < G_NR; ++j) {
                 const T *s = src + (ptrdiff_t)j * cs;
-                for (size_t p = 0; p < kc; ++p) dst[p * G_NR + j] = s[p];
+                for (size_t p = p0; p < kc; ++p) dst[p * G_NR + j] = s[p];
             }
             dst += kc * G_NR;
         } else {
@@ -250,3 +352,6 @@ static void GS(gemm)(const ARGS *g)
 #undef V
 #undef VU
 #undef G_ROWS
+#undef G_TW
+#undef G_SHUF
+#undef G_TRANSPOSE8
