@@ -107,7 +107,8 @@ def test_ctrl_c_on_mpiexec_ends_every_rank():
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          env=dict(os.environ, OMP_NUM_THREADS="1"))
     try:
-        assert p.stdout.readline().strip() == "training"
+        # both ranks print "training"; mpiexec may forward the two lines merged
+        assert "training" in p.stdout.readline()
         time.sleep(1.0)  # inside fit
         p.send_signal(signal.SIGINT)
         p.wait(timeout=60)  # a hang fails with TimeoutExpired
