@@ -199,5 +199,10 @@ def describe():
     if not available():
         return "numpy.matmul (scipy not installed), then fastnn's fused pass"
     _, described = _discover()
-    libs = ", ".join(described) or "unknown BLAS"
-    return f"scipy.linalg.cython_blas ({libs}), single-threaded tiles in fastnn's threads"
+    blas = f"scipy.linalg.cython_blas ({', '.join(described) or 'unknown BLAS'})"
+    from fastnn._config import get_dense_engine
+
+    engine = get_dense_engine()
+    products = {"auto": f"fastnn's own product for float32 on FMA CPUs, {blas} otherwise",
+                "own": "fastnn's own product", "blas": blas}[engine]
+    return f"{products} (engine {engine}), single-threaded tiles in fastnn's threads"

@@ -106,6 +106,7 @@ def test_dense_engine_setting():
         for engine in ("own", "blas", "auto"):
             fastnn.set_dense_engine(engine)
             assert fastnn.get_dense_engine() == engine
+            assert f"(engine {engine})" in config_dict()["dense_products"]
             one = F.dense_forward(x, w, b, "gelu", n_threads=1)[0]
             two = F.dense_forward(x, w, b, "gelu", n_threads=2)[0]
             np.testing.assert_array_equal(one, two)
