@@ -12,6 +12,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 import types
 
 import numpy as np
@@ -125,6 +126,47 @@ def test_torch_column_says_which_way(fake_bench, monkeypatch, capsys):
     with_torch, without = result["results"]
     assert with_torch["vs_torch"] == pytest.approx(with_torch["torch_s"] / with_torch["fastnn_s"])
     assert "vs_torch" not in without
+
+
+def test_measure_interleaved_alternates_and_keeps_each_median():
+    log = []
+
+    def make(name, seconds):
+        def fn():
+            log.append(name)
+            if seconds:
+                time.sleep(seconds)
+        return fn
+
+    setups = []
+    medians = harness.measure_interleaved(
+        [make("a", 0.0), make("b", 0.02), make("c", 0.0)], min_time=0.01, repeats=3,
+        setup=lambda: setups.append(len(log)))
+    # b takes one call per batch (each call is over min_time); a and c many:
+    # after the calibration, the rounds run a b c, b c a, c a b, batch by batch
+    batches = [name for i, name in enumerate(log) if i == 0 or log[i - 1] != name]
+    assert batches[-9:] == list("abc" "bca" "cab")
+    assert len(setups) == 3 + 9  # once before each calibration and each batch
+    assert medians[1] >= 0.02 > max(medians[0], medians[2])
+
+
+def test_run_times_torch_in_the_same_rounds(fake_bench, monkeypatch, capsys):
+    fake_torch = types.ModuleType("torch")
+    fake_torch.__version__ = "0.0-test"
+    fake_torch.set_num_threads = lambda n: None
+    fake_torch.get_num_threads = lambda: 1
+    monkeypatch.setitem(sys.modules, "torch", fake_torch)
+    monkeypatch.setattr(harness, "_torch_available", lambda: True)
+    order = []
+    case = _case("interleaved", torch=lambda: order.append("torch"))
+    case.numpy = lambda: order.append("numpy")
+    case.fastnn = lambda: order.append("fastnn")
+    harness.run(cases=[case], min_time=0.0, with_torch=True)
+    capsys.readouterr()
+    # one call per batch at min_time 0: two calibration calls each, then 5 rounds
+    assert order[6:] == (["numpy", "fastnn", "torch"] + ["fastnn", "torch", "numpy"]
+                         + ["torch", "numpy", "fastnn"] + ["numpy", "fastnn", "torch"]
+                         + ["fastnn", "torch", "numpy"])
 
 
 # ------------------------------------------------------------------ --only

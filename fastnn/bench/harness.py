@@ -3,7 +3,10 @@
 A :class:`Case` times one kernel against its NumPy reference on the same
 data. Before timing, ``check()`` compares fastnn's result with the
 reference's; a case that fails its check is reported as such and not
-timed. Times are medians over repeats.
+timed. Times are medians over repeats, and the implementations of a row
+(NumPy, fastnn, torch) are timed in alternation, batch by batch
+(:func:`measure_interleaved`), so that their ratios compare the same
+phases of a shared machine.
 
 Columns of the table (keys of the JSON rows in parentheses):
 
@@ -42,7 +45,7 @@ import numpy as np
 from fastnn.bench import scenarios as _scenarios
 from fastnn.bench._table import StreamingTable
 
-__all__ = ["Case", "Target", "measure", "run", "main", "collect", "llc_bytes", "plot"]
+__all__ = ["Case", "Target", "measure", "measure_interleaved", "run", "main", "collect", "llc_bytes", "plot"]
 
 TORCH_RATIO = "torch time / fastnn time"  # column of row["vs_torch"]
 IN_CACHE = "in cache"  # %roofline cell of a row whose bytes fit in the last-level cache
@@ -114,6 +117,19 @@ def measure(fn, min_time=0.1, repeats=5, max_loops=1_000_000):
     The loop count grows until one repeat takes at least ``min_time``; the
     median over ``repeats`` repeats is returned.
     """
+    loops, elapsed = _calibrate(fn, min_time, max_loops)
+    times = [elapsed / loops]
+    for _ in range(repeats - 1):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        times.append((time.perf_counter() - start) / loops)
+    return float(np.median(times))
+
+
+def _calibrate(fn, min_time, max_loops):
+    """Calls of ``fn`` per timed batch (enough for ``min_time`` seconds),
+    and the seconds the last such batch took."""
     fn()  # warm up: page faults, caches, lazy imports
     loops = 1
     while True:
@@ -122,15 +138,60 @@ def measure(fn, min_time=0.1, repeats=5, max_loops=1_000_000):
             fn()
         elapsed = time.perf_counter() - start
         if elapsed >= min_time or loops >= max_loops:
-            break
+            return loops, elapsed
         loops = min(max_loops, max(loops * 2, int(loops * min_time / max(elapsed, 1e-9) * 1.2)))
-    times = [elapsed / loops]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        times.append((time.perf_counter() - start) / loops)
-    return float(np.median(times))
+
+
+def measure_interleaved(fns, min_time=0.1, repeats=5, settle=0.0, setup=None,
+                        max_loops=1_000_000):
+    """Median seconds per call of each of ``fns``, timed in alternation.
+
+    Each function first gets its own loop count (as in :func:`measure`).
+    Then every round times one batch of each, in an order that rotates by
+    one each round, so that a slow phase of a shared machine falls on all
+    of them alike and their ratios stay meaningful; timing them one after
+    the other would compare one phase of the machine with the next.
+
+    Parameters
+    ----------
+    fns : sequence of callable
+        Zero-argument callables.
+    min_time : float
+        Seconds per timed batch.
+    repeats : int
+        Rounds: each function's median is over this many batches.
+    settle : float
+        Seconds to wait before each batch (lets the threads of the previous
+        one stop spinning).
+    setup : callable, optional
+        Run before each batch.
+    max_loops : int
+        Upper bound on the calls per batch.
+
+    Returns
+    -------
+    list of float
+        The median seconds per call of each function, in the order given.
+    """
+    loops = []
+    for fn in fns:
+        if setup is not None:
+            setup()
+        time.sleep(settle)
+        loops.append(_calibrate(fn, min_time, max_loops)[0])
+    times = [[] for _ in fns]
+    for r in range(repeats):
+        for j in range(len(fns)):
+            i = (j + r) % len(fns)
+            if setup is not None:
+                setup()
+            time.sleep(settle)
+            fn, n = fns[i], loops[i]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            times[i].append((time.perf_counter() - start) / n)
+    return [float(np.median(t)) for t in times]
 
 
 def triad_bandwidth(n_threads, n=1 << 24, min_time=0.2):
@@ -374,14 +435,11 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
             table.add_row([case.kernel, case.size, case.dtype, "-", "-", "CHECK FAILED", "-", "-"]
                           + (["-", "-"] if with_torch else []) + [message])
             continue
-        if case.setup:
-            case.setup()
-        time.sleep(case.settle)
-        t_numpy = measure(case.numpy, min_time)
-        if case.setup:
-            case.setup()
-        time.sleep(case.settle)
-        t_fastnn = measure(case.fastnn, min_time)
+        timed = [case.numpy, case.fastnn]
+        if with_torch and case.torch is not None:
+            timed.append(case.torch)
+        medians = measure_interleaved(timed, min_time, settle=case.settle, setup=case.setup)
+        t_numpy, t_fastnn = medians[0], medians[1]
         row.update(numpy_s=t_numpy, fastnn_s=t_fastnn, speedup=t_numpy / t_fastnn)
         if case.bytes_moved:
             row["gbps"] = case.bytes_moved / t_fastnn / 1e9
@@ -390,10 +448,7 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
             else:
                 row["pct_roofline"] = 100.0 * row["gbps"] / bandwidth
         if with_torch and case.torch is not None:
-            if case.setup:
-                case.setup()
-            time.sleep(case.settle)
-            row["torch_s"] = measure(case.torch, min_time)
+            row["torch_s"] = medians[2]
             row["vs_torch"] = row["torch_s"] / t_fastnn
         verdicts = []
         for target in case.targets:
