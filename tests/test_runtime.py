@@ -106,6 +106,37 @@ def test_large_call_is_handed_to_the_pool():
     assert after["workers"] >= 1
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_dense_layer_of_two_tiles_wakes_a_cold_pool(test_mode, dtype):
+    """A layer cut into only two product tiles (here 128×512 @ 512×256, as
+    in a small MLP) is worth a worker even when none is spinning: with a
+    cold pool, a call of fewer than four grains would otherwise stay on the
+    calling thread, and such layers would never use a second core."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 512)).astype(dtype)
+    w = rng.standard_normal((256, 512)).astype(dtype)
+    b = rng.standard_normal(256).astype(dtype)
+    g = rng.standard_normal((128, 256)).astype(dtype)
+    test_mode(OFF)  # clears any solo period left by an earlier test
+    old = runtime.spin_us()
+    try:
+        runtime.set_spin_us(0)  # workers sleep as soon as a job ends: always cold
+        y1, saved1 = F.dense_forward(x, w, b, "relu", n_threads=1)
+        grads1 = F.dense_backward(g, x, w, saved1, "relu", n_threads=1)
+        before = runtime.pool_stats()
+        y2, saved2 = F.dense_forward(x, w, b, "relu", n_threads=2)
+        middle = runtime.pool_stats()
+        grads2 = F.dense_backward(g, x, w, saved2, "relu", n_threads=2)
+        after = runtime.pool_stats()
+    finally:
+        runtime.set_spin_us(old)
+    assert middle["jobs"] == before["jobs"] + 1, "the forward stayed on the calling thread"
+    assert after["jobs"] >= middle["jobs"] + 1, "the backward's products stayed on the calling thread"
+    np.testing.assert_array_equal(y1, y2)
+    for a, c in zip(_arrays(grads1), _arrays(grads2)):
+        np.testing.assert_array_equal(a, c)
+
+
 def test_one_thread_never_uses_the_pool():
     x = np.ones(1 << 20)
     before = runtime.pool_stats()
