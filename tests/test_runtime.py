@@ -117,15 +117,18 @@ def test_a_dense_layer_of_two_tiles_wakes_a_cold_pool(test_mode, dtype):
     w = rng.standard_normal((256, 512)).astype(dtype)
     b = rng.standard_normal(256).astype(dtype)
     g = rng.standard_normal((128, 256)).astype(dtype)
-    test_mode(OFF)  # clears any solo period left by an earlier test
     old = runtime.spin_us()
     try:
         runtime.set_spin_us(0)  # workers sleep as soon as a job ends: always cold
         y1, saved1 = F.dense_forward(x, w, b, "relu", n_threads=1)
         grads1 = F.dense_backward(g, x, w, saved1, "relu", n_threads=1)
+        # test_mode(OFF) ends any solo period (a call that waited for a slow
+        # worker sends the next calls solo: a busy machine, not this rule)
+        test_mode(OFF)
         before = runtime.pool_stats()
         y2, saved2 = F.dense_forward(x, w, b, "relu", n_threads=2)
         middle = runtime.pool_stats()
+        test_mode(OFF)
         grads2 = F.dense_backward(g, x, w, saved2, "relu", n_threads=2)
         after = runtime.pool_stats()
     finally:

@@ -24,11 +24,6 @@
 
 /* Flag bits accepted in the `flags` argument of every kernel. */
 #define FNN_FLAG_FLUSH_DENORMALS 1 /* set FTZ/DAZ on each worker while it runs */
-/* Set by a driver (not by callers) whose items are each long enough to be
- * worth waking a sleeping worker for, e.g. the dense layer's product tiles
- * (millions of multiply-adds each): fnn_parallel_ranges then uses the pool
- * even for a call of fewer than FNN_COLD_MIN_GRAINS items. */
-#define FNN_FLAG_LARGE_ITEMS 2
 
 /* SIMD levels, lowest first; the value is also the index of a kernel in
  * every per-ISA dispatch table. */

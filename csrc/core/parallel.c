@@ -26,7 +26,7 @@
  *    there for 100 ms. A call smaller than FNN_COLD_MIN_GRAINS grains stays on the
  *    calling thread when no worker is spinning: waking a sleeping thread
  *    costs more than such a call (unless the driver says its items are
- *    large, FNN_FLAG_LARGE_ITEMS: two product tiles of a dense layer are
+ *    large, FNN_PARALLEL_LARGE_ITEMS: two product tiles of a dense layer are
  *    each worth a wake-up).
  * e) One job at a time owns the pool. A call made while another thread's
  *    job owns it (several Python threads), or from inside a chunk (nested),
@@ -480,7 +480,7 @@ static int pool_run(size_t n_items, size_t chunk, int nt, size_t grain, int flag
 {
     const size_t n_chunks = (n_items + chunk - 1) / chunk;
     /* a cold pool is not worth waking for a small call */
-    if (n_items < FNN_COLD_MIN_GRAINS * grain && !(flags & FNN_FLAG_LARGE_ITEMS) &&
+    if (n_items < FNN_COLD_MIN_GRAINS * grain && !(flags & FNN_PARALLEL_LARGE_ITEMS) &&
         atomic_load(&pool.spinning) == 0)
         return 0;
     if (atomic_load_explicit(&pool.solo_until_ns, memory_order_relaxed) != 0) {

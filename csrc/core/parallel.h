@@ -19,6 +19,13 @@
  * save (fork/join is a few microseconds). */
 #define FNN_GRAIN_ELEMENTWISE ((size_t)32768)
 
+/* A bit of fnn_parallel_ranges' `flags` that drivers set, not callers (it
+ * is not one of the public FNN_FLAG_* bits): each item is long enough to be
+ * worth waking a sleeping worker for, e.g. the dense layer's product tiles
+ * (millions of multiply-adds each), so the pool is used even for a call of
+ * fewer than FNN_COLD_MIN_GRAINS items. */
+#define FNN_PARALLEL_LARGE_ITEMS (1 << 16)
+
 /* Chunks per grain: a chunk is a quarter of the smallest amount of work
  * worth a thread, so that the threads that are running share the work
  * evenly and a worker preempted inside a chunk holds a call up briefly. */

@@ -490,7 +490,7 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
                             FNN_NAME(pack_values)(&run.grid, in_features), sizeof(T)) == 0) {
         run.own = FNN_NAME(dense_table)()->gemm;
         run.slots = &slots;
-        fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags | FNN_FLAG_LARGE_ITEMS,
+        fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags | FNN_PARALLEL_LARGE_ITEMS,
                             FNN_NAME(layer_fwd_own_tiles), &run);
         free(slots.mem);
         return;
@@ -500,7 +500,7 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
         for (size_t i = 0; i < n_samples * out_features; ++i) y[i] = (T)NAN;
         return;
     }
-    fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags | FNN_FLAG_LARGE_ITEMS,
+    fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags | FNN_PARALLEL_LARGE_ITEMS,
                         FNN_NAME(layer_fwd_tiles), &run);
 }
 
@@ -641,7 +641,7 @@ int FNN_NAME(fnn_dense_backward)(const fnn_blas_gemm *gemm, int act, const fnn_a
         run.slots = &slots;
     }
     fnn_parallel_ranges(run.n_tiles_w + n_tiles_x, 1, 1, product_threads,
-                        flags | FNN_FLAG_LARGE_ITEMS,
+                        flags | FNN_PARALLEL_LARGE_ITEMS,
                         FNN_NAME(layer_bwd_tiles), &run);
     free(slots.mem);
     if (run.n_chunks > 1) {
