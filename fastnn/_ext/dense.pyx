@@ -220,13 +220,18 @@ def dense_forward(int act, double negative_slope, double alpha, double beta, dou
     cdef void *pp = _ptr(pre)
     cdef void *py = cnp.PyArray_DATA(y)
     cdef int dtype = _dtype(x)
-    _blas_single_enter()
+    # only around calls that run the BLAS: setting OpenBLAS back to several
+    # threads wakes its workers, which then spin on the cores of fastnn's
+    cdef bint switch = fnn_dense_forward_uses_blas(dtype, &_gemm, out_features)
+    if switch:
+        _blas_single_enter()
     try:
         with nogil:
             fnn_dense_forward(dtype, &_gemm, act, &p, n_samples, in_features, out_features, px,
                               pw, pb, ps, ns, pp, py, n_threads, flags)
     finally:
-        _blas_single_leave()
+        if switch:
+            _blas_single_leave()
 
 
 def dense_backward(int act, double negative_slope, double alpha, double beta, double threshold,
@@ -248,14 +253,17 @@ def dense_backward(int act, double negative_slope, double alpha, double beta, do
     cdef void *pds = _ptr(dslope)
     cdef int dtype = _dtype(x)
     cdef int status
-    _blas_single_enter()
+    cdef bint switch = fnn_dense_backward_uses_blas(dtype, &_gemm)
+    if switch:
+        _blas_single_enter()
     try:
         with nogil:
             status = fnn_dense_backward(dtype, &_gemm, act, &p, n_samples, in_features,
                                         out_features, pdy, px, pw, pv, saved_is_output, ps, ns,
                                         pdz, pdx, pdw, pdb, pds, n_threads, flags)
     finally:
-        _blas_single_leave()
+        if switch:
+            _blas_single_leave()
     if status != 0:
         raise MemoryError("dense backward: out of memory for the reduction scratch")
 
