@@ -109,13 +109,19 @@ def test_config_before_the_table(fake_bench, capsys):
     assert any("last-level cache" in line for line in text[:first_table_line])
 
 
-def test_torch_column_says_which_way(fake_bench, monkeypatch, capsys):
-    fake_torch = types.ModuleType("torch")
-    fake_torch.__version__ = "0.0-test"
-    fake_torch.set_num_threads = lambda n: None
-    fake_torch.get_num_threads = lambda: 1
-    monkeypatch.setitem(sys.modules, "torch", fake_torch)
+@pytest.fixture
+def fake_torch(monkeypatch):
+    """A stand-in torch module (threads only), reported installed."""
+    module = types.ModuleType("torch")
+    module.__version__ = "0.0-test"
+    module.set_num_threads = lambda n: None
+    module.get_num_threads = lambda: 1
+    monkeypatch.setitem(sys.modules, "torch", module)
     monkeypatch.setattr(harness, "_torch_available", lambda: True)
+    return module
+
+
+def test_torch_column_says_which_way(fake_bench, fake_torch, capsys):
     x = np.ones(16)
     cases = [_case("with torch", torch=lambda: x * 3.0), _case("without torch")]
     result = harness.run(cases=cases, min_time=0.001, with_torch=True)
@@ -150,13 +156,7 @@ def test_measure_interleaved_alternates_and_keeps_each_median():
     assert medians[1] >= 0.02 > max(medians[0], medians[2])
 
 
-def test_run_times_torch_in_the_same_rounds(fake_bench, monkeypatch, capsys):
-    fake_torch = types.ModuleType("torch")
-    fake_torch.__version__ = "0.0-test"
-    fake_torch.set_num_threads = lambda n: None
-    fake_torch.get_num_threads = lambda: 1
-    monkeypatch.setitem(sys.modules, "torch", fake_torch)
-    monkeypatch.setattr(harness, "_torch_available", lambda: True)
+def test_run_times_torch_in_the_same_rounds(fake_bench, fake_torch, capsys):
     order = []
     case = _case("interleaved", torch=lambda: order.append("torch"))
     case.numpy = lambda: order.append("numpy")
