@@ -116,11 +116,12 @@ MINLINE T FNN_NAME(m_reduce)(T x, MI *k)
     return (x - kf * M_LN2_HI) - kf * M_LN2_LO;
 }
 
-MINLINE T FNN_NAME(m_exp)(T x)
+/* exp(x) for x <= 0, e.g. exp(−|x|) (up to M_EXP_HI the result is still
+ * exp(x); above, unspecified): without m_exp's upper clamp, one compare and
+ * one select less per element */
+MINLINE T FNN_NAME(m_exp_neg)(T x)
 {
-    /* written so that NaN fails both tests and passes through */
-    x = x > M_EXP_HI ? M_EXP_HI : x;
-    x = x < M_EXP_LO ? M_EXP_LO : x;
+    x = x < M_EXP_LO ? M_EXP_LO : x; /* NaN fails the test and passes */
     MI k;
     T r = FNN_NAME(m_reduce)(x, &k);
     T p = FNN_NAME(m_expm1_reduced)(r);
@@ -128,6 +129,11 @@ MINLINE T FNN_NAME(m_exp)(T x)
      * (one rounding, at the last multiply) or overflows to inf */
     MI k1 = k >> 1;
     return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
+}
+
+MINLINE T FNN_NAME(m_exp)(T x)
+{
+    return FNN_NAME(m_exp_neg)(x > M_EXP_HI ? M_EXP_HI : x); /* NaN passes */
 }
 
 /* exp(−(hi + lo)) for hi >= 0 and |lo| <= 2^-10·hi (a two-part argument,
@@ -144,16 +150,19 @@ MINLINE T FNN_NAME(m_exp_neg2)(T hi, T lo)
     return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
 }
 
-/* expm1 for x <= 0: 2^k·p + (2^k − 1) keeps full relative accuracy near 0 */
+/* expm1 for x <= 0: 2^k·p + (2^k − 1) keeps full relative accuracy near 0.
+ * For x > 0 the result is unspecified (callers may select it away). */
 MINLINE T FNN_NAME(m_expm1_neg)(T x)
 {
-    x = x < M_EXPM1_LO ? M_EXPM1_LO : x;
+    T xc = x < M_EXPM1_LO ? M_EXPM1_LO : x;
     MI k;
-    T r = FNN_NAME(m_reduce)(x, &k);
+    T r = FNN_NAME(m_reduce)(xc, &k);
     T p = FNN_NAME(m_expm1_reduced)(r);
     T s = FNN_NAME(m_pow2)(k);
     T r2 = s * p + (s - (T)1);
-    return x == (T)0 ? x : r2; /* expm1(−0) = −0 */
+    /* r2 <= 0 for x <= 0, and only x = −0 gives r2 = +0: copying x's sign
+     * (bit operations) makes expm1(−0) = −0 without a compare and select */
+    return FNN_M(copysign)(r2, x);
 }
 
 /* expm1 anywhere: x > 0 through −expm1(−x)·exp(x), both factors accurate */
@@ -176,7 +185,7 @@ MINLINE T FNN_NAME(m_tanh)(T x)
  * the smaller of the two as e·(1/d) (one more rounding, <= 1 ulp) */
 MINLINE T FNN_NAME(m_sigmoid2)(T x, T *sig_neg)
 {
-    T e = FNN_NAME(m_exp)(-FNN_M(fabs)(x));
+    T e = FNN_NAME(m_exp_neg)(-FNN_M(fabs)(x));
     T r = (T)1 / ((T)1 + e);
     T small = e * r;
     *sig_neg = x >= (T)0 ? small : r;
@@ -186,7 +195,7 @@ MINLINE T FNN_NAME(m_sigmoid2)(T x, T *sig_neg)
 /* σ(x) alone: e/(1 + e) or 1/(1 + e), one division */
 MINLINE T FNN_NAME(m_sigmoid)(T x)
 {
-    T e = FNN_NAME(m_exp)(-FNN_M(fabs)(x));
+    T e = FNN_NAME(m_exp_neg)(-FNN_M(fabs)(x));
     return (x >= (T)0 ? (T)1 : e) / ((T)1 + e);
 }
 
