@@ -128,7 +128,8 @@ MINLINE T FNN_NAME(m_exp_neg)(T x)
     /* 2^k in two factors: each stays normal when the result is subnormal
      * (one rounding, at the last multiply) or overflows to inf */
     MI k1 = k >> 1;
-    return (((T)1 + p) * FNN_NAME(m_pow2)(k1)) * FNN_NAME(m_pow2)(k - k1);
+    T s1 = FNN_NAME(m_pow2)(k1);
+    return (s1 + s1 * p) * FNN_NAME(m_pow2)(k - k1); /* (1 + p)·2^k1, one FMA */
 }
 
 MINLINE T FNN_NAME(m_exp)(T x)
