@@ -5,6 +5,21 @@ def erfcx(a): return mp.erfc(a)*mp.exp(a*a)
 # with KX = float32(4√2) (K = KX/√2 in terms of a = |x|/√2), |x| <= 13.08,
 # degree 9, printed as a polynomial in u = t − 0.6 (s = (t − mid)·2/(1 − T0))
 NCDF32 = sys.argv[1] == 'ncdf32'
+if sys.argv[1] == 'exp32':
+    # `gen_erfc_coefs.py exp32`: e^r − 1 ≈ r + r²·q(r), q of degree 4, on
+    # |r| <= ln2/2, minimax (Lawson) in ulps of e^r (m_expm1_reduced_for_exp)
+    L = float(mp.log(2)) / 2
+    r = np.cos(np.linspace(0, np.pi, 8001)) * L * 1.0005
+    r = r[np.abs(r) > 1e-6]
+    E = np.expm1(r); w = r**2 / np.where(r < 0, 2.0**-24, 2.0**-23)
+    V = np.vander(r, 5, increasing=True); wt = np.ones_like(r)
+    for _ in range(300):
+        A = V * (w * np.sqrt(wt))[:, None]
+        c = np.linalg.lstsq(A, (E - r) / r**2 * w * np.sqrt(wt), rcond=None)[0]
+        err = np.abs((V @ c - (E - r) / r**2) * w); wt = wt * err / (wt * err).sum()
+    print('exp32: %.3f ulp of e^r' % err.max(), file=sys.stderr)
+    print(", ".join("%.9gf" % v for v in c.astype(np.float32)[::-1]))
+    sys.exit(0)
 if NCDF32:
     KX = float(np.float32(4 * np.sqrt(2)))
     K = float(mp.mpf(KX) / mp.sqrt(2)); AMAX = 13.08 / np.sqrt(2); NI = 1; D = 9; dt = 'f32'
