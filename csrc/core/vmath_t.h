@@ -16,7 +16,10 @@
  *   Φ (GELU)        GELU float32 <= 12 ulp for |x| <= 13, flushed to −0
  *                   below −13 (|GELU| < 1e-37 there); float64 <= 8 ulp;
  *                   one exp of the exactly split −x²/2 times erfcx(|x|/√2),
- *                   no erf series and no 1 + erf cancellation (m_ncdf)
+ *                   no erf series and no 1 + erf cancellation (m_ncdf;
+ *                   float32: erfcx a degree-9 polynomial in t − 0.6 with
+ *                   t = 4√2/(4√2 + |x|), exp with a minimax polynomial one
+ *                   degree shorter; 9.3 ulp the worst of 2M samples)
  *   erf             float32 <= 3 ulp, float64 <= 3 ulp
  *   erfc            float32 <= 11 ulp, float64 <= 9 ulp (the rounding of
  *                   t = 4/(4 + a) is amplified about (4 + a)·|erfcx'/erfcx|
