@@ -28,7 +28,8 @@ INLINE T SPAN(act_value)(const int kind, const COEF *c, T z, T s)
     case FNN_ACT_LEAKY_RELU: return z > (T)0 ? z : z * c->negative_slope;
     case FNN_ACT_PRELU: return z > (T)0 ? z : z * s;
     case FNN_ACT_ELU: {
-        T e = FNN_NAME(m_expm1_neg)(z > (T)0 ? (T)0 : z); /* NaN passes */
+        /* for z > 0 e is unspecified and not used: no clamp to 0 needed */
+        T e = FNN_NAME(m_expm1_neg)(z); /* NaN passes */
         return z > (T)0 ? z : c->alpha * e;
     }
     case FNN_ACT_GELU: {
@@ -46,7 +47,7 @@ INLINE T SPAN(act_value)(const int kind, const COEF *c, T z, T s)
     case FNN_ACT_SOFTPLUS: {
         T bz = z * c->beta;
         /* log(1 + e^v) = max(v, 0) + log1p(e^−|v|) */
-        T sp = ((bz > (T)0 ? bz : (T)0) + FNN_NAME(m_log1p01)(FNN_NAME(m_exp)(-FNN_M(fabs)(bz)))) *
+        T sp = ((bz > (T)0 ? bz : (T)0) + FNN_NAME(m_log1p01)(FNN_NAME(m_exp_neg)(-FNN_M(fabs)(bz)))) *
                c->inv_beta;
         return bz > c->threshold ? z : sp;
     }
@@ -65,7 +66,7 @@ INLINE T SPAN(act_deriv)(const int kind, const int from_output, const COEF *c, T
     case FNN_ACT_ELU:
         /* for z <= 0, alpha·e^z = y + alpha */
         if (from_output) return v > (T)0 ? (T)1 : v + c->alpha;
-        return v > (T)0 ? (T)1 : c->alpha * FNN_NAME(m_exp)(v > (T)0 ? (T)0 : v);
+        return v > (T)0 ? (T)1 : c->alpha * FNN_NAME(m_exp_neg)(v); /* v > 0: not used */
     case FNN_ACT_GELU: {
         T pdf;
         T cdf = FNN_NAME(m_ncdf)(v, &pdf);
@@ -96,7 +97,7 @@ INLINE T SPAN(act_deriv)(const int kind, const int from_output, const COEF *c, T
         if (from_output) return (T)1 - v * v;
         {
             /* sech²v = 4w/(1 + w)², w = e^−2|v|: no cancellation where tanh² → 1 */
-            T w = FNN_NAME(m_exp)((T)-2 * FNN_M(fabs)(v));
+            T w = FNN_NAME(m_exp_neg)((T)-2 * FNN_M(fabs)(v));
             T d = (T)1 + w;
             return ((T)4 * w) / (d * d);
         }

@@ -36,7 +36,7 @@ INLINE T SPAN(row_exp)(const T *RESTRICT z, size_t n, T m, T *RESTRICT g)
 {
     T acc[FNN_LANES] = {0};
     FNN_LANE_FOR(n, j, {
-        T e = FNN_NAME(m_exp)(z[j] - m);
+        T e = FNN_NAME(m_exp_neg)(z[j] - m); /* z − m <= 0 */
         g[j] = e;
         acc[l] += e;
     });
@@ -179,7 +179,7 @@ INLINE double SPAN(bce_loop)(const COEF *c, size_t n, const T *RESTRICT x, const
     FNN_LANE_FOR(n, j, {
         T xj = x[j], yj = y[j];
         T ax = xj < (T)0 ? -xj : xj;
-        T e = FNN_NAME(m_exp)(-ax);
+        T e = FNN_NAME(m_exp_neg)(-ax);
         T sp = FNN_NAME(m_log1p01)(e) + (xj < (T)0 ? -xj : (T)0);
         T lw = HAS(FNN_LMODE_POSW) ? (T)1 + (pw[j] - (T)1) * yj : (T)1;
         T v = ((T)1 - yj) * xj + lw * sp;
