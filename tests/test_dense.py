@@ -497,7 +497,7 @@ def ref_kw(kw):
 SHAPES = [(1, 1, 1), (0, 5, 3), (17, 15, 16), (33, 7, 9), (257, 64, 48), (1, 13, 1), (4, 0, 3)]
 
 
-ENGINES = {"blas": K.ENGINE_BLAS, "own": K.ENGINE_OWN, "auto": K.ENGINE_AUTO}
+ENGINES = {"blas": K.ENGINE_BLAS, "own": K.ENGINE_OWN}
 
 
 @pytest.fixture
@@ -852,44 +852,6 @@ def test_dense_blas_single_threaded_inside():
     seen = K.probe_single_threaded()
     assert len(seen) == len(pthreads)
     assert all(t == 1 for t in seen)
-
-
-def test_openblas_switched_only_around_calls_that_run_it(rng, engine_set):
-    """The dense calls set OpenBLAS to one thread only when their products
-    run on it: switching it back to several threads wakes its workers, which
-    then spin on the cores fastnn's own product needs."""
-    if not fastnn._blas.available():
-        pytest.skip("scipy is not installed: no BLAS products")
-    import ctypes
-    setting = {"threads": 2}
-    calls = []
-    get = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: setting["threads"])
-
-    def record(n):
-        calls.append(n)
-        setting["threads"] = n
-    set_ = ctypes.CFUNCTYPE(None, ctypes.c_int)(record)
-    x, w, b = layer(rng, 64, 40, 48, np.float32)
-    g = sample(rng, (64, 48), np.float32, 1.0)
-    fastnn._blas._discover()  # installs the real controls once: not over the fake ones later
-    K.set_blas_thread_controls([(ctypes.cast(get, ctypes.c_void_p).value,
-                                 ctypes.cast(set_, ctypes.c_void_p).value)])
-    try:
-        engine_set("own")
-        y, saved = F.dense_forward(x, w, b, "gelu", n_threads=2)
-        F.dense_backward(g, x, w, saved, "gelu", n_threads=2)
-        assert calls == []
-        engine_set("blas")
-        y2, saved2 = F.dense_forward(x, w, b, "gelu", n_threads=2)
-        assert calls == [1, 2]
-        F.dense_backward(g, x, w, saved2, "gelu", n_threads=2)
-        assert calls == [1, 2, 1, 2]
-        engine_set("auto")  # a narrow forward (10 outputs) goes to the BLAS
-        F.dense_forward(x, w[:10], b[:10], "relu", n_threads=2)
-        assert calls == [1, 2, 1, 2, 1, 2]
-    finally:
-        fastnn._blas._discover_locked()  # the real controls back
-    np.testing.assert_allclose(y, y2, rtol=1e-5, atol=1e-6)
 
 
 def test_blas_found_when_a_limit_comes_before_the_first_dense_call():

@@ -374,18 +374,6 @@ static int FNN_NAME(use_own_forward)(FNN_NAME(gemm_fn) blas, size_t out_features
     return FNN_NAME(use_own_product)(blas);
 }
 
-int FNN_NAME(fnn_dense_forward_uses_blas)(const fnn_blas_gemm *gemm, size_t out_features)
-{
-    FNN_NAME(gemm_fn) blas = gemm ? FNN_NAME(gemm_of)(gemm) : NULL;
-    return blas != NULL && !FNN_NAME(use_own_forward)(blas, out_features);
-}
-
-int FNN_NAME(fnn_dense_backward_uses_blas)(const fnn_blas_gemm *gemm)
-{
-    FNN_NAME(gemm_fn) blas = gemm ? FNN_NAME(gemm_of)(gemm) : NULL;
-    return blas != NULL && !FNN_NAME(use_own_product)(blas);
-}
-
 /* The packing buffer the tiles of a grid need (the largest tile's). */
 static size_t FNN_NAME(pack_values)(const fnn_tile_grid *g, size_t inner)
 {

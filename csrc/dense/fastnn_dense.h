@@ -135,15 +135,6 @@ int fnn_dense_get_engine(void);
                                  size_t n_samples, size_t in_features, size_t out_features,       \
                                  const T *x, const T *weight, const T *bias, const T *slope,      \
                                  size_t n_slope, T *pre, T *y, int n_threads, int flags);         \
-    /* Whether fnn_dense_forward / fnn_dense_backward with this gemm call its BLAS  */       \
-    /* under the current engine and SIMD level (fnn_dense_engine): 0 when fastnn's    */      \
-    /* own product runs every tile. A caller that sets its BLAS to one thread around */       \
-    /* a call (as fastnn's Python layer does for OpenBLAS) can skip that when 0: the */      \
-    /* switch back to several threads wakes OpenBLAS's workers, which then spin on   */      \
-    /* the cores fastnn's threads need. (Should the packing buffers of the forward   */      \
-    /* fail to allocate, it falls back to the BLAS even then.)                       */      \
-    int fnn_dense_forward_uses_blas_##SFX(const fnn_blas_gemm *gemm, size_t out_features);  \
-    int fnn_dense_backward_uses_blas_##SFX(const fnn_blas_gemm *gemm);                      \
     /* Backward of fnn_dense_forward: dz = dy ⊙ act'(saved) with the bias (and PReLU */       \
     /* slope) gradients as in fnn_act_backward, then dweight = dzᵀ·x and dx = dz·W.   */       \
     /*   dy     IN   n_samples·out_features (may be the same array as dz)                */    \

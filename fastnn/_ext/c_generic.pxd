@@ -48,8 +48,6 @@ cdef extern from *:
     #define fnn_act_backward(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_act_backward, __VA_ARGS__)
     #define fnn_math(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_math, __VA_ARGS__)
     #define fnn_dense_forward(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dense_forward, __VA_ARGS__)
-    #define fnn_dense_forward_uses_blas(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dense_forward_uses_blas, __VA_ARGS__)
-    #define fnn_dense_backward_uses_blas(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dense_backward_uses_blas, __VA_ARGS__)
     #define fnn_dense_backward(dtype, ...) FNN_BY_DTYPE_(dtype, fnn_dense_backward, __VA_ARGS__)
     """
     double fnn_sum_squares(int dtype, const void *x, size_t n, int n_threads, int flags) nogil
@@ -90,6 +88,4 @@ cdef extern from *:
     int fnn_act_backward(int dtype, int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const void *dy, const void *saved, int saved_is_output, const void *slope, size_t n_slope, void *dx, void *dbias, void *dslope, int n_threads, int flags) nogil
     void fnn_math(int dtype, int fn, const void *x, void *y, size_t n, int n_threads, int flags) nogil
     void fnn_dense_forward(int dtype, const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const void *x, const void *weight, const void *bias, const void *slope, size_t n_slope, void *pre, void *y, int n_threads, int flags) nogil
-    int fnn_dense_forward_uses_blas(int dtype, const fnn_blas_gemm *gemm, size_t out_features) nogil
-    int fnn_dense_backward_uses_blas(int dtype, const fnn_blas_gemm *gemm) nogil
     int fnn_dense_backward(int dtype, const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const void *dy, const void *x, const void *weight, const void *saved, int saved_is_output, const void *slope, size_t n_slope, void *dz, void *dx, void *dweight, void *dbias, void *dslope, int n_threads, int flags) nogil

@@ -192,15 +192,11 @@ cdef void fnn_act_forward_f32(int act, const fnn_act_params *params, size_t n_ou
 cdef int fnn_act_backward_f32(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const float *dy, const float *saved, int saved_is_output, const float *slope, size_t n_slope, float *dx, float *dbias, float *dslope, int n_threads, int flags) noexcept nogil
 cdef void fnn_math_f32(int fn, const float *x, float *y, size_t n, int n_threads, int flags) noexcept nogil
 cdef void fnn_dense_forward_f32(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const float *x, const float *weight, const float *bias, const float *slope, size_t n_slope, float *pre, float *y, int n_threads, int flags) noexcept nogil
-cdef int fnn_dense_forward_uses_blas_f32(const fnn_blas_gemm *gemm, size_t out_features) noexcept nogil
-cdef int fnn_dense_backward_uses_blas_f32(const fnn_blas_gemm *gemm) noexcept nogil
 cdef int fnn_dense_backward_f32(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const float *dy, const float *x, const float *weight, const float *saved, int saved_is_output, const float *slope, size_t n_slope, float *dz, float *dx, float *dweight, float *dbias, float *dslope, int n_threads, int flags) noexcept nogil
 cdef void fnn_act_forward_f64(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const double *x, const double *bias, const double *slope, size_t n_slope, double *pre, double *y, int n_threads, int flags) noexcept nogil
 cdef int fnn_act_backward_f64(int act, const fnn_act_params *params, size_t n_outer, size_t n_channels, size_t n_inner, const double *dy, const double *saved, int saved_is_output, const double *slope, size_t n_slope, double *dx, double *dbias, double *dslope, int n_threads, int flags) noexcept nogil
 cdef void fnn_math_f64(int fn, const double *x, double *y, size_t n, int n_threads, int flags) noexcept nogil
 cdef void fnn_dense_forward_f64(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const double *x, const double *weight, const double *bias, const double *slope, size_t n_slope, double *pre, double *y, int n_threads, int flags) noexcept nogil
-cdef int fnn_dense_forward_uses_blas_f64(const fnn_blas_gemm *gemm, size_t out_features) noexcept nogil
-cdef int fnn_dense_backward_uses_blas_f64(const fnn_blas_gemm *gemm) noexcept nogil
 cdef int fnn_dense_backward_f64(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const double *dy, const double *x, const double *weight, const double *saved, int saved_is_output, const double *slope, size_t n_slope, double *dz, double *dx, double *dweight, double *dbias, double *dslope, int n_threads, int flags) noexcept nogil
 cdef int fnn_api_version() noexcept nogil
 cdef int fnn_simd_level() noexcept nogil

@@ -452,14 +452,6 @@ cdef void fnn_dense_forward_f32(const fnn_blas_gemm *gemm, int act, const fnn_ac
     _c_api.fnn_dense_forward_f32(gemm, act, params, n_samples, in_features, out_features, x, weight, bias, slope, n_slope, pre, y, n_threads, flags)
 
 
-cdef int fnn_dense_forward_uses_blas_f32(const fnn_blas_gemm *gemm, size_t out_features) noexcept nogil:
-    return _c_api.fnn_dense_forward_uses_blas_f32(gemm, out_features)
-
-
-cdef int fnn_dense_backward_uses_blas_f32(const fnn_blas_gemm *gemm) noexcept nogil:
-    return _c_api.fnn_dense_backward_uses_blas_f32(gemm)
-
-
 cdef int fnn_dense_backward_f32(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const float *dy, const float *x, const float *weight, const float *saved, int saved_is_output, const float *slope, size_t n_slope, float *dz, float *dx, float *dweight, float *dbias, float *dslope, int n_threads, int flags) noexcept nogil:
     return _c_api.fnn_dense_backward_f32(gemm, act, params, n_samples, in_features, out_features, dy, x, weight, saved, saved_is_output, slope, n_slope, dz, dx, dweight, dbias, dslope, n_threads, flags)
 
@@ -478,14 +470,6 @@ cdef void fnn_math_f64(int fn, const double *x, double *y, size_t n, int n_threa
 
 cdef void fnn_dense_forward_f64(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const double *x, const double *weight, const double *bias, const double *slope, size_t n_slope, double *pre, double *y, int n_threads, int flags) noexcept nogil:
     _c_api.fnn_dense_forward_f64(gemm, act, params, n_samples, in_features, out_features, x, weight, bias, slope, n_slope, pre, y, n_threads, flags)
-
-
-cdef int fnn_dense_forward_uses_blas_f64(const fnn_blas_gemm *gemm, size_t out_features) noexcept nogil:
-    return _c_api.fnn_dense_forward_uses_blas_f64(gemm, out_features)
-
-
-cdef int fnn_dense_backward_uses_blas_f64(const fnn_blas_gemm *gemm) noexcept nogil:
-    return _c_api.fnn_dense_backward_uses_blas_f64(gemm)
 
 
 cdef int fnn_dense_backward_f64(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params, size_t n_samples, size_t in_features, size_t out_features, const double *dy, const double *x, const double *weight, const double *saved, int saved_is_output, const double *slope, size_t n_slope, double *dz, double *dx, double *dweight, double *dbias, double *dslope, int n_threads, int flags) noexcept nogil:
@@ -623,15 +607,11 @@ KERNELS = (
     'fnn_act_backward_f32',
     'fnn_math_f32',
     'fnn_dense_forward_f32',
-    'fnn_dense_forward_uses_blas_f32',
-    'fnn_dense_backward_uses_blas_f32',
     'fnn_dense_backward_f32',
     'fnn_act_forward_f64',
     'fnn_act_backward_f64',
     'fnn_math_f64',
     'fnn_dense_forward_f64',
-    'fnn_dense_forward_uses_blas_f64',
-    'fnn_dense_backward_uses_blas_f64',
     'fnn_dense_backward_f64',
     'fnn_api_version',
     'fnn_simd_level',

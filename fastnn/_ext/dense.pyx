@@ -220,18 +220,13 @@ def dense_forward(int act, double negative_slope, double alpha, double beta, dou
     cdef void *pp = _ptr(pre)
     cdef void *py = cnp.PyArray_DATA(y)
     cdef int dtype = _dtype(x)
-    # only around calls that run the BLAS: setting OpenBLAS back to several
-    # threads wakes its workers, which then spin on the cores of fastnn's
-    cdef bint switch = fnn_dense_forward_uses_blas(dtype, &_gemm, out_features)
-    if switch:
-        _blas_single_enter()
+    _blas_single_enter()
     try:
         with nogil:
             fnn_dense_forward(dtype, &_gemm, act, &p, n_samples, in_features, out_features, px,
                               pw, pb, ps, ns, pp, py, n_threads, flags)
     finally:
-        if switch:
-            _blas_single_leave()
+        _blas_single_leave()
 
 
 def dense_backward(int act, double negative_slope, double alpha, double beta, double threshold,
@@ -253,17 +248,14 @@ def dense_backward(int act, double negative_slope, double alpha, double beta, do
     cdef void *pds = _ptr(dslope)
     cdef int dtype = _dtype(x)
     cdef int status
-    cdef bint switch = fnn_dense_backward_uses_blas(dtype, &_gemm)
-    if switch:
-        _blas_single_enter()
+    _blas_single_enter()
     try:
         with nogil:
             status = fnn_dense_backward(dtype, &_gemm, act, &p, n_samples, in_features,
                                         out_features, pdy, px, pw, pv, saved_is_output, ps, ns,
                                         pdz, pdx, pdw, pdb, pds, n_threads, flags)
     finally:
-        if switch:
-            _blas_single_leave()
+        _blas_single_leave()
     if status != 0:
         raise MemoryError("dense backward: out of memory for the reduction scratch")
 
