@@ -109,6 +109,13 @@ def test_config_before_the_table(fake_bench, capsys):
     assert any("last-level cache" in line for line in text[:first_table_line])
 
 
+@pytest.fixture(autouse=True)
+def no_row_settle(monkeypatch):
+    """The benchmark's pause before each timed batch, off: these tests time
+    stand-ins, not kernels."""
+    monkeypatch.setattr(harness, "ROW_SETTLE", 0.0)
+
+
 @pytest.fixture
 def fake_torch(monkeypatch):
     """A stand-in torch module (threads only), reported installed."""

@@ -6,7 +6,9 @@ reference's; a case that fails its check is reported as such and not
 timed. Times are medians over repeats, and the implementations of a row
 (NumPy, fastnn, torch) are timed in alternation, batch by batch
 (:func:`measure_interleaved`), so that their ratios compare the same
-phases of a shared machine.
+phases of a shared machine; each batch starts after a pause of
+``ROW_SETTLE`` seconds, in which the threads the previous batch woke (a
+BLAS's, torch's) stop spinning.
 
 Columns of the table (keys of the JSON rows in parentheses):
 
@@ -48,6 +50,7 @@ from fastnn.bench._table import StreamingTable
 __all__ = ["Case", "Target", "measure", "measure_interleaved", "run", "main", "collect", "llc_bytes", "plot"]
 
 TORCH_RATIO = "torch time / fastnn time"  # column of row["vs_torch"]
+ROW_SETTLE = 0.15  # seconds before each timed batch of a kernel row (see run)
 IN_CACHE = "in cache"  # %roofline cell of a row whose bytes fit in the last-level cache
 DEFAULT_LLC_BYTES = 32 << 20  # when the cache size cannot be read
 
@@ -438,7 +441,11 @@ def run(full=False, with_torch=False, only=None, n_threads=None, min_time=0.1, o
         timed = [case.numpy, case.fastnn]
         if with_torch and case.torch is not None:
             timed.append(case.torch)
-        medians = measure_interleaved(timed, min_time, settle=case.settle, setup=case.setup)
+        # each batch starts alone: NumPy's OpenBLAS workers spin for about
+        # 0.1 s after a product and torch's for a while after its calls, and
+        # would take a core from the batch after them
+        medians = measure_interleaved(timed, min_time, settle=max(case.settle, ROW_SETTLE),
+                                      setup=case.setup)
         t_numpy, t_fastnn = medians[0], medians[1]
         row.update(numpy_s=t_numpy, fastnn_s=t_fastnn, speedup=t_numpy / t_fastnn)
         if case.bytes_moved:
