@@ -436,3 +436,26 @@ def test_compare_builds_pairs_the_rows_of_two_checkouts(tmp_path):
     for r in rows:
         assert r["old_s"] > 0 and r["new_s"] > 0
         assert 0 < r["q1"] <= r["ratio"] <= r["q3"]
+
+
+def test_dense_bare_product_targets_measure_once_per_row(monkeypatch):
+    """Both bare-product targets of a dense row come from one paired
+    measurement of that row; a second run of the case measures again."""
+    from fastnn.bench.cases import dense
+
+    calls = []
+
+    def fake_paired(fn, bares):
+        calls.append(len(bares))
+        return [1.05, 1.2, 1.2]  # vs NumPy, vs torch, vs the faster of the two
+    monkeypatch.setattr(dense, "paired_ratios", fake_paired)
+    targets = dense._ratio_targets(lambda: None, lambda: None, lambda: None, "bare matmul",
+                                   1.15, 1.1)
+    for run in (1, 2):
+        row = {}
+        assert [t.met(row) for t in targets] == [True, False]
+        assert row["ratios"] == {"<=1.15x bare matmul": 1.05,
+                                 "<=1.1x fastest bare matmul (NumPy, torch)": 1.2}
+        assert calls == [2] * run
+    assert [t.text for t in targets] == ["<=1.15x bare matmul (1.05x)",
+                                         "<=1.1x fastest bare matmul (NumPy, torch) (1.20x)"]
