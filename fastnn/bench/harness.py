@@ -36,7 +36,6 @@ import json
 import math
 import os
 import pkgutil
-import platform
 import re
 import sys
 import time
@@ -47,7 +46,8 @@ import numpy as np
 from fastnn.bench import scenarios as _scenarios
 from fastnn.bench._table import StreamingTable
 
-__all__ = ["Case", "Target", "measure", "measure_interleaved", "run", "main", "collect", "llc_bytes", "plot"]
+__all__ = ["Case", "Target", "measure", "measure_interleaved", "run", "main", "collect",
+           "llc_bytes", "plot"]
 
 TORCH_RATIO = "torch time / fastnn time"  # column of row["vs_torch"]
 ROW_SETTLE = 0.15  # seconds before each timed batch of a kernel row (see run)
@@ -121,13 +121,16 @@ def measure(fn, min_time=0.1, repeats=5, max_loops=1_000_000):
     median over ``repeats`` repeats is returned.
     """
     loops, elapsed = _calibrate(fn, min_time, max_loops)
-    times = [elapsed / loops]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        times.append((time.perf_counter() - start) / loops)
+    times = [elapsed / loops] + [_batch(fn, loops) / loops for _ in range(repeats - 1)]
     return float(np.median(times))
+
+
+def _batch(fn, loops):
+    """Seconds that ``loops`` calls of ``fn`` take."""
+    start = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return time.perf_counter() - start
 
 
 def _calibrate(fn, min_time, max_loops):
@@ -136,10 +139,7 @@ def _calibrate(fn, min_time, max_loops):
     fn()  # warm up: page faults, caches, lazy imports
     loops = 1
     while True:
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        elapsed = time.perf_counter() - start
+        elapsed = _batch(fn, loops)
         if elapsed >= min_time or loops >= max_loops:
             return loops, elapsed
         loops = min(max_loops, max(loops * 2, int(loops * min_time / max(elapsed, 1e-9) * 1.2)))
@@ -189,11 +189,7 @@ def measure_interleaved(fns, min_time=0.1, repeats=5, settle=0.0, setup=None,
             if setup is not None:
                 setup()
             time.sleep(settle)
-            fn, n = fns[i], loops[i]
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times[i].append((time.perf_counter() - start) / n)
+            times[i].append(_batch(fns[i], loops[i]) / loops[i])
     return [float(np.median(t)) for t in times]
 
 
