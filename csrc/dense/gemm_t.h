@@ -248,7 +248,6 @@ static void GS(gemm_pack_a)(size_t mc, size_t kc, const T *a, ptrdiff_t rs, ptrd
     }
 }
 
-
 /* dst: ⌈nc/NR⌉ panels of kc × NR values (zero columns past nc) */
 static void GS(gemm_pack_b)(size_t kc, size_t nc, const T *b, ptrdiff_t rs, ptrdiff_t cs,
                             T *FNN_RESTRICT dst)
