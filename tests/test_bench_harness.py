@@ -339,6 +339,28 @@ def test_scenario_rows_printed_once_after_the_header(monkeypatch, capsys):
     assert rows[0]["kernel"] == "fake headline" and calls
 
 
+def test_after_numpy_is_timed_on_one_thread_too(monkeypatch, capsys):
+    """The after-numpy scenario runs the call with the default threads and
+    with one thread, each right after the matmul, and prints both."""
+    from fastnn.bench import scenarios
+
+    events = []
+
+    def make(n_threads):
+        return lambda: events.append(("call", n_threads))
+    fake = [scenarios.FieldCase("optim", "fake headline", "1", make, lambda: None, calls=2)]
+    monkeypatch.setattr(scenarios, "_cases", lambda with_torch: fake)
+    monkeypatch.setattr(scenarios, "SETTLE_S", 0.0)
+    monkeypatch.setattr(scenarios, "_numpy_matmul", lambda: events.append(("matmul",)))
+    rows = scenarios.run(("alone", "after-numpy"), only="headline")
+    lines = _table_lines(capsys.readouterr().out)
+    header = [h.strip() for h in lines[0].strip("|").split("|")]
+    assert header[4:8] == ["after-numpy", "/1T", "after-numpy 1T", "/1T after-numpy"]
+    assert rows[0]["after_numpy"] > 0 and rows[0]["after_numpy_1t"] > 0
+    # each timed after-numpy call follows a matmul, on both thread counts
+    timed = [events[i + 1] for i, e in enumerate(events) if e == ("matmul",)]
+    assert timed == ([("call", None)] * 2 + [("call", 1)] * 2) * scenarios.ROUNDS
+
 def test_real_case_through_the_harness(capsys):
     """One real, small case (the augment family builds its data in milliseconds)."""
     from fastnn.bench.cases import augment

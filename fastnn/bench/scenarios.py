@@ -12,7 +12,11 @@ alone
     the yardstick of the other scenarios.
 after-numpy
     Each call right after a NumPy matmul of 256×1024 @ 1024×1024 float32,
-    whose OpenBLAS worker threads keep spinning when it returns.
+    whose OpenBLAS worker threads keep spinning when it returns. Also timed
+    on one thread (``after-numpy 1T``): the matmul leaves the kernel's data
+    out of cache and the cores idle for a while, which slows one thread too,
+    so ``/1T after-numpy`` shows what the second thread gains or costs in
+    this scenario, and ``/1T`` what the scenario costs in all.
 busy
     While a second process spins on one core: a fresh spinning process each
     round, because the effect depends on where the OS places the threads;
@@ -365,6 +369,7 @@ def measure_case(case, scenarios, with_torch, rounds=ROUNDS):
             add("torch_alone", timed(torch_make()))
         if "after-numpy" in scenarios:
             add("after_numpy", timed(make(None), before=_numpy_matmul))
+            add("after_numpy_1t", timed(make(1), before=_numpy_matmul))
             if torch_make is not None:
                 add("torch_after_numpy", timed(torch_make(), before=_numpy_matmul))
         if "busy" in scenarios:
@@ -432,7 +437,7 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=None):
     rows = []
     header = ["kernel", "size", "alone", "alone 1T"]
     if "after-numpy" in scenarios:
-        header += ["after-numpy", "/1T"]
+        header += ["after-numpy", "/1T", "after-numpy 1T", "/1T after-numpy"]
     if "busy" in scenarios:
         header += ["busy med", "busy worst", "worst/1T"]
     if "threads" in scenarios:
@@ -466,7 +471,9 @@ def run(scenarios=SCENARIOS, with_torch=False, only=None, out=None):
         rows.append(row)
         line = [case.kernel, case.size, _fmt(row["alone"]), _fmt(row["alone_1t"])]
         if "after-numpy" in scenarios:
-            line += [_fmt(row["after_numpy"]), _ratio(row["after_numpy"], row["alone_1t"])]
+            line += [_fmt(row["after_numpy"]), _ratio(row["after_numpy"], row["alone_1t"]),
+                     _fmt(row["after_numpy_1t"]),
+                     _ratio(row["after_numpy"], row["after_numpy_1t"])]
         if "busy" in scenarios:
             line += [_fmt(row["busy"]), _fmt(row["busy_worst"]),
                      _ratio(row["busy_worst"], row["alone_1t"])]
