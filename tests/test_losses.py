@@ -974,6 +974,29 @@ def test_nn_cross_entropy_reduction_none(dtype, rng):
         mean.backward(np.ones(6, dtype))
 
 
+@pytest.mark.parametrize("shape", [(4, 3, 5), (4, 3, 1), (2, 3, 4, 5)])
+def test_nn_cross_entropy_sequence_labels(dtype, rng, shape):
+    """CrossEntropyLoss with (N, C, L) logits and (N, L) integer labels took
+    the labels for one-hot targets (Keras' (n, n_classes) convention) and
+    raised; with L = 1 the labels (N, 1) were flattened to (N,) and
+    rejected."""
+    z = _logits(rng, shape, dtype)
+    y = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    for reduction in ("mean", "sum", "none"):
+        fn = fastnn.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=0.1)
+        value = fn(z, y)
+        ref_l, ref_g = R.cross_entropy_nd(z, y, reduction=reduction, label_smoothing=0.1)
+        assert_close(value, ref_l, dtype)
+        assert_close(fn.backward(), ref_g, dtype)
+    # (N, C) logits keep Keras' forms: labels as a column, integer one-hot rows
+    z2 = _logits(rng, (6, 4), dtype)
+    y2 = rng.integers(0, 4, 6)
+    fn = fastnn.nn.CrossEntropyLoss()
+    expected = R.softmax_cross_entropy(z2, y2)[0]
+    assert_close(fn(z2, y2[:, None]), expected, dtype)
+    assert_close(fn(z2, np.eye(4, dtype=np.int64)[y2]), expected, dtype)
+
+
 def test_nn_cross_entropy_reduction_none_against_torch(rng):
     torch = pytest.importorskip("torch")
     z = _logits(rng, (3, 4, 2, 2), np.float64)

@@ -113,15 +113,17 @@ class CrossEntropyLoss(Loss):
                              f"targets (n_samples, n_classes), got shape {target.shape}")
 
     def forward(self, output, target):
+        # Keras' conventions apply to (N, C) logits only: with (N, C, d1, ...)
+        # logits a 2-D integer target is the labels (N, d1) of each position
         if getattr(output, "ndim", 2) <= 2:
             self.check_target(target)
-        if isinstance(target, np.ndarray) and target.ndim == 2 and target.shape[1] == 1 and \
-                target.dtype.kind in "iu":
-            target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
-        if isinstance(target, np.ndarray) and target.ndim == 2 and \
-                target.dtype != getattr(output, "dtype", target.dtype):
-            # one-hot targets as Keras gives them (float32, or ints) for any model dtype
-            target = target.astype(output.dtype)
+            if isinstance(target, np.ndarray) and target.ndim == 2 and \
+                    target.shape[1] == 1 and target.dtype.kind in "iu":
+                target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
+            if isinstance(target, np.ndarray) and target.ndim == 2 and \
+                    target.dtype != getattr(output, "dtype", target.dtype):
+                # one-hot targets as Keras gives them (float32, or ints) for any model dtype
+                target = target.astype(output.dtype)
         loss, self._grad = F.softmax_cross_entropy(
             output, target, weight=self.weight, ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing, reduction=self.reduction,
