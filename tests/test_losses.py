@@ -283,6 +283,30 @@ def test_entropy_penalty_values():
     assert value == 0 and np.all(np.isfinite(grad))
 
 
+def test_entropy_penalty_masked_classes(dtype, simd_level, rng):
+    """A −∞ logit (a masked class, as for invalid actions) has probability 0
+    and adds 0·log 0 = 0 to the entropy; the penalty and the whole row's
+    gradient were NaN (0·(−∞)). The result equals that of the row without
+    the masked classes, and a NaN logit still gives NaN."""
+    z = _logits(rng, (5, 37), dtype)
+    masked = rng.random(z.shape) < 0.3
+    masked[:, 0] = False
+    zm = np.where(masked, -np.inf, z).astype(dtype)
+    value, grad = L.entropy_penalty(zm, reduction="none")
+    assert np.all(grad[masked] == 0)
+    for i in range(5):
+        keep = ~masked[i]
+        v, g = L.entropy_penalty(z[i:i + 1, keep], reduction="none")
+        assert_close(value[i], v[0], dtype)
+        assert_close(grad[i, keep], g[0], dtype)
+    _check_pair(L.entropy_penalty(zm), R.entropy_penalty(zm), dtype)
+    zn = zm.copy()
+    zn[2, 0] = np.nan
+    value, grad = L.entropy_penalty(zn, reduction="none")
+    assert np.isnan(value[2]) and np.isnan(grad[2]).all()
+    assert np.isfinite(value[[0, 1, 3, 4]]).all()
+
+
 def test_row_losses_gradient_finite_differences(rng):
     x = _logits(rng, (5, 6), np.float64, scale=0.6)
     y = _labels(rng, 5, 6)
