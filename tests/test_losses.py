@@ -1036,6 +1036,30 @@ def test_nn_cross_entropy_reduction_none_against_torch(rng):
     np.testing.assert_allclose(fn.backward(up), tz.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("cls", ["MSELoss", "BCEWithLogitsLoss"])
+def test_nn_elementwise_loss_target_shape(rng, cls):
+    """MSELoss and BCEWithLogitsLoss reshaped any target of the output's
+    size to the output's shape: a transposed target (2, N) for an output
+    (N, 2) paired outputs with other samples' targets, silently."""
+    fn = getattr(fastnn.nn, cls)()
+    ref = L.mse_loss if cls == "MSELoss" else L.binary_cross_entropy_with_logits
+    out = rng.standard_normal((5, 2))
+    t = rng.random((5, 2))
+    with pytest.raises(ValueError, match=r"target has shape \(2, 5\)"):
+        fn(out, np.ascontiguousarray(t.T))
+    with pytest.raises(ValueError, match=r"target has shape \(10,\)"):
+        fn(out, t.reshape(-1))
+    assert fn(out, t) == pytest.approx(float(ref(out, t)[0]), rel=1e-12)
+    # size-1 axes may differ: values (N,) for an output (N, 1), and back
+    col = rng.standard_normal((5, 1))
+    v = rng.random(5)
+    expected = float(ref(col, v[:, None])[0])
+    assert fn(col, v) == pytest.approx(expected, rel=1e-12)
+    assert fn(col[:, 0], v[:, None]) == pytest.approx(expected, rel=1e-12)
+    assert fn(col, v.astype(np.float32).tolist()) == pytest.approx(
+        float(ref(col, v.astype(np.float32).astype(np.float64)[:, None])[0]), rel=1e-12)
+
+
 BCE_WEIGHT_SHAPES = [
     ((4, 3, 5), (3, 1), None),         # per channel of (N, C, L)
     ((4, 3, 5), None, (1, 3, 5)),      # leading size-1 axis

@@ -134,6 +134,20 @@ class CrossEntropyLoss(Loss):
         return float(loss)
 
 
+def _target_like(target, output):
+    """``target`` as an array of the output's dtype and shape. A target whose
+    shape differs from the output's by size-1 axes only (values (N,) for an
+    output (N, 1), as Keras gives them) is reshaped; any other shape raises,
+    rather than pairing each output with another sample's target."""
+    t = np.asarray(target, dtype=output.dtype)
+    if t.shape != output.shape:
+        if tuple(d for d in t.shape if d != 1) != tuple(d for d in output.shape if d != 1):
+            raise ValueError(f"target has shape {t.shape}, which does not match the output's "
+                             f"shape {output.shape}")
+        t = t.reshape(output.shape)
+    return t
+
+
 class MSELoss(Loss):
     """Mean squared error (torch.nn.MSELoss), reduction "mean" or "sum"."""
 
@@ -144,7 +158,7 @@ class MSELoss(Loss):
         self.reduction = reduction
 
     def forward(self, output, target):
-        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        target = _target_like(target, output)
         loss, self._grad = F.mse_loss(output, target, reduction=self.reduction,
                                       out=self._out(output))
         return float(loss)
@@ -160,7 +174,7 @@ class BCEWithLogitsLoss(Loss):
         self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
 
     def forward(self, output, target):
-        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        target = _target_like(target, output)
         loss, self._grad = F.binary_cross_entropy_with_logits(
             output, target, weight=self.weight, pos_weight=self.pos_weight,
             reduction=self.reduction, out=self._out(output))
