@@ -1060,6 +1060,47 @@ def test_nn_elementwise_loss_target_shape(rng, cls):
         float(ref(col, v.astype(np.float32).astype(np.float64)[:, None])[0]), rel=1e-12)
 
 
+@pytest.mark.parametrize("cls", ["MSELoss", "BCEWithLogitsLoss"])
+def test_nn_elementwise_loss_reduction_none(dtype, rng, cls):
+    """MSELoss and BCEWithLogitsLoss refused reduction="none" (torch takes
+    it, and CrossEntropyLoss does): forward now returns the per-element
+    losses and backward takes their upstream gradient."""
+    out = _logits(rng, (4, 3), dtype)
+    t = rng.random((4, 3)).astype(dtype)
+    kw = {} if cls == "MSELoss" else {"pos_weight": (rng.random(3) + 0.5).astype(dtype)}
+    ref = L.mse_loss if cls == "MSELoss" else L.binary_cross_entropy_with_logits
+    fn = getattr(fastnn.nn, cls)(reduction="none", **kw)
+    losses = fn(out, t)
+    ref_l, ref_g = ref(out, t, reduction="none", **kw)
+    assert losses.shape == (4, 3)
+    assert_close(losses, ref_l, dtype)
+    assert_close(fn.backward(), ref_g, dtype)
+    up = rng.random((4, 3)).astype(dtype)
+    assert_close(fn.backward(up), ref_g * up, dtype)
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        fn.backward(np.ones(4, dtype))
+    with pytest.raises(ValueError, match="reduction must be"):
+        getattr(fastnn.nn, cls)(reduction="avg")
+
+
+def test_nn_elementwise_loss_reduction_none_against_torch(rng):
+    torch = pytest.importorskip("torch")
+    out = rng.standard_normal((5, 2))
+    t = rng.random((5, 2))
+    up = rng.random((5, 2))
+    pw = rng.random(2) + 0.5
+    for ours, theirs in ((fastnn.nn.MSELoss(reduction="none"), torch.nn.MSELoss(reduction="none")),
+                         (fastnn.nn.BCEWithLogitsLoss(pos_weight=pw, reduction="none"),
+                          torch.nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pw),
+                                                     reduction="none"))):
+        losses = ours(out, t)
+        tx = torch.from_numpy(out.copy()).requires_grad_()
+        tl = theirs(tx, torch.from_numpy(t))
+        tl.backward(torch.from_numpy(up))
+        np.testing.assert_allclose(losses, tl.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.backward(up), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 BCE_WEIGHT_SHAPES = [
     ((4, 3, 5), (3, 1), None),         # per channel of (N, C, L)
     ((4, 3, 5), None, (1, 3, 5)),      # leading size-1 axis

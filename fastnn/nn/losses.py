@@ -32,6 +32,14 @@ class Loss:
     def __call__(self, output, target):
         return self.forward(output, target)
 
+    def _value(self, loss):
+        """What forward returns: a float, or with reduction="none" the
+        per-sample losses (their shape kept for backward's grad_output)."""
+        if getattr(self, "reduction", None) == "none":
+            self._loss_shape = loss.shape
+            return loss
+        return float(loss)
+
     def backward(self, grad_output=None):
         """Gradient of the latest forward's loss with respect to its output.
 
@@ -128,10 +136,7 @@ class CrossEntropyLoss(Loss):
             output, target, weight=self.weight, ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing, reduction=self.reduction,
             out=self._out(output))
-        if self.reduction == "none":
-            self._loss_shape = loss.shape
-            return loss
-        return float(loss)
+        return self._value(loss)
 
 
 def _target_like(target, output):
@@ -148,37 +153,57 @@ def _target_like(target, output):
     return t
 
 
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
 class MSELoss(Loss):
-    """Mean squared error (torch.nn.MSELoss), reduction "mean" or "sum"."""
+    """Mean squared error (torch.nn.MSELoss).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "none": ``forward`` returns the per-element losses (the output's
+        shape) and ``backward`` takes their upstream gradient (default
+        ones), as torch. ``fit`` needs a scalar loss ("mean" or "sum").
+    """
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = _check_reduction(reduction)
 
     def forward(self, output, target):
         target = _target_like(target, output)
         loss, self._grad = F.mse_loss(output, target, reduction=self.reduction,
                                       out=self._out(output))
-        return float(loss)
+        return self._value(loss)
 
 
 class BCEWithLogitsLoss(Loss):
-    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss)."""
+    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss).
+
+    Parameters
+    ----------
+    weight, pos_weight : ndarray, optional
+        Broadcast to the output's shape (see
+        :func:`fastnn.functional.binary_cross_entropy_with_logits`).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As :class:`MSELoss`.
+    """
 
     def __init__(self, weight=None, pos_weight=None, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
-        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
+        self.reduction = _check_reduction(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
 
     def forward(self, output, target):
         target = _target_like(target, output)
         loss, self._grad = F.binary_cross_entropy_with_logits(
             output, target, weight=self.weight, pos_weight=self.pos_weight,
             reduction=self.reduction, out=self._out(output))
-        return float(loss)
+        return self._value(loss)
 
 
 _NAMES = {"cross_entropy": CrossEntropyLoss, "crossentropy": CrossEntropyLoss,
