@@ -917,6 +917,55 @@ def test_cross_entropy_spatial_labels(dtype, rng, shape, opts):
             assert_close(got[0], l2.reshape((n,) + spatial), dtype)
 
 
+@pytest.mark.parametrize("shape", ND_SHAPES)
+def test_nll_loss_spatial_labels(dtype, rng, shape):
+    """nll_loss took only (n_rows, n_classes) log-probabilities; torch's (and
+    fastnn's cross-entropy) (N, C, d1, ...) with labels (N, d1, ...) raised."""
+    x = _logits(rng, shape, dtype)
+    n, k, spatial = shape[0], shape[1], shape[2:]
+    y = rng.integers(0, k, (n,) + spatial)
+    if y.size > 2:
+        y.reshape(-1)[[0, 2]] = -100
+    w = (rng.random(k) + 0.5).astype(dtype)
+    rows = np.moveaxis(x, 1, -1).reshape(-1, k)
+    for reduction in ("mean", "sum", "none"):
+        loss, grad = L.nll_loss(x, y, weight=w, reduction=reduction)
+        l2, g2 = R.nll_loss(rows, y.reshape(-1), weight=w, reduction=reduction)
+        assert grad.shape == shape
+        assert_close(grad, np.moveaxis(g2.reshape((n,) + spatial + (k,)), -1, 1), dtype)
+        if reduction == "none":
+            assert loss.shape == (n,) + spatial
+            assert_close(loss, l2.reshape((n,) + spatial), dtype)
+        elif np.isnan(l2):
+            assert np.isnan(loss)
+        else:
+            assert_close(loss, l2, dtype)
+    with pytest.raises(ValueError, match=r"labels has shape \(%d,\)" % n):
+        L.nll_loss(x, np.zeros(n, np.int64))
+    bad = y.copy()
+    if bad.size:
+        bad.reshape(-1)[-1] = k
+        with pytest.raises(ValueError, match="out of range"):
+            L.nll_loss(x, bad)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 3, 2, 2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_spatial_against_torch(rng, shape, reduction):
+    torch = pytest.importorskip("torch")
+    x = _logits(rng, shape, np.float64)
+    y = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    y.reshape(-1)[1] = -100
+    w = rng.random(shape[1]) + 0.5
+    loss, grad = L.nll_loss(x, y, weight=w, reduction=reduction)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    tl = torch.nn.functional.nll_loss(tx, torch.from_numpy(y), weight=torch.from_numpy(w),
+                                      reduction=reduction)
+    tl.sum().backward()
+    np.testing.assert_allclose(loss, tl.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def test_cross_entropy_spatial_probabilities_and_buffers(dtype, rng):
     z = _logits(rng, (3, 4, 5, 2), dtype)
     p = rng.random(z.shape).astype(dtype)
