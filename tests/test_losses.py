@@ -283,6 +283,30 @@ def test_entropy_penalty_values():
     assert value == 0 and np.all(np.isfinite(grad))
 
 
+def test_entropy_penalty_masked_classes(dtype, simd_level, rng):
+    """A −∞ logit (a masked class, as for invalid actions) has probability 0
+    and adds 0·log 0 = 0 to the entropy; the penalty and the whole row's
+    gradient were NaN (0·(−∞)). The result equals that of the row without
+    the masked classes, and a NaN logit still gives NaN."""
+    z = _logits(rng, (5, 37), dtype)
+    masked = rng.random(z.shape) < 0.3
+    masked[:, 0] = False
+    zm = np.where(masked, -np.inf, z).astype(dtype)
+    value, grad = L.entropy_penalty(zm, reduction="none")
+    assert np.all(grad[masked] == 0)
+    for i in range(5):
+        keep = ~masked[i]
+        v, g = L.entropy_penalty(z[i:i + 1, keep], reduction="none")
+        assert_close(value[i], v[0], dtype)
+        assert_close(grad[i, keep], g[0], dtype)
+    _check_pair(L.entropy_penalty(zm), R.entropy_penalty(zm), dtype)
+    zn = zm.copy()
+    zn[2, 0] = np.nan
+    value, grad = L.entropy_penalty(zn, reduction="none")
+    assert np.isnan(value[2]) and np.isnan(grad[2]).all()
+    assert np.isfinite(value[[0, 1, 3, 4]]).all()
+
+
 def test_row_losses_gradient_finite_differences(rng):
     x = _logits(rng, (5, 6), np.float64, scale=0.6)
     y = _labels(rng, 5, 6)
@@ -893,6 +917,55 @@ def test_cross_entropy_spatial_labels(dtype, rng, shape, opts):
             assert_close(got[0], l2.reshape((n,) + spatial), dtype)
 
 
+@pytest.mark.parametrize("shape", ND_SHAPES)
+def test_nll_loss_spatial_labels(dtype, rng, shape):
+    """nll_loss took only (n_rows, n_classes) log-probabilities; torch's (and
+    fastnn's cross-entropy) (N, C, d1, ...) with labels (N, d1, ...) raised."""
+    x = _logits(rng, shape, dtype)
+    n, k, spatial = shape[0], shape[1], shape[2:]
+    y = rng.integers(0, k, (n,) + spatial)
+    if y.size > 2:
+        y.reshape(-1)[[0, 2]] = -100
+    w = (rng.random(k) + 0.5).astype(dtype)
+    rows = np.moveaxis(x, 1, -1).reshape(-1, k)
+    for reduction in ("mean", "sum", "none"):
+        loss, grad = L.nll_loss(x, y, weight=w, reduction=reduction)
+        l2, g2 = R.nll_loss(rows, y.reshape(-1), weight=w, reduction=reduction)
+        assert grad.shape == shape
+        assert_close(grad, np.moveaxis(g2.reshape((n,) + spatial + (k,)), -1, 1), dtype)
+        if reduction == "none":
+            assert loss.shape == (n,) + spatial
+            assert_close(loss, l2.reshape((n,) + spatial), dtype)
+        elif np.isnan(l2):
+            assert np.isnan(loss)
+        else:
+            assert_close(loss, l2, dtype)
+    with pytest.raises(ValueError, match=r"labels has shape \(%d,\)" % n):
+        L.nll_loss(x, np.zeros(n, np.int64))
+    bad = y.copy()
+    if bad.size:
+        bad.reshape(-1)[-1] = k
+        with pytest.raises(ValueError, match="out of range"):
+            L.nll_loss(x, bad)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 3, 2, 2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_spatial_against_torch(rng, shape, reduction):
+    torch = pytest.importorskip("torch")
+    x = _logits(rng, shape, np.float64)
+    y = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    y.reshape(-1)[1] = -100
+    w = rng.random(shape[1]) + 0.5
+    loss, grad = L.nll_loss(x, y, weight=w, reduction=reduction)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    tl = torch.nn.functional.nll_loss(tx, torch.from_numpy(y), weight=torch.from_numpy(w),
+                                      reduction=reduction)
+    tl.sum().backward()
+    np.testing.assert_allclose(loss, tl.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def test_cross_entropy_spatial_probabilities_and_buffers(dtype, rng):
     z = _logits(rng, (3, 4, 5, 2), dtype)
     p = rng.random(z.shape).astype(dtype)
@@ -974,6 +1047,29 @@ def test_nn_cross_entropy_reduction_none(dtype, rng):
         mean.backward(np.ones(6, dtype))
 
 
+@pytest.mark.parametrize("shape", [(4, 3, 5), (4, 3, 1), (2, 3, 4, 5)])
+def test_nn_cross_entropy_sequence_labels(dtype, rng, shape):
+    """CrossEntropyLoss with (N, C, L) logits and (N, L) integer labels took
+    the labels for one-hot targets (Keras' (n, n_classes) convention) and
+    raised; with L = 1 the labels (N, 1) were flattened to (N,) and
+    rejected."""
+    z = _logits(rng, shape, dtype)
+    y = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    for reduction in ("mean", "sum", "none"):
+        fn = fastnn.nn.CrossEntropyLoss(reduction=reduction, label_smoothing=0.1)
+        value = fn(z, y)
+        ref_l, ref_g = R.cross_entropy_nd(z, y, reduction=reduction, label_smoothing=0.1)
+        assert_close(value, ref_l, dtype)
+        assert_close(fn.backward(), ref_g, dtype)
+    # (N, C) logits keep Keras' forms: labels as a column, integer one-hot rows
+    z2 = _logits(rng, (6, 4), dtype)
+    y2 = rng.integers(0, 4, 6)
+    fn = fastnn.nn.CrossEntropyLoss()
+    expected = R.softmax_cross_entropy(z2, y2)[0]
+    assert_close(fn(z2, y2[:, None]), expected, dtype)
+    assert_close(fn(z2, np.eye(4, dtype=np.int64)[y2]), expected, dtype)
+
+
 def test_nn_cross_entropy_reduction_none_against_torch(rng):
     torch = pytest.importorskip("torch")
     z = _logits(rng, (3, 4, 2, 2), np.float64)
@@ -987,6 +1083,71 @@ def test_nn_cross_entropy_reduction_none_against_torch(rng):
     tl.backward(torch.from_numpy(up))
     np.testing.assert_allclose(losses, tl.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(fn.backward(up), tz.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls", ["MSELoss", "BCEWithLogitsLoss"])
+def test_nn_elementwise_loss_target_shape(rng, cls):
+    """MSELoss and BCEWithLogitsLoss reshaped any target of the output's
+    size to the output's shape: a transposed target (2, N) for an output
+    (N, 2) paired outputs with other samples' targets, silently."""
+    fn = getattr(fastnn.nn, cls)()
+    ref = L.mse_loss if cls == "MSELoss" else L.binary_cross_entropy_with_logits
+    out = rng.standard_normal((5, 2))
+    t = rng.random((5, 2))
+    with pytest.raises(ValueError, match=r"target has shape \(2, 5\)"):
+        fn(out, np.ascontiguousarray(t.T))
+    with pytest.raises(ValueError, match=r"target has shape \(10,\)"):
+        fn(out, t.reshape(-1))
+    assert fn(out, t) == pytest.approx(float(ref(out, t)[0]), rel=1e-12)
+    # size-1 axes may differ: values (N,) for an output (N, 1), and back
+    col = rng.standard_normal((5, 1))
+    v = rng.random(5)
+    expected = float(ref(col, v[:, None])[0])
+    assert fn(col, v) == pytest.approx(expected, rel=1e-12)
+    assert fn(col[:, 0], v[:, None]) == pytest.approx(expected, rel=1e-12)
+    assert fn(col, v.astype(np.float32).tolist()) == pytest.approx(
+        float(ref(col, v.astype(np.float32).astype(np.float64)[:, None])[0]), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", ["MSELoss", "BCEWithLogitsLoss"])
+def test_nn_elementwise_loss_reduction_none(dtype, rng, cls):
+    """MSELoss and BCEWithLogitsLoss refused reduction="none" (torch takes
+    it, and CrossEntropyLoss does): forward now returns the per-element
+    losses and backward takes their upstream gradient."""
+    out = _logits(rng, (4, 3), dtype)
+    t = rng.random((4, 3)).astype(dtype)
+    kw = {} if cls == "MSELoss" else {"pos_weight": (rng.random(3) + 0.5).astype(dtype)}
+    ref = L.mse_loss if cls == "MSELoss" else L.binary_cross_entropy_with_logits
+    fn = getattr(fastnn.nn, cls)(reduction="none", **kw)
+    losses = fn(out, t)
+    ref_l, ref_g = ref(out, t, reduction="none", **kw)
+    assert losses.shape == (4, 3)
+    assert_close(losses, ref_l, dtype)
+    assert_close(fn.backward(), ref_g, dtype)
+    up = rng.random((4, 3)).astype(dtype)
+    assert_close(fn.backward(up), ref_g * up, dtype)
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        fn.backward(np.ones(4, dtype))
+    with pytest.raises(ValueError, match="reduction must be"):
+        getattr(fastnn.nn, cls)(reduction="avg")
+
+
+def test_nn_elementwise_loss_reduction_none_against_torch(rng):
+    torch = pytest.importorskip("torch")
+    out = rng.standard_normal((5, 2))
+    t = rng.random((5, 2))
+    up = rng.random((5, 2))
+    pw = rng.random(2) + 0.5
+    for ours, theirs in ((fastnn.nn.MSELoss(reduction="none"), torch.nn.MSELoss(reduction="none")),
+                         (fastnn.nn.BCEWithLogitsLoss(pos_weight=pw, reduction="none"),
+                          torch.nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pw),
+                                                     reduction="none"))):
+        losses = ours(out, t)
+        tx = torch.from_numpy(out.copy()).requires_grad_()
+        tl = theirs(tx, torch.from_numpy(t))
+        tl.backward(torch.from_numpy(up))
+        np.testing.assert_allclose(losses, tl.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.backward(up), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 BCE_WEIGHT_SHAPES = [

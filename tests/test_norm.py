@@ -300,6 +300,34 @@ def test_instance_norm_is_group_norm_per_channel(rng, dtype):
         _close(a, r, dtype, scale=4)
 
 
+def test_instance_norm_of_a_buffer_or_tensor_normalizes_per_channel(rng, dtype):
+    """instance_norm(x) of an (N, C, *) array that is not an ndarray (a
+    memoryview, a torch tensor) used one group for all channels (LayerNorm
+    over (C, *)) instead of one per channel, and its backward then rejected
+    the forward's (N, C) statistics."""
+    x = rng.standard_normal((3, 4, 5)).astype(dtype) * np.arange(1, 5, dtype=dtype)[:, None]
+    w = rng.standard_normal(4).astype(dtype)
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    expected = F.instance_norm(x, w, w)
+    grads = F.instance_norm_backward(dy, x, expected.mean, expected.rstd, w, w)
+    inputs = [memoryview(x)]
+    torch = None
+    try:
+        import torch
+    except ImportError:
+        pass
+    if torch is not None:
+        inputs.append(torch.from_numpy(x))
+    for xv in inputs:
+        got = F.instance_norm(xv, w, w)
+        assert got.mean.shape == (3, 4)
+        for a, e in zip(got, expected):
+            np.testing.assert_array_equal(a, e)
+        dyv = memoryview(dy) if isinstance(xv, memoryview) else torch.from_numpy(dy)
+        for a, e in zip(F.instance_norm_backward(dyv, xv, got.mean, got.rstd, w, w), grads):
+            np.testing.assert_array_equal(a, e)
+
+
 def test_layer_and_group_norm_large_mean_float32(rng):
     x = (1e4 + rng.standard_normal((8, 4, 256))).astype(np.float32)
     x64 = x.astype(np.float64)

@@ -149,7 +149,9 @@ static T SPAN(margin_row)(const COEF *c, const T *z, int64_t y, const T *q, T *g
     return (T)0;
 }
 
-/* −H = Σ p·log p; d(−H)/dz_c = p_c·(log p_c + H) */
+/* −H = Σ p·log p; d(−H)/dz_c = p_c·(log p_c + H). A class of probability
+ * 0 (a −∞ logit: a masked class) adds 0·log 0 = 0 and gets a zero gradient,
+ * where the product would be 0·(−∞) = NaN; a NaN p still propagates. */
 static T SPAN(entropy_row)(const COEF *c, const T *z, int64_t y, const T *q, T *g)
 {
     (void)y;
@@ -159,10 +161,16 @@ static T SPAN(entropy_row)(const COEF *c, const T *z, int64_t y, const T *q, T *
     const T s = SPAN(row_exp)(z, n, m, g);
     const T logs = FNN_M(log)(s), inv = (T)1 / s, scale = c->scale;
     T acc[FNN_LANES] = {0};
-    FNN_LANE_FOR(n, j, { acc[l] += (g[j] * inv) * ((z[j] - m) - logs); });
+    FNN_LANE_FOR(n, j, {
+        const T p = g[j] * inv;
+        acc[l] += p == (T)0 ? (T)0 : p * ((z[j] - m) - logs);
+    });
     const T neg_h = FNN_NAME(fnn_lane_sum)(acc);
 #pragma omp simd
-    for (size_t j = 0; j < n; ++j) g[j] = scale * ((g[j] * inv) * (((z[j] - m) - logs) - neg_h));
+    for (size_t j = 0; j < n; ++j) {
+        const T p = g[j] * inv;
+        g[j] = p == (T)0 ? (T)0 : scale * (p * (((z[j] - m) - logs) - neg_h));
+    }
     return neg_h;
 }
 

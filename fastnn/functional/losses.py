@@ -221,11 +221,16 @@ def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="me
              loss_out=None, n_threads=None):
     """Negative log-likelihood of log-probabilities, with its gradient.
 
+    Inputs of shape (N, C, d1, ..., dk) (k >= 1, per-position
+    log-probabilities, as ``torch.nn.functional.nll_loss`` takes them) are
+    treated as N·d1·…·dk rows of C classes, with labels and per-row losses
+    of shape (N, d1, ..., dk), as in :func:`softmax_cross_entropy`.
+
     Parameters
     ----------
-    log_probs : ndarray, shape (n_rows, n_classes), float32 or float64
+    log_probs : ndarray, shape (n_rows, n_classes) or (N, C, d1, ..., dk), float32 or float64
         Log-probabilities (e.g. a log-softmax output).
-    labels : ndarray of int, shape (n_rows,)
+    labels : ndarray of int, shape (n_rows,) or (N, d1, ..., dk)
         In [0, n_classes) or equal to ``ignore_index``.
     weight : ndarray, shape (n_classes,), optional
     ignore_index : int, default -100
@@ -239,15 +244,36 @@ def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="me
         loss_i = −w[y_i]·x[i, y_i]; grad is −s·w[y_i] at (i, y_i), 0 elsewhere.
     """
     arrays = Arrays()
-    x = arrays.read("log_probs", _check_float("log_probs", log_probs, ndim=2))
-    n_rows, n_classes = x.shape
+    x = arrays.read("log_probs", _check_float("log_probs", log_probs))
+    if x.ndim < 2:
+        raise ValueError(f"log_probs must be (n_rows, n_classes) or (N, C, d1, ...), got shape "
+                         f"{x.shape}")
+    spatial = x.shape[2:]
+    n_classes = x.shape[1]
+    n_rows = x.shape[0] * math.prod(spatial)
+    rows_shape = (x.shape[0],) + spatial
     red = _check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
+    if spatial:
+        labels = as_ndarray("labels", labels)
+        if isinstance(labels, np.ndarray):
+            if labels.shape != rows_shape:
+                raise ValueError(f"labels has shape {labels.shape}, expected {rows_shape} "
+                                 f"(labels of log_probs {x.shape} without the class axis 1)")
+            labels = labels.reshape(-1)
     y = arrays.read("labels", check_labels("labels", labels, n_rows, n_classes, ignore_index))
     w = arrays.read("weight", _check_weight("weight", weight, n_classes, x.dtype))
-    grad, loss = _outputs(arrays, x, x.shape, red, (n_rows,), out, loss_out)
+    grad, loss = _outputs(arrays, x, x.shape, red, rows_shape, out, loss_out)
     arrays.check()
-    value = _k.nll_loss(x, y, w, ignore_index, red, loss, grad, *run_args(n_threads))
+    if not spatial:
+        value = _k.nll_loss(x, y, w, ignore_index, red, loss, grad, *run_args(n_threads))
+        return _finish(value, loss, red, x.dtype), grad
+    # (N, C, d...): rows of C classes, the gradient moved back to axis 1
+    grad_rows = np.empty((n_rows, n_classes), x.dtype)
+    value = _k.nll_loss(_classes_last(x), y, w, ignore_index, red,
+                        None if loss is None else loss.reshape(n_rows), grad_rows,
+                        *run_args(n_threads))
+    np.copyto(grad, np.moveaxis(grad_rows.reshape(rows_shape + (n_classes,)), -1, 1))
     return _finish(value, loss, red, x.dtype), grad
 
 

@@ -543,16 +543,15 @@ def group_norm_backward(dy, x, mean, rstd, num_groups, weight=None, bias=None, *
 def instance_norm(x, weight=None, bias=None, eps=1e-5, *, out=None, n_threads=None):
     """InstanceNorm without running statistics: :func:`group_norm` with one
     group per channel. Returns ``(out, mean, rstd)`` with (N, C) statistics."""
-    if isinstance(x, np.ndarray) and x.ndim >= 2:
-        return group_norm(x, x.shape[1], weight, bias, eps, out=out, n_threads=n_threads)
-    return group_norm(_check_x("x", x, 2), 1, weight, bias, eps, out=out, n_threads=n_threads)
+    # x is checked first: C, the number of groups, is read from the checked
+    # array (a torch tensor or a buffer is viewed as an ndarray there)
+    x = _check_x("x", x, 2)
+    return group_norm(x, x.shape[1], weight, bias, eps, out=out, n_threads=n_threads)
 
 
 def instance_norm_backward(dy, x, mean, rstd, weight=None, bias=None, *, out=None,
                            n_threads=None):
     """Backward of :func:`instance_norm` (see :func:`group_norm_backward`)."""
-    if isinstance(x, np.ndarray) and x.ndim >= 2:
-        return group_norm_backward(dy, x, mean, rstd, x.shape[1], weight, bias, out=out,
-                                   n_threads=n_threads)
-    return group_norm_backward(dy, _check_x("x", x, 2), mean, rstd, 1, weight, bias, out=out,
+    x = _check_x("x", x, 2)
+    return group_norm_backward(dy, x, mean, rstd, x.shape[1], weight, bias, out=out,
                                n_threads=n_threads)

@@ -32,6 +32,14 @@ class Loss:
     def __call__(self, output, target):
         return self.forward(output, target)
 
+    def _value(self, loss):
+        """What forward returns: a float, or with reduction="none" the
+        per-sample losses (their shape kept for backward's grad_output)."""
+        if getattr(self, "reduction", None) == "none":
+            self._loss_shape = loss.shape
+            return loss
+        return float(loss)
+
     def backward(self, grad_output=None):
         """Gradient of the latest forward's loss with respect to its output.
 
@@ -113,56 +121,89 @@ class CrossEntropyLoss(Loss):
                              f"targets (n_samples, n_classes), got shape {target.shape}")
 
     def forward(self, output, target):
+        # Keras' conventions apply to (N, C) logits only: with (N, C, d1, ...)
+        # logits a 2-D integer target is the labels (N, d1) of each position
         if getattr(output, "ndim", 2) <= 2:
             self.check_target(target)
-        if isinstance(target, np.ndarray) and target.ndim == 2 and target.shape[1] == 1 and \
-                target.dtype.kind in "iu":
-            target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
-        if isinstance(target, np.ndarray) and target.ndim == 2 and \
-                target.dtype != getattr(output, "dtype", target.dtype):
-            # one-hot targets as Keras gives them (float32, or ints) for any model dtype
-            target = target.astype(output.dtype)
+            if isinstance(target, np.ndarray) and target.ndim == 2 and \
+                    target.shape[1] == 1 and target.dtype.kind in "iu":
+                target = target.reshape(-1)  # labels as a column (n, 1), as Keras accepts
+            if isinstance(target, np.ndarray) and target.ndim == 2 and \
+                    target.dtype != getattr(output, "dtype", target.dtype):
+                # one-hot targets as Keras gives them (float32, or ints) for any model dtype
+                target = target.astype(output.dtype)
         loss, self._grad = F.softmax_cross_entropy(
             output, target, weight=self.weight, ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing, reduction=self.reduction,
             out=self._out(output))
-        if self.reduction == "none":
-            self._loss_shape = loss.shape
-            return loss
-        return float(loss)
+        return self._value(loss)
+
+
+def _target_like(target, output):
+    """``target`` as an array of the output's dtype and shape. A target whose
+    shape differs from the output's by size-1 axes only (values (N,) for an
+    output (N, 1), as Keras gives them) is reshaped; any other shape raises,
+    rather than pairing each output with another sample's target."""
+    t = np.asarray(target, dtype=output.dtype)
+    if t.shape != output.shape:
+        if tuple(d for d in t.shape if d != 1) != tuple(d for d in output.shape if d != 1):
+            raise ValueError(f"target has shape {t.shape}, which does not match the output's "
+                             f"shape {output.shape}")
+        t = t.reshape(output.shape)
+    return t
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
 
 
 class MSELoss(Loss):
-    """Mean squared error (torch.nn.MSELoss), reduction "mean" or "sum"."""
+    """Mean squared error (torch.nn.MSELoss).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "none": ``forward`` returns the per-element losses (the output's
+        shape) and ``backward`` takes their upstream gradient (default
+        ones), as torch. ``fit`` needs a scalar loss ("mean" or "sum").
+    """
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = _check_reduction(reduction)
 
     def forward(self, output, target):
-        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        target = _target_like(target, output)
         loss, self._grad = F.mse_loss(output, target, reduction=self.reduction,
                                       out=self._out(output))
-        return float(loss)
+        return self._value(loss)
 
 
 class BCEWithLogitsLoss(Loss):
-    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss)."""
+    """Binary cross-entropy on logits (torch.nn.BCEWithLogitsLoss).
+
+    Parameters
+    ----------
+    weight, pos_weight : ndarray, optional
+        Broadcast to the output's shape (see
+        :func:`fastnn.functional.binary_cross_entropy_with_logits`).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As :class:`MSELoss`.
+    """
 
     def __init__(self, weight=None, pos_weight=None, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum' for training, got {reduction!r}")
-        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
+        self.reduction = _check_reduction(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
 
     def forward(self, output, target):
-        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        target = _target_like(target, output)
         loss, self._grad = F.binary_cross_entropy_with_logits(
             output, target, weight=self.weight, pos_weight=self.pos_weight,
             reduction=self.reduction, out=self._out(output))
-        return float(loss)
+        return self._value(loss)
 
 
 _NAMES = {"cross_entropy": CrossEntropyLoss, "crossentropy": CrossEntropyLoss,

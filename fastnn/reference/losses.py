@@ -224,13 +224,16 @@ def svm_loss(scores, labels, *, margin=1.0, reduction="mean"):
 def entropy_penalty(logits, *, reduction="mean"):
     """Negative entropy of softmax(logits): −H_i = Σ_c p_ic·log p_ic.
 
-    grad_ic = s·p_ic·(log p_ic + H_i); the mean divides by n_rows.
+    grad_ic = s·p_ic·(log p_ic + H_i); the mean divides by n_rows. A class of
+    probability 0 (a −∞ logit) adds 0·log 0 = 0 and has a zero gradient.
     """
     logp = log_softmax(logits)
     p = np.exp(logp)
-    neg_h = (p * logp).sum(axis=1)
-    s = logits.dtype.type(_scale(reduction, logits.shape[0]))
-    grad = s * p * (logp - neg_h[:, None])
+    zero = p == 0
+    with np.errstate(invalid="ignore"):  # 0·(−∞), replaced by 0
+        neg_h = np.where(zero, 0, p * logp).sum(axis=1)
+        s = logits.dtype.type(_scale(reduction, logits.shape[0]))
+        grad = np.where(zero, 0, s * p * (logp - neg_h[:, None]))
     return _reduce(neg_h, logits.shape[0], reduction, logits.dtype), grad.astype(logits.dtype)
 
 
