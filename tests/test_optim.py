@@ -868,3 +868,26 @@ def test_load_state_dict_keeps_optional_state_and_converts_byte_order():
     assert opt.state[id(params[0])]["momentum_buffer"].dtype == np.float64
     assert opt.state[id(params[0])]["momentum_buffer"].dtype.isnative
     _train(opt, params, 1, seed=3)
+
+
+@pytest.mark.parametrize("dampening", [0.0, 0.5])
+def test_sgd_momentum_switched_on_starts_its_buffer_at_the_gradient(dampening):
+    # torch.optim.SGD sets a parameter's momentum buffer to its gradient at the
+    # first step that has momentum, whatever the step count: with dampening the
+    # buffer is g, not (1 − dampening)·g
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(5)
+    p, ref = fastnn.Parameter(w.copy()), w.copy()
+    opt = SGD([p], lr=0.1)
+    buf = np.zeros(5)
+    for step in range(1, 7):
+        g = rng.standard_normal(5)
+        if step == 3:
+            opt.param_groups[0].update(momentum=0.9, dampening=dampening)
+        p.grad = g.copy()
+        opt.step()
+        if step < 3:
+            R.sgd(ref, g, None, lr=0.1)
+        else:
+            R.sgd(ref, g, buf, lr=0.1, momentum=0.9, dampening=dampening, step=step - 2)
+    assert_close(p.data, ref)

@@ -100,15 +100,31 @@ class SGD(Optimizer):
         return {"momentum_buffer": self._zeros(data)} if group["momentum"] != 0 else {}
 
     def _update(self, group, datas, grads, states, scalars):
-        buffers = None
-        if group["momentum"] != 0:
-            for s, d in zip(states, datas):  # momentum switched on after the first steps
-                if "momentum_buffer" not in s:
-                    s["momentum_buffer"] = _zeros(d)
-            buffers = [s["momentum_buffer"] for s in states]
+        step = scalars[0] + 1
+        if group["momentum"] == 0:
+            self._sgd(group, datas, grads, None, step)
+            return
+        # A parameter without a buffer (momentum switched on after its first
+        # steps) starts it as torch does, at the gradient: a step-1 update.
+        fresh = [i for i, s in enumerate(states) if "momentum_buffer" not in s]
+        for i in fresh:
+            states[i]["momentum_buffer"] = _zeros(datas[i])
+        buffers = [s["momentum_buffer"] for s in states]
+        if not fresh or step == 1:
+            self._sgd(group, datas, grads, buffers, step)
+            return
+        fresh_set = set(fresh)
+        old = [i for i in range(len(datas)) if i not in fresh_set]
+        for idx, st in ((fresh, 1), (old, step)):
+            if idx:
+                self._sgd(group, [datas[i] for i in idx], [grads[i] for i in idx],
+                          [buffers[i] for i in idx], st)
+
+    @staticmethod
+    def _sgd(group, datas, grads, buffers, step):
         F.sgd_(datas, grads, buffers, lr=group["lr"], momentum=group["momentum"],
                dampening=group["dampening"], weight_decay=group["weight_decay"],
-               nesterov=group["nesterov"], maximize=group["maximize"], step=scalars[0] + 1,
+               nesterov=group["nesterov"], maximize=group["maximize"], step=step,
                l1=group["l1"], decoupled_weight_decay=group["decoupled_weight_decay"],
                ema_momentum=group["ema_momentum"])
 
