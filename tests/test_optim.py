@@ -460,6 +460,47 @@ def test_clip_grad_norm_accepts_parameters_and_skips_missing_grads():
     assert_close(a.grad, [0.6, 0.8], rtol=1e-6)
 
 
+def test_clip_accepts_any_iterable_of_grads_or_parameters():
+    # torch takes an iterable (model.parameters() is a generator there):
+    # a generator, a set or a dict view are lists of gradients too
+    def params():
+        out = [fastnn.Parameter(np.zeros(2)), fastnn.Parameter(np.zeros(3))]
+        out[0].grad, out[1].grad = np.array([3.0, 4.0]), None
+        return out
+
+    ps = params()
+    assert F.clip_grad_norm_((p for p in ps), 1.0) == pytest.approx(5.0)
+    assert_close(ps[0].grad, [0.6, 0.8], rtol=1e-6)
+    g = {"a": np.array([3.0, -4.0])}
+    assert F.grad_norm(g.values(), norm_type=1.0) == 7.0
+    F.clip_grad_value_(iter(g.values()), 1.0)
+    np.testing.assert_array_equal(g["a"], [1.0, -1.0])
+    # an array (a 2-D one is not a list of rows) and a Parameter are one gradient
+    m = np.full((2, 2), 2.0)
+    assert F.clip_grad_norm_(m, 1.0) == pytest.approx(4.0)
+    assert_close(m, np.full((2, 2), 0.5), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"grads\[0\]"):
+        F.grad_norm(iter([[1.0, 2.0]]))
+
+
+def test_clip_grad_norm_nan_norm_makes_every_gradient_nan_as_torch():
+    grads = [np.array([1.0, np.nan]), np.array([3.0, 4.0])]
+    assert math.isnan(F.clip_grad_norm_(grads, 1.0))
+    assert np.isnan(grads[0]).all() and np.isnan(grads[1]).all()
+    ref = [np.array([1.0, np.nan]), np.array([3.0, 4.0])]
+    assert math.isnan(R.clip_grad_norm(ref, 1.0))
+    assert np.isnan(ref[1]).all()
+
+
+def test_clip_grad_norm_accepts_the_string_inf_as_torch():
+    g = np.array([3.0, -4.0])
+    assert F.grad_norm([g], norm_type="inf") == 4.0
+    assert F.clip_grad_norm_([g], 2.0, norm_type="inf") == 4.0
+    assert_close(g, [1.5, -2.0], rtol=1e-6)
+    with pytest.raises(TypeError, match="norm_type"):
+        F.grad_norm([g], norm_type="2")
+
+
 def test_clip_grad_value(dtype):
     g = np.array([-3.0, -0.5, 0.0, 0.5, 3.0, np.nan], dtype)
     F.clip_grad_value_([g], 1.0)

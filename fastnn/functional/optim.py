@@ -14,6 +14,7 @@ shape and may be non-contiguous. No two arrays may share memory.
 """
 import math
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -372,9 +373,26 @@ def lion_(param, grad, exp_avg, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=
 
 # ------------------------------------------------------------ clipping
 
+def _one_array(a):
+    """Whether ``a`` is one gradient (an array, a Parameter, a tensor or a
+    buffer) rather than a collection of them."""
+    if isinstance(a, (np.ndarray, Parameter)) or hasattr(a, "__dlpack__"):
+        return True
+    try:
+        memoryview(a)
+    except TypeError:
+        return False
+    return True
+
+
 def _grad_list(grads, writable):
     if not isinstance(grads, (list, tuple)):
-        grads = [grads]
+        # any iterable of gradients or Parameters (a generator, as torch's
+        # model.parameters()); one array is a list of one
+        if _one_array(grads) or not isinstance(grads, Iterable):
+            grads = [grads]
+        else:
+            grads = list(grads)
     out = []
     names = []
     for i, g in enumerate(grads):
@@ -396,14 +414,33 @@ def _grad_list(grads, writable):
     return out
 
 
+def _check_norm_type(norm_type):
+    if isinstance(norm_type, str) and norm_type == "inf":  # as torch
+        return math.inf
+    if norm_type == math.inf and not isinstance(norm_type, bool):
+        return math.inf
+    return _check_real("norm_type", norm_type, 0.0, False)
+
+
 def grad_norm(grads, norm_type=2.0, n_threads=None):
     """Joint p-norm of a list of arrays, accumulated in float64.
 
     The result is the same for any thread count (fixed blocks, combined in
     a fixed order).
+
+    Parameters
+    ----------
+    grads : ndarray, Parameter or iterable of them
+        The arrays (a Parameter's ``.grad``; None grads skipped).
+    norm_type : float or "inf"
+        p > 0, or ``math.inf`` (or ``"inf"``) for the largest absolute value.
+    n_threads : int, optional
+
+    Returns
+    -------
+    float
     """
-    norm_type = _check_real("norm_type", norm_type, 0.0, False) if norm_type != math.inf \
-        else math.inf
+    norm_type = _check_norm_type(norm_type)
     arrays = _grad_list(grads, writable=False)
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
@@ -434,13 +471,16 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
 
     Parameters
     ----------
-    grads : ndarray, Parameter or list of them
-        Gradients (or Parameters, whose ``.grad`` is used; None grads skipped).
+    grads : ndarray, Parameter or iterable of them
+        Gradients (or Parameters, whose ``.grad`` is used; None grads skipped),
+        e.g. a generator of Parameters.
     max_norm : float
-    norm_type : float
-        p > 0, or ``math.inf`` for the largest absolute value.
+    norm_type : float or "inf"
+        p > 0, or ``math.inf`` (or ``"inf"``) for the largest absolute value.
     error_if_nonfinite : bool
         Raise RuntimeError, modifying nothing, if N is NaN or infinite.
+        Otherwise, as in torch, a NaN norm makes every gradient NaN and an
+        infinite one zeroes the finite gradients.
 
     Returns
     -------
@@ -448,12 +488,15 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
         The total norm N before clipping.
     """
     max_norm = _check_real("max_norm", max_norm, 0.0)
+    norm_type = _check_norm_type(norm_type)
     arrays = _grad_list(grads, writable=True)
     total = grad_norm(arrays, norm_type, n_threads)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({total}), so it cannot be clipped")
-    coef = min(1.0, max_norm / (total + 1e-6))
+    coef = max_norm / (total + 1e-6)
+    if coef > 1.0:  # a NaN coefficient stays NaN (min(1.0, nan) would be 1.0)
+        coef = 1.0
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
     for a in arrays:
@@ -462,7 +505,11 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
 
 
 def clip_grad_value_(grads, clip_value, n_threads=None):
-    """Clamp gradients in place to [−clip_value, clip_value] (NaN stays NaN)."""
+    """Clamp gradients in place to [−clip_value, clip_value] (NaN stays NaN).
+
+    ``grads`` is an array, a Parameter or an iterable of them, as in
+    :func:`clip_grad_norm_`.
+    """
     clip_value = _check_real("clip_value", clip_value, 0.0)
     arrays = _grad_list(grads, writable=True)
     nt = _config.resolve_threads(n_threads)
