@@ -653,6 +653,17 @@ def test_optimizer_rejects_bad_params():
         Adam([np.ones(3)], lr=-1)
 
 
+@pytest.mark.parametrize("params", [np.ones(5), np.ones((3, 4)),
+                                    fastnn.Parameter(np.ones(3)),
+                                    {"params": [np.ones(3)]}],
+                         ids=["1d-array", "2d-array", "Parameter", "group-dict"])
+def test_optimizer_rejects_one_array_or_group_instead_of_an_iterable(params):
+    # as torch: iterating over one array would make a parameter of every row
+    # (or fail on its scalars), iterating over a dict gives its keys
+    with pytest.raises(TypeError, match="iterable of Parameters"):
+        Adam(params)
+
+
 def test_load_state_dict_rejects_mismatch():
     params = _model()
     opt = Adam(params)

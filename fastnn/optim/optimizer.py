@@ -50,6 +50,11 @@ class Optimizer:
         self._step_lock = threading.Lock()
         self.param_groups = []
         self.state = {}  # id(param) -> dict
+        if isinstance(params, (np.ndarray, Parameter, dict)):
+            # list() would give an array's rows (or scalars) or a dict's keys
+            raise TypeError(f"params must be an iterable of Parameters or arrays, or of "
+                            f"param-group dicts; got one {type(params).__name__} (pass "
+                            f"[params])")
         params = list(params)
         if not params:
             raise ValueError("the optimizer got an empty parameter list")
