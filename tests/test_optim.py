@@ -394,6 +394,33 @@ def test_optimizer_specific_errors(call, error, match):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("call,flag", [
+    (lambda p, g, s: F.sgd_(p, g, s[0], lr=0.1, momentum=0.9, nesterov="False"), "nesterov"),
+    (lambda p, g, s: F.sgd_(p, g, None, lr=0.1, maximize="False"), "maximize"),
+    (lambda p, g, s: F.sgd_(p, g, s[0], lr=0.1, momentum=0.9, ema_momentum=1), "ema_momentum"),
+    (lambda p, g, s: F.adagrad_(p, g, s[0], step=1, decoupled_weight_decay="no"),
+     "decoupled_weight_decay"),
+    (lambda p, g, s: F.rmsprop_(p, g, s[0], s[1], centered="False"), "centered"),
+    (lambda p, g, s: F.rmsprop_(p, g, s[0], eps_inside_sqrt=None), "eps_inside_sqrt"),
+    (lambda p, g, s: F.adam_(p, g, s[0], s[1], s[2], step=1, amsgrad="False"), "amsgrad"),
+    (lambda p, g, s: F.adamw_(p, g, s[0], s[1], step=1, maximize="False"), "maximize"),
+    (lambda p, g, s: F.nadam_(p, g, s[0], s[1], step=1, maximize=[]), "maximize"),
+    (lambda p, g, s: F.radam_(p, g, s[0], s[1], step=1, decoupled_weight_decay="True"),
+     "decoupled_weight_decay"),
+    (lambda p, g, s: F.lion_(p, g, s[0], maximize="False"), "maximize"),
+    (lambda p, g, s: F.clip_grad_norm_([p], 1.0, error_if_nonfinite="no"), "error_if_nonfinite"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_bool_options_must_be_bools(call, flag):
+    # "False" is a true str: taken as a flag it would switch the option on
+    p, g = np.ones(3), np.full(3, 0.5)
+    s = [np.zeros(3) for _ in range(3)]
+    with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+        call(p, g, s)
+    np.testing.assert_array_equal(p, np.ones(3))
+    call_ok = F.adam_(p, g, s[0], s[1], s[2], step=1, amsgrad=np.bool_(True))
+    assert call_ok is None and p[0] < 1.0
+
+
 def test_list_call_errors_touch_nothing():
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(4).astype(np.float32), rng.standard_normal(3).astype(np.float32)]
