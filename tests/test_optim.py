@@ -644,6 +644,34 @@ def test_class_matches_reference(cls, kwargs, name):
         assert_close(p.data, rp)
 
 
+@pytest.mark.parametrize("how", ["deepcopy", "pickle", "deepcopy-with-model"])
+@pytest.mark.parametrize("cls,kwargs,name", CLASS_SPECS[:4] + CLASS_SPECS[5:6],
+                         ids=[c[2] for c in CLASS_SPECS[:4] + CLASS_SPECS[5:6]])
+def test_copied_or_pickled_optimizer_keeps_its_state(cls, kwargs, name, how):
+    # the state is kept per parameter object: a copy's parameters are new
+    # objects, and the copy must continue exactly as the original does
+    import copy
+    import pickle
+
+    params = _model()
+    opt = cls(params, **kwargs)
+    _train(opt, params, 3, seed=1)
+    if how == "deepcopy":
+        opt2 = copy.deepcopy(opt)
+    elif how == "pickle":
+        opt2 = pickle.loads(pickle.dumps(opt))
+    else:
+        _, opt2 = copy.deepcopy((params, opt))
+    params2 = [p for g in opt2.param_groups for p in g["params"]]
+    assert all(p2 is not p for p, p2 in zip(params, params2))
+    _train(opt, params, 3, seed=2)
+    _train(opt2, params2, 3, seed=2)
+    for p, p2 in zip(params, params2):
+        np.testing.assert_array_equal(p.data, p2.data)
+    assert len(opt2.state) == len(params2)
+    assert opt2.state_dict()["state"].keys() == opt.state_dict()["state"].keys()
+
+
 def test_plain_arrays_with_grads_passed_to_step():
     w = np.ones(5)
     b = np.zeros(2)

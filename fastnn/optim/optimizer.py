@@ -66,11 +66,21 @@ class Optimizer:
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_step_lock", None)  # copies and pickles get their own
+        # self.state is keyed by id(param), which a copy's parameters do not
+        # have: copies and pickles key it by the parameter's index instead
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        state["state"] = {index[k]: s for k, s in self.state.items() if k in index}
+        state["_state_by_index"] = True
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        by_index = state.pop("_state_by_index", False)
         self.__dict__.update(state)
         self._step_lock = threading.Lock()
+        if by_index:
+            params = self._all_params()
+            self.state = {id(params[i]): s for i, s in self.state.items()}
 
     # ---------------------------------------------------------- groups
 
