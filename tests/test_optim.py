@@ -519,6 +519,15 @@ def test_clip_grad_norm_nan_norm_makes_every_gradient_nan_as_torch():
     assert np.isnan(ref[1]).all()
 
 
+def test_clip_grad_norm_with_infinite_max_norm_only_measures():
+    # torch's idiom for the norm without clipping: max_norm=inf
+    g = np.array([3.0, 4.0])
+    assert F.clip_grad_norm_([g], math.inf) == pytest.approx(5.0)
+    np.testing.assert_array_equal(g, [3.0, 4.0])
+    with pytest.raises(ValueError, match="max_norm"):
+        F.clip_grad_norm_([g], -math.inf)
+
+
 def test_clip_grad_norm_accepts_the_string_inf_as_torch():
     g = np.array([3.0, -4.0])
     assert F.grad_norm([g], norm_type="inf") == 4.0

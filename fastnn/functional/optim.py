@@ -492,6 +492,7 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
         Gradients (or Parameters, whose ``.grad`` is used; None grads skipped),
         e.g. a generator of Parameters.
     max_norm : float
+        >= 0; ``math.inf`` clips nothing (the call returns the norm, as torch).
     norm_type : float or "inf"
         p > 0, or ``math.inf`` (or ``"inf"``) for the largest absolute value.
     error_if_nonfinite : bool
@@ -504,7 +505,9 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
     float
         The total norm N before clipping.
     """
-    max_norm = _check_real("max_norm", max_norm, 0.0)
+    # max_norm = inf: the norm only, nothing clipped
+    if not (isinstance(max_norm, (float, np.floating)) and max_norm == math.inf):
+        max_norm = _check_real("max_norm", max_norm, 0.0)
     norm_type = _check_norm_type(norm_type)
     _check_flags(error_if_nonfinite=error_if_nonfinite)
     arrays = _grad_list(grads, writable=True)
