@@ -728,6 +728,27 @@ def test_optimizer_rejects_one_array_or_group_instead_of_an_iterable(params):
         Adam(params)
 
 
+def test_optimizer_takes_named_parameters_as_torch():
+    from fastnn import nn
+
+    model = nn.Linear(3, 2)
+    opt = Adam(model.named_parameters(), lr=0.1)
+    assert all(a is b for a, b in zip(opt.param_groups[0]["params"], model.parameters()))
+    assert opt.param_groups[0]["param_names"] == [n for n, _ in model.named_parameters()]
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    before = [p.data.copy() for p in model.parameters()]
+    opt.step()
+    for p, b in zip(model.parameters(), before):
+        assert_close(p.data, b - 0.1)
+    state = opt.state_dict()
+    assert state["param_groups"][0]["param_names"] == opt.param_groups[0]["param_names"]
+    opt2 = Adam(model.named_parameters(), lr=0.1)
+    opt2.load_state_dict(state)
+    with pytest.raises(ValueError, match="pairs"):
+        Adam([("w", np.ones(3)), np.ones(2)])
+
+
 def test_load_state_dict_rejects_mismatch():
     params = _model()
     opt = Adam(params)

@@ -18,8 +18,10 @@ class Optimizer:
     ----------
     params : iterable
         Parameters (:class:`fastnn.Parameter` or plain float arrays, updated
-        in place), or dicts ``{"params": [...], **options}`` defining param
-        groups with their own options.
+        in place), ``(name, parameter)`` pairs (``model.named_parameters()``;
+        the names are kept in the group's ``param_names``), or dicts
+        ``{"params": [...], **options}`` defining param groups with their own
+        options.
     defaults : dict
         Default options of every group.
 
@@ -95,6 +97,14 @@ class Optimizer:
         plist = list(plist)
         if not plist:
             raise ValueError("a param group needs at least one parameter")
+        named = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in plist]
+        if any(named):
+            # (name, parameter) pairs, e.g. model.named_parameters(), as torch
+            if not all(named):
+                raise ValueError("a param group's parameters must all be (name, parameter) "
+                                 "pairs or none of them")
+            group["param_names"] = [name for name, _ in plist]
+            plist = [p for _, p in plist]
         for i, p in enumerate(plist):
             data = p.data if isinstance(p, Parameter) else p
             if not isinstance(data, np.ndarray) or data.dtype not in (np.float32, np.float64):
