@@ -749,6 +749,42 @@ def test_optimizer_takes_named_parameters_as_torch():
         Adam([("w", np.ones(3)), np.ones(2)])
 
 
+# torch.optim's implementation switches each class takes (torch 2.x signatures)
+TORCH_SWITCHES = {
+    SGD: ("foreach", "differentiable", "fused"),
+    Adagrad: ("foreach", "differentiable", "fused"),
+    RMSprop: ("capturable", "foreach", "differentiable"),
+    Adam: ("foreach", "capturable", "differentiable", "fused"),
+    AdamW: ("foreach", "capturable", "differentiable", "fused"),
+    NAdam: ("foreach", "capturable", "differentiable"),
+    RAdam: ("foreach", "capturable", "differentiable"),
+}
+
+
+@pytest.mark.parametrize("cls", list(TORCH_SWITCHES), ids=lambda c: c.__name__)
+def test_torch_implementation_switches_are_accepted(cls):
+    # torch code passes them (foreach=False, fused=True, ...): ignored, as the
+    # step is always one fused call; capturable/differentiable=True raise
+    names = TORCH_SWITCHES[cls]
+    on = {n: True for n in names if n in ("foreach", "fused")}
+    off = {n: False for n in names}
+    results = []
+    for kwargs in ({}, on, off):
+        w = np.ones(3)
+        opt = cls([w], lr=0.1, **kwargs)
+        opt.step([np.full(3, 0.5)])
+        results.append(w.copy())
+        assert not set(names) & set(opt.param_groups[0])
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+    for n in ("capturable", "differentiable"):
+        if n in names:
+            with pytest.raises(ValueError, match=n):
+                cls([np.ones(3)], **{n: True})
+    with pytest.raises(TypeError, match="foreach"):
+        cls([np.ones(3)], foreach="yes")
+
+
 def test_load_state_dict_rejects_mismatch():
     params = _model()
     opt = Adam(params)
