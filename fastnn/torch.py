@@ -139,9 +139,14 @@ def _build():
             super().add_param_group(param_group)
             group = self.param_groups[-1]
             start = sum(len(g["params"]) for g in self.param_groups[:-1])
-            for i, p in enumerate(group["params"]):
-                check_param(start + i, p)
-            self._check_group(group)
+            try:
+                for i, p in enumerate(group["params"]):
+                    check_param(start + i, p)
+                self._check_group(group)
+            except BaseException:
+                # a rejected group is not kept: every later step would raise
+                self.param_groups.pop()
+                raise
 
         #: (name, low, low_inclusive, high, high_inclusive) of the real options
         #: the kernels take, checked (finite, in range) whenever a group is

@@ -336,3 +336,23 @@ def test_bad_option_in_a_later_group_raises_before_any_update(name, options, bad
     for i in before["state"]:
         for key, value in before["state"][i].items():
             assert torch.equal(after["state"][i][key], value), key
+
+
+@pytest.mark.parametrize("bad", [
+    dict(lr=-1.0), dict(lr_decay=-1.0), dict(params_t=True), dict(dtype=torch.float16)],
+    ids=["lr", "lr_decay", "strided", "float16"])
+def test_rejected_param_group_is_not_kept(bad):
+    # add_param_group raising must leave the optimizer as it was: a kept bad
+    # group made every later step raise
+    a = torch.ones(3, requires_grad=True)
+    opt = FT.Adagrad([a], lr=0.1)
+    bad = dict(bad)
+    q = torch.ones(4, 3, dtype=bad.pop("dtype", torch.float32))
+    if bad.pop("params_t", False):
+        q = q.t()
+    with pytest.raises((ValueError, TypeError)):
+        opt.add_param_group(dict({"params": [q.requires_grad_()]}, **bad))
+    assert len(opt.param_groups) == 1
+    a.grad = torch.ones(3)
+    opt.step()
+    assert torch.all(a.detach() < 1.0)
