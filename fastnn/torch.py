@@ -52,6 +52,7 @@ def _build():
     import torch
 
     from fastnn.functional import optim as F
+    from fastnn._ext.runtime import check_real
     from fastnn._validation import as_ndarray
 
     def scalar_dtype():
@@ -75,6 +76,12 @@ def _build():
             raise ValueError(f"{where} is not contiguous: it is updated in place and fastnn "
                              f"never updates a copy (make the parameter contiguous, e.g. "
                              f"p.data = p.data.contiguous(), before creating the optimizer)")
+
+    def option_value(v):
+        """A hyperparameter as a Python number (torch allows 1-element tensors)."""
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            return v.item()
+        return v
 
     def check_grad(i, p, g):
         where = f"the gradient of params[{i}]"
@@ -132,9 +139,19 @@ def _build():
             super().add_param_group(param_group)
             group = self.param_groups[-1]
             start = sum(len(g["params"]) for g in self.param_groups[:-1])
-            for i, p in enumerate(group["params"]):
-                check_param(start + i, p)
-            self._check_group(group)
+            try:
+                for i, p in enumerate(group["params"]):
+                    check_param(start + i, p)
+                self._check_group(group)
+            except BaseException:
+                # a rejected group is not kept: every later step would raise
+                self.param_groups.pop()
+                raise
+
+        #: (name, low, low_inclusive, high, high_inclusive) of the real options
+        #: the kernels take, checked (finite, in range) whenever a group is
+        #: added and for every group before a step changes anything
+        _real_options = (("lr", 0.0), ("weight_decay", 0.0), ("eps", 0.0))
 
         def _check_group(self, group):
             lr = float(group["lr"])
@@ -148,6 +165,12 @@ def _build():
                 for k, b in enumerate(group["betas"]):
                     if not 0.0 <= float(b) < 1.0:
                         raise ValueError(f"Invalid beta parameter at index {k}: {b}")
+                    check_real(f"betas[{k}]", option_value(b))
+            # everything else the kernel would refuse (inf, NaN, out of range),
+            # so that no group is updated before a later one raises
+            for name, *bounds in self._real_options:
+                if name in group:
+                    check_real(name, option_value(group[name]), *bounds)
 
         def load_state_dict(self, state_dict):
             super().load_state_dict(state_dict)
@@ -300,6 +323,13 @@ def _build():
                                           maximize=maximize, foreach=foreach,
                                           differentiable=differentiable, fused=fused))
 
+        _real_options = _FastnnOptimizer._real_options + (("momentum", 0.0), ("dampening",))
+
+        def _check_group(self, group):
+            super()._check_group(group)
+            if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+                raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
         def _group_defaults(self):
             return {"nesterov": False, "maximize": False, "foreach": None,
                     "differentiable": False, "fused": None}
@@ -392,6 +422,9 @@ def _build():
                 for p in group["params"]:
                     self.state[p] = self._new_state(group, p)
 
+        _real_options = _FastnnOptimizer._real_options + (("lr_decay", 0.0),
+                                                          ("initial_accumulator_value", 0.0))
+
         def _state_names(self, group):
             return ("sum",)
 
@@ -422,6 +455,9 @@ def _build():
                                           centered=centered, weight_decay=weight_decay,
                                           capturable=capturable, foreach=foreach,
                                           maximize=maximize, differentiable=differentiable))
+
+        _real_options = _FastnnOptimizer._real_options + (("alpha", 0.0, True, 1.0, True),
+                                                          ("momentum", 0.0))
 
         def _group_defaults(self):
             return {"momentum": 0, "centered": False, "foreach": None, "maximize": False,
@@ -513,6 +549,7 @@ def _build():
         ``mu_product``, ``exp_avg``, ``exp_avg_sq``)."""
 
         _scalar_state = ("mu_product",)
+        _real_options = _FastnnOptimizer._real_options + (("momentum_decay", 0.0),)
 
         def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                      momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,

@@ -142,6 +142,25 @@ def test_reduce_on_plateau():
         S.ReduceLROnPlateau(o, mode="up")
 
 
+def test_reduce_on_plateau_reduces_a_param_group_added_later():
+    # as torch: a group added after the scheduler is reduced too, down to the
+    # scalar min_lr; with one min_lr per group the mismatch raises
+    o = _opt()
+    s = S.ReduceLROnPlateau(o, factor=0.5, patience=0, min_lr=0.1)
+    o.add_param_group({"params": [np.zeros(2, np.float32)], "lr": 0.3})
+    for _ in range(3):
+        s.step(1.0)
+    assert [g["lr"] for g in o.param_groups] == [0.25, 0.1]
+    assert s.get_last_lr() == [0.25, 0.1]
+    s2 = S.ReduceLROnPlateau(o, factor=0.5, patience=0, min_lr=[0.0, 0.0])
+    s2.load_state_dict(s2.state_dict())
+    o.add_param_group({"params": [np.zeros(2, np.float32)], "lr": 0.3})
+    s2.step(1.0)
+    with pytest.raises(RuntimeError, match="param groups"):
+        s2.step(1.0)
+    assert [g["lr"] for g in o.param_groups] == [0.25, 0.1, 0.3]
+
+
 @pytest.mark.parametrize("make", [
     lambda o: S.StepLR(o, 2), lambda o: S.CosineAnnealingWarmRestarts(o, 3, 2),
     lambda o: S.CyclicLR(o, 0.1, 1.0, step_size_up=3),

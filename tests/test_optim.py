@@ -394,6 +394,33 @@ def test_optimizer_specific_errors(call, error, match):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("call,flag", [
+    (lambda p, g, s: F.sgd_(p, g, s[0], lr=0.1, momentum=0.9, nesterov="False"), "nesterov"),
+    (lambda p, g, s: F.sgd_(p, g, None, lr=0.1, maximize="False"), "maximize"),
+    (lambda p, g, s: F.sgd_(p, g, s[0], lr=0.1, momentum=0.9, ema_momentum=1), "ema_momentum"),
+    (lambda p, g, s: F.adagrad_(p, g, s[0], step=1, decoupled_weight_decay="no"),
+     "decoupled_weight_decay"),
+    (lambda p, g, s: F.rmsprop_(p, g, s[0], s[1], centered="False"), "centered"),
+    (lambda p, g, s: F.rmsprop_(p, g, s[0], eps_inside_sqrt=None), "eps_inside_sqrt"),
+    (lambda p, g, s: F.adam_(p, g, s[0], s[1], s[2], step=1, amsgrad="False"), "amsgrad"),
+    (lambda p, g, s: F.adamw_(p, g, s[0], s[1], step=1, maximize="False"), "maximize"),
+    (lambda p, g, s: F.nadam_(p, g, s[0], s[1], step=1, maximize=[]), "maximize"),
+    (lambda p, g, s: F.radam_(p, g, s[0], s[1], step=1, decoupled_weight_decay="True"),
+     "decoupled_weight_decay"),
+    (lambda p, g, s: F.lion_(p, g, s[0], maximize="False"), "maximize"),
+    (lambda p, g, s: F.clip_grad_norm_([p], 1.0, error_if_nonfinite="no"), "error_if_nonfinite"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_bool_options_must_be_bools(call, flag):
+    # "False" is a true str: taken as a flag it would switch the option on
+    p, g = np.ones(3), np.full(3, 0.5)
+    s = [np.zeros(3) for _ in range(3)]
+    with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+        call(p, g, s)
+    np.testing.assert_array_equal(p, np.ones(3))
+    call_ok = F.adam_(p, g, s[0], s[1], s[2], step=1, amsgrad=np.bool_(True))
+    assert call_ok is None and p[0] < 1.0
+
+
 def test_list_call_errors_touch_nothing():
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(4).astype(np.float32), rng.standard_normal(3).astype(np.float32)]
@@ -458,6 +485,56 @@ def test_clip_grad_norm_accepts_parameters_and_skips_missing_grads():
     a.grad = np.array([3.0, 4.0])
     assert F.clip_grad_norm_([a, b], 1.0) == pytest.approx(5.0)
     assert_close(a.grad, [0.6, 0.8], rtol=1e-6)
+
+
+def test_clip_accepts_any_iterable_of_grads_or_parameters():
+    # torch takes an iterable (model.parameters() is a generator there):
+    # a generator, a set or a dict view are lists of gradients too
+    def params():
+        out = [fastnn.Parameter(np.zeros(2)), fastnn.Parameter(np.zeros(3))]
+        out[0].grad, out[1].grad = np.array([3.0, 4.0]), None
+        return out
+
+    ps = params()
+    assert F.clip_grad_norm_((p for p in ps), 1.0) == pytest.approx(5.0)
+    assert_close(ps[0].grad, [0.6, 0.8], rtol=1e-6)
+    g = {"a": np.array([3.0, -4.0])}
+    assert F.grad_norm(g.values(), norm_type=1.0) == 7.0
+    F.clip_grad_value_(iter(g.values()), 1.0)
+    np.testing.assert_array_equal(g["a"], [1.0, -1.0])
+    # an array (a 2-D one is not a list of rows) and a Parameter are one gradient
+    m = np.full((2, 2), 2.0)
+    assert F.clip_grad_norm_(m, 1.0) == pytest.approx(4.0)
+    assert_close(m, np.full((2, 2), 0.5), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"grads\[0\]"):
+        F.grad_norm(iter([[1.0, 2.0]]))
+
+
+def test_clip_grad_norm_nan_norm_makes_every_gradient_nan_as_torch():
+    grads = [np.array([1.0, np.nan]), np.array([3.0, 4.0])]
+    assert math.isnan(F.clip_grad_norm_(grads, 1.0))
+    assert np.isnan(grads[0]).all() and np.isnan(grads[1]).all()
+    ref = [np.array([1.0, np.nan]), np.array([3.0, 4.0])]
+    assert math.isnan(R.clip_grad_norm(ref, 1.0))
+    assert np.isnan(ref[1]).all()
+
+
+def test_clip_grad_norm_with_infinite_max_norm_only_measures():
+    # torch's idiom for the norm without clipping: max_norm=inf
+    g = np.array([3.0, 4.0])
+    assert F.clip_grad_norm_([g], math.inf) == pytest.approx(5.0)
+    np.testing.assert_array_equal(g, [3.0, 4.0])
+    with pytest.raises(ValueError, match="max_norm"):
+        F.clip_grad_norm_([g], -math.inf)
+
+
+def test_clip_grad_norm_accepts_the_string_inf_as_torch():
+    g = np.array([3.0, -4.0])
+    assert F.grad_norm([g], norm_type="inf") == 4.0
+    assert F.clip_grad_norm_([g], 2.0, norm_type="inf") == 4.0
+    assert_close(g, [1.5, -2.0], rtol=1e-6)
+    with pytest.raises(TypeError, match="norm_type"):
+        F.grad_norm([g], norm_type="2")
 
 
 def test_clip_grad_value(dtype):
@@ -576,6 +653,34 @@ def test_class_matches_reference(cls, kwargs, name):
         assert_close(p.data, rp)
 
 
+@pytest.mark.parametrize("how", ["deepcopy", "pickle", "deepcopy-with-model"])
+@pytest.mark.parametrize("cls,kwargs,name", CLASS_SPECS[:4] + CLASS_SPECS[5:6],
+                         ids=[c[2] for c in CLASS_SPECS[:4] + CLASS_SPECS[5:6]])
+def test_copied_or_pickled_optimizer_keeps_its_state(cls, kwargs, name, how):
+    # the state is kept per parameter object: a copy's parameters are new
+    # objects, and the copy must continue exactly as the original does
+    import copy
+    import pickle
+
+    params = _model()
+    opt = cls(params, **kwargs)
+    _train(opt, params, 3, seed=1)
+    if how == "deepcopy":
+        opt2 = copy.deepcopy(opt)
+    elif how == "pickle":
+        opt2 = pickle.loads(pickle.dumps(opt))
+    else:
+        _, opt2 = copy.deepcopy((params, opt))
+    params2 = [p for g in opt2.param_groups for p in g["params"]]
+    assert all(p2 is not p for p, p2 in zip(params, params2))
+    _train(opt, params, 3, seed=2)
+    _train(opt2, params2, 3, seed=2)
+    for p, p2 in zip(params, params2):
+        np.testing.assert_array_equal(p.data, p2.data)
+    assert len(opt2.state) == len(params2)
+    assert opt2.state_dict()["state"].keys() == opt.state_dict()["state"].keys()
+
+
 def test_plain_arrays_with_grads_passed_to_step():
     w = np.ones(5)
     b = np.zeros(2)
@@ -610,6 +715,74 @@ def test_optimizer_rejects_bad_params():
         Adam([np.ones((4, 4))[:, 1]])
     with pytest.raises(ValueError, match="learning rate"):
         Adam([np.ones(3)], lr=-1)
+
+
+@pytest.mark.parametrize("params", [np.ones(5), np.ones((3, 4)),
+                                    fastnn.Parameter(np.ones(3)),
+                                    {"params": [np.ones(3)]}],
+                         ids=["1d-array", "2d-array", "Parameter", "group-dict"])
+def test_optimizer_rejects_one_array_or_group_instead_of_an_iterable(params):
+    # as torch: iterating over one array would make a parameter of every row
+    # (or fail on its scalars), iterating over a dict gives its keys
+    with pytest.raises(TypeError, match="iterable of Parameters"):
+        Adam(params)
+
+
+def test_optimizer_takes_named_parameters_as_torch():
+    from fastnn import nn
+
+    model = nn.Linear(3, 2)
+    opt = Adam(model.named_parameters(), lr=0.1)
+    assert all(a is b for a, b in zip(opt.param_groups[0]["params"], model.parameters()))
+    assert opt.param_groups[0]["param_names"] == [n for n, _ in model.named_parameters()]
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    before = [p.data.copy() for p in model.parameters()]
+    opt.step()
+    for p, b in zip(model.parameters(), before):
+        assert_close(p.data, b - 0.1)
+    state = opt.state_dict()
+    assert state["param_groups"][0]["param_names"] == opt.param_groups[0]["param_names"]
+    opt2 = Adam(model.named_parameters(), lr=0.1)
+    opt2.load_state_dict(state)
+    with pytest.raises(ValueError, match="pairs"):
+        Adam([("w", np.ones(3)), np.ones(2)])
+
+
+# torch.optim's implementation switches each class takes (torch 2.x signatures)
+TORCH_SWITCHES = {
+    SGD: ("foreach", "differentiable", "fused"),
+    Adagrad: ("foreach", "differentiable", "fused"),
+    RMSprop: ("capturable", "foreach", "differentiable"),
+    Adam: ("foreach", "capturable", "differentiable", "fused"),
+    AdamW: ("foreach", "capturable", "differentiable", "fused"),
+    NAdam: ("foreach", "capturable", "differentiable"),
+    RAdam: ("foreach", "capturable", "differentiable"),
+}
+
+
+@pytest.mark.parametrize("cls", list(TORCH_SWITCHES), ids=lambda c: c.__name__)
+def test_torch_implementation_switches_are_accepted(cls):
+    # torch code passes them (foreach=False, fused=True, ...): ignored, as the
+    # step is always one fused call; capturable/differentiable=True raise
+    names = TORCH_SWITCHES[cls]
+    on = {n: True for n in names if n in ("foreach", "fused")}
+    off = {n: False for n in names}
+    results = []
+    for kwargs in ({}, on, off):
+        w = np.ones(3)
+        opt = cls([w], lr=0.1, **kwargs)
+        opt.step([np.full(3, 0.5)])
+        results.append(w.copy())
+        assert not set(names) & set(opt.param_groups[0])
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+    for n in ("capturable", "differentiable"):
+        if n in names:
+            with pytest.raises(ValueError, match=n):
+                cls([np.ones(3)], **{n: True})
+    with pytest.raises(TypeError, match="foreach"):
+        cls([np.ones(3)], foreach="yes")
 
 
 def test_load_state_dict_rejects_mismatch():
@@ -868,3 +1041,26 @@ def test_load_state_dict_keeps_optional_state_and_converts_byte_order():
     assert opt.state[id(params[0])]["momentum_buffer"].dtype == np.float64
     assert opt.state[id(params[0])]["momentum_buffer"].dtype.isnative
     _train(opt, params, 1, seed=3)
+
+
+@pytest.mark.parametrize("dampening", [0.0, 0.5])
+def test_sgd_momentum_switched_on_starts_its_buffer_at_the_gradient(dampening):
+    # torch.optim.SGD sets a parameter's momentum buffer to its gradient at the
+    # first step that has momentum, whatever the step count: with dampening the
+    # buffer is g, not (1 − dampening)·g
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(5)
+    p, ref = fastnn.Parameter(w.copy()), w.copy()
+    opt = SGD([p], lr=0.1)
+    buf = np.zeros(5)
+    for step in range(1, 7):
+        g = rng.standard_normal(5)
+        if step == 3:
+            opt.param_groups[0].update(momentum=0.9, dampening=dampening)
+        p.grad = g.copy()
+        opt.step()
+        if step < 3:
+            R.sgd(ref, g, None, lr=0.1)
+        else:
+            R.sgd(ref, g, buf, lr=0.1, momentum=0.9, dampening=dampening, step=step - 2)
+    assert_close(p.data, ref)

@@ -299,3 +299,60 @@ def test_step_bumps_autograd_versions():
     assert w._version > version
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         saved.backward()
+
+
+# an option set by hand to a value the kernels refuse, in the last group
+BAD_GROUP_OPTIONS = [
+    ("SGD", dict(momentum=0.9), dict(momentum=-1.0), "momentum"),
+    ("SGD", dict(momentum=0.9), dict(dampening=float("nan")), "dampening"),
+    ("SGD", dict(momentum=0.9), dict(lr=float("inf")), "lr"),
+    ("SGD", dict(momentum=0.9, nesterov=True), dict(dampening=0.5), "Nesterov"),
+    ("Adagrad", dict(), dict(lr_decay=-1.0), "lr_decay"),
+    ("RMSprop", dict(), dict(alpha=float("nan")), "alpha"),
+    ("RMSprop", dict(momentum=0.5), dict(momentum=float("inf")), "momentum"),
+    ("Adam", dict(), dict(eps=float("inf")), "eps"),
+    ("AdamW", dict(), dict(weight_decay=float("inf")), "weight_decay"),
+    ("NAdam", dict(), dict(momentum_decay=-1.0), "momentum_decay"),
+    ("RAdam", dict(), dict(betas=(0.9, float("inf"))), "beta"),
+    ("Lion", dict(), dict(lr="0.1"), "lr"),
+]
+
+
+@pytest.mark.parametrize("name,options,bad,match", BAD_GROUP_OPTIONS,
+                         ids=[f"{n}-{list(b)[0]}" for n, _, b, _ in BAD_GROUP_OPTIONS])
+def test_bad_option_in_a_later_group_raises_before_any_update(name, options, bad, match):
+    a = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    b = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    opt = getattr(FT, name)([{"params": [a]}, {"params": [b]}], lr=0.1, **options)
+    a.grad, b.grad = torch.ones(3, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    opt.step()
+    before = copy.deepcopy(opt.state_dict())
+    values = a.detach().clone(), b.detach().clone()
+    opt.param_groups[1].update(bad)
+    with pytest.raises((ValueError, TypeError), match=match):
+        opt.step()
+    assert torch.equal(a.detach(), values[0]) and torch.equal(b.detach(), values[1])
+    after = opt.state_dict()
+    for i in before["state"]:
+        for key, value in before["state"][i].items():
+            assert torch.equal(after["state"][i][key], value), key
+
+
+@pytest.mark.parametrize("bad", [
+    dict(lr=-1.0), dict(lr_decay=-1.0), dict(params_t=True), dict(dtype=torch.float16)],
+    ids=["lr", "lr_decay", "strided", "float16"])
+def test_rejected_param_group_is_not_kept(bad):
+    # add_param_group raising must leave the optimizer as it was: a kept bad
+    # group made every later step raise
+    a = torch.ones(3, requires_grad=True)
+    opt = FT.Adagrad([a], lr=0.1)
+    bad = dict(bad)
+    q = torch.ones(4, 3, dtype=bad.pop("dtype", torch.float32))
+    if bad.pop("params_t", False):
+        q = q.t()
+    with pytest.raises((ValueError, TypeError)):
+        opt.add_param_group(dict({"params": [q.requires_grad_()]}, **bad))
+    assert len(opt.param_groups) == 1
+    a.grad = torch.ones(3)
+    opt.step()
+    assert torch.all(a.detach() < 1.0)

@@ -14,6 +14,7 @@ shape and may be non-contiguous. No two arrays may share memory.
 """
 import math
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -43,6 +44,13 @@ def _check_step(step):
     if step > 2**63 - 1:  # the kernels take an int64
         raise ValueError(f"step must be < 2**63, got {step}")
     return int(step)
+
+
+def _check_flags(**flags):
+    """Options that are bools: a str such as "False" would be true."""
+    for name, value in flags.items():
+        if type(value) is not bool and not isinstance(value, np.bool_):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
 
 
 def _common(lr, weight_decay, l1):
@@ -197,6 +205,8 @@ def sgd_(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
     --------
     fastnn.reference.optim.sgd : the formula.
     """
+    _check_flags(nesterov=nesterov, maximize=maximize,
+                 decoupled_weight_decay=decoupled_weight_decay, ema_momentum=ema_momentum)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     momentum = _check_real("momentum", momentum, 0.0)
     dampening = _check_real("dampening", dampening)
@@ -219,6 +229,7 @@ def adagrad_(param, grad, state_sum, *, step, lr=1e-2, lr_decay=0.0, weight_deca
     ``state_sum`` starts at ``initial_accumulator_value`` (0 in torch).
     Other parameters as in :func:`sgd_`; see :func:`fastnn.reference.optim.adagrad`.
     """
+    _check_flags(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     lr_decay = _check_real("lr_decay", lr_decay, 0.0)
     eps = _check_real("eps", eps, 0.0)
@@ -238,6 +249,8 @@ def rmsprop_(param, grad, square_avg, grad_avg=None, momentum_buffer=None, *, lr
     ``momentum > 0``. ``eps_inside_sqrt`` selects the lectures' form
     θ ← θ − lr·g/√(v + ε). See :func:`fastnn.reference.optim.rmsprop`.
     """
+    _check_flags(centered=centered, maximize=maximize, eps_inside_sqrt=eps_inside_sqrt,
+                 decoupled_weight_decay=decoupled_weight_decay)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     alpha = _check_real("alpha", alpha, 0.0, True, 1.0, True)
     eps = _check_real("eps", eps, 0.0)
@@ -285,6 +298,8 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr=1e-
     >>> w
     array([0.9, 0.9, 0.9, 0.9], dtype=float32)
     """
+    _check_flags(amsgrad=amsgrad, maximize=maximize,
+                 decoupled_weight_decay=decoupled_weight_decay)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     eps = _check_real("eps", eps, 0.0)
@@ -326,6 +341,7 @@ def nadam_(param, grad, exp_avg, exp_avg_sq, *, step, mu_product=1.0, lr=2e-3, b
     """
     from fastnn.reference.optim import nadam_mu
 
+    _check_flags(decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     eps = _check_real("eps", eps, 0.0)
@@ -347,6 +363,7 @@ def radam_(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, beta2=
            eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False, l1=0.0,
            n_threads=None):
     """RAdam, in place (torch.optim.RAdam); see :func:`fastnn.reference.optim.radam`."""
+    _check_flags(decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     eps = _check_real("eps", eps, 0.0)
@@ -363,6 +380,7 @@ def lion_(param, grad, exp_avg, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=
 
     c = β₁·m + (1 − β₁)·g;  θ ← θ − lr·(sign(c) + λ·θ);  m ← β₂·m + (1 − β₂)·g
     """
+    _check_flags(maximize=maximize)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     prepared = _prepare(param, grad, ("exp_avg",), (exp_avg,), (True,))
@@ -372,9 +390,26 @@ def lion_(param, grad, exp_avg, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=
 
 # ------------------------------------------------------------ clipping
 
+def _one_array(a):
+    """Whether ``a`` is one gradient (an array, a Parameter, a tensor or a
+    buffer) rather than a collection of them."""
+    if isinstance(a, (np.ndarray, Parameter)) or hasattr(a, "__dlpack__"):
+        return True
+    try:
+        memoryview(a)
+    except TypeError:
+        return False
+    return True
+
+
 def _grad_list(grads, writable):
     if not isinstance(grads, (list, tuple)):
-        grads = [grads]
+        # any iterable of gradients or Parameters (a generator, as torch's
+        # model.parameters()); one array is a list of one
+        if _one_array(grads) or not isinstance(grads, Iterable):
+            grads = [grads]
+        else:
+            grads = list(grads)
     out = []
     names = []
     for i, g in enumerate(grads):
@@ -396,14 +431,33 @@ def _grad_list(grads, writable):
     return out
 
 
+def _check_norm_type(norm_type):
+    if isinstance(norm_type, str) and norm_type == "inf":  # as torch
+        return math.inf
+    if norm_type == math.inf and not isinstance(norm_type, bool):
+        return math.inf
+    return _check_real("norm_type", norm_type, 0.0, False)
+
+
 def grad_norm(grads, norm_type=2.0, n_threads=None):
     """Joint p-norm of a list of arrays, accumulated in float64.
 
     The result is the same for any thread count (fixed blocks, combined in
     a fixed order).
+
+    Parameters
+    ----------
+    grads : ndarray, Parameter or iterable of them
+        The arrays (a Parameter's ``.grad``; None grads skipped).
+    norm_type : float or "inf"
+        p > 0, or ``math.inf`` (or ``"inf"``) for the largest absolute value.
+    n_threads : int, optional
+
+    Returns
+    -------
+    float
     """
-    norm_type = _check_real("norm_type", norm_type, 0.0, False) if norm_type != math.inf \
-        else math.inf
+    norm_type = _check_norm_type(norm_type)
     arrays = _grad_list(grads, writable=False)
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
@@ -434,26 +488,36 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
 
     Parameters
     ----------
-    grads : ndarray, Parameter or list of them
-        Gradients (or Parameters, whose ``.grad`` is used; None grads skipped).
+    grads : ndarray, Parameter or iterable of them
+        Gradients (or Parameters, whose ``.grad`` is used; None grads skipped),
+        e.g. a generator of Parameters.
     max_norm : float
-    norm_type : float
-        p > 0, or ``math.inf`` for the largest absolute value.
+        >= 0; ``math.inf`` clips nothing (the call returns the norm, as torch).
+    norm_type : float or "inf"
+        p > 0, or ``math.inf`` (or ``"inf"``) for the largest absolute value.
     error_if_nonfinite : bool
         Raise RuntimeError, modifying nothing, if N is NaN or infinite.
+        Otherwise, as in torch, a NaN norm makes every gradient NaN and an
+        infinite one zeroes the finite gradients.
 
     Returns
     -------
     float
         The total norm N before clipping.
     """
-    max_norm = _check_real("max_norm", max_norm, 0.0)
+    # max_norm = inf: the norm only, nothing clipped
+    if not (isinstance(max_norm, (float, np.floating)) and max_norm == math.inf):
+        max_norm = _check_real("max_norm", max_norm, 0.0)
+    norm_type = _check_norm_type(norm_type)
+    _check_flags(error_if_nonfinite=error_if_nonfinite)
     arrays = _grad_list(grads, writable=True)
     total = grad_norm(arrays, norm_type, n_threads)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({total}), so it cannot be clipped")
-    coef = min(1.0, max_norm / (total + 1e-6))
+    coef = max_norm / (total + 1e-6)
+    if coef > 1.0:  # a NaN coefficient stays NaN (min(1.0, nan) would be 1.0)
+        coef = 1.0
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
     for a in arrays:
@@ -462,7 +526,11 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
 
 
 def clip_grad_value_(grads, clip_value, n_threads=None):
-    """Clamp gradients in place to [−clip_value, clip_value] (NaN stays NaN)."""
+    """Clamp gradients in place to [−clip_value, clip_value] (NaN stays NaN).
+
+    ``grads`` is an array, a Parameter or an iterable of them, as in
+    :func:`clip_grad_norm_`.
+    """
     clip_value = _check_real("clip_value", clip_value, 0.0)
     arrays = _grad_list(grads, writable=True)
     nt = _config.resolve_threads(n_threads)

@@ -918,6 +918,8 @@ class ReduceLROnPlateau:
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         self.optimizer = optimizer
         self.min_lrs = _per_group("min_lr", min_lr, len(optimizer.param_groups), 0.0)
+        # a scalar min_lr also holds for groups added later (None: one per group)
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else self.min_lrs[0]
         self.patience = _positive_int("patience", patience, 0)
         self.threshold = _real("threshold", threshold, 0.0)
         self.threshold_mode, self.mode = threshold_mode, mode
@@ -955,7 +957,16 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            groups = self.optimizer.param_groups
+            if len(groups) != len(self.min_lrs):
+                default = getattr(self, "default_min_lr", None)
+                if default is None:
+                    raise RuntimeError(
+                        f"the optimizer has {len(groups)} param groups but "
+                        f"ReduceLROnPlateau was given {len(self.min_lrs)} min_lr values "
+                        f"(a param group was added since): set its min_lrs to one per group")
+                self.min_lrs = [default] * len(groups)
+            for group, min_lr in zip(groups, self.min_lrs):
                 old = float(group["lr"])
                 new = max(old * self.factor, min_lr)
                 if old - new > self.eps:

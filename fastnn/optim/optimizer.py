@@ -18,8 +18,10 @@ class Optimizer:
     ----------
     params : iterable
         Parameters (:class:`fastnn.Parameter` or plain float arrays, updated
-        in place), or dicts ``{"params": [...], **options}`` defining param
-        groups with their own options.
+        in place), ``(name, parameter)`` pairs (``model.named_parameters()``;
+        the names are kept in the group's ``param_names``), or dicts
+        ``{"params": [...], **options}`` defining param groups with their own
+        options.
     defaults : dict
         Default options of every group.
 
@@ -50,6 +52,11 @@ class Optimizer:
         self._step_lock = threading.Lock()
         self.param_groups = []
         self.state = {}  # id(param) -> dict
+        if isinstance(params, (np.ndarray, Parameter, dict)):
+            # list() would give an array's rows (or scalars) or a dict's keys
+            raise TypeError(f"params must be an iterable of Parameters or arrays, or of "
+                            f"param-group dicts; got one {type(params).__name__} (pass "
+                            f"[params])")
         params = list(params)
         if not params:
             raise ValueError("the optimizer got an empty parameter list")
@@ -61,11 +68,21 @@ class Optimizer:
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_step_lock", None)  # copies and pickles get their own
+        # self.state is keyed by id(param), which a copy's parameters do not
+        # have: copies and pickles key it by the parameter's index instead
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        state["state"] = {index[k]: s for k, s in self.state.items() if k in index}
+        state["_state_by_index"] = True
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        by_index = state.pop("_state_by_index", False)
         self.__dict__.update(state)
         self._step_lock = threading.Lock()
+        if by_index:
+            params = self._all_params()
+            self.state = {id(params[i]): s for i, s in self.state.items()}
 
     # ---------------------------------------------------------- groups
 
@@ -80,6 +97,14 @@ class Optimizer:
         plist = list(plist)
         if not plist:
             raise ValueError("a param group needs at least one parameter")
+        named = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in plist]
+        if any(named):
+            # (name, parameter) pairs, e.g. model.named_parameters(), as torch
+            if not all(named):
+                raise ValueError("a param group's parameters must all be (name, parameter) "
+                                 "pairs or none of them")
+            group["param_names"] = [name for name, _ in plist]
+            plist = [p for _, p in plist]
         for i, p in enumerate(plist):
             data = p.data if isinstance(p, Parameter) else p
             if not isinstance(data, np.ndarray) or data.dtype not in (np.float32, np.float64):

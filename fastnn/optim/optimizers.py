@@ -46,6 +46,23 @@ def _check_betas(group):
         check_real(f"betas[{i}]", b, 0.0, True, 1.0, False)
 
 
+def _torch_only(foreach=None, fused=None, capturable=False, differentiable=False):
+    """torch.optim's switches between its implementations, accepted so that
+    torch code runs unchanged: ``foreach`` and ``fused`` (None or a bool) are
+    ignored, fastnn always updates a param group in one fused kernel call;
+    ``capturable`` (CUDA graphs) and ``differentiable`` (autograd through the
+    step) have no meaning for NumPy arrays and must be False."""
+    for name, value in (("foreach", foreach), ("fused", fused)):
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be None or a bool, got {type(value).__name__}")
+    for name, value in (("capturable", capturable), ("differentiable", differentiable)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+        if value:
+            raise ValueError(f"{name}=True is not supported: fastnn updates NumPy arrays, "
+                             f"outside CUDA graphs and autograd")
+
+
 def _check_common(group, *, eps=True, betas=False):
     """lr >= 0, weight_decay >= 0, l1 >= 0, maximize a bool (every
     optimizer), eps >= 0 and 0 <= beta < 1 where the optimizer has them."""
@@ -75,11 +92,14 @@ class SGD(Optimizer):
     decoupled_weight_decay : bool, default False
     ema_momentum : bool, default False
         The lectures' momentum b ← μ·b + (1 − μ)·g (see :func:`fastnn.functional.sgd_`).
+    foreach, fused, differentiable
+        torch.optim's implementation switches (see :class:`Adam`).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False, l1=0.0, decoupled_weight_decay=False,
-                 ema_momentum=False):
+                 ema_momentum=False, foreach=None, differentiable=False, fused=None):
+        _torch_only(foreach, fused, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, l1=l1,
@@ -100,26 +120,44 @@ class SGD(Optimizer):
         return {"momentum_buffer": self._zeros(data)} if group["momentum"] != 0 else {}
 
     def _update(self, group, datas, grads, states, scalars):
-        buffers = None
-        if group["momentum"] != 0:
-            for s, d in zip(states, datas):  # momentum switched on after the first steps
-                if "momentum_buffer" not in s:
-                    s["momentum_buffer"] = _zeros(d)
-            buffers = [s["momentum_buffer"] for s in states]
+        step = scalars[0] + 1
+        if group["momentum"] == 0:
+            self._sgd(group, datas, grads, None, step)
+            return
+        # A parameter without a buffer (momentum switched on after its first
+        # steps) starts it as torch does, at the gradient: a step-1 update.
+        fresh = [i for i, s in enumerate(states) if "momentum_buffer" not in s]
+        for i in fresh:
+            states[i]["momentum_buffer"] = _zeros(datas[i])
+        buffers = [s["momentum_buffer"] for s in states]
+        if not fresh or step == 1:
+            self._sgd(group, datas, grads, buffers, step)
+            return
+        fresh_set = set(fresh)
+        old = [i for i in range(len(datas)) if i not in fresh_set]
+        for idx, st in ((fresh, 1), (old, step)):
+            if idx:
+                self._sgd(group, [datas[i] for i in idx], [grads[i] for i in idx],
+                          [buffers[i] for i in idx], st)
+
+    @staticmethod
+    def _sgd(group, datas, grads, buffers, step):
         F.sgd_(datas, grads, buffers, lr=group["lr"], momentum=group["momentum"],
                dampening=group["dampening"], weight_decay=group["weight_decay"],
-               nesterov=group["nesterov"], maximize=group["maximize"], step=scalars[0] + 1,
+               nesterov=group["nesterov"], maximize=group["maximize"], step=step,
                l1=group["l1"], decoupled_weight_decay=group["decoupled_weight_decay"],
                ema_momentum=group["ema_momentum"])
 
 
 class Adagrad(Optimizer):
     """Adagrad (torch.optim.Adagrad): lr=1e-2, lr_decay=0, weight_decay=0,
-    initial_accumulator_value=0, eps=1e-10."""
+    initial_accumulator_value=0, eps=1e-10; ``foreach``, ``fused`` and
+    ``differentiable`` as in :class:`Adam`."""
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, l1=0.0,
-                 decoupled_weight_decay=False):
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 l1=0.0, decoupled_weight_decay=False, differentiable=False, fused=None):
+        _torch_only(foreach, fused, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize, l1=l1,
@@ -144,11 +182,14 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop (torch.optim.RMSprop): lr=1e-2, alpha=0.99, eps=1e-8,
     weight_decay=0, momentum=0, centered=False; ``eps_inside_sqrt`` gives the
-    lectures' θ ← θ − lr·g/√(v + ε)."""
+    lectures' θ ← θ − lr·g/√(v + ε); ``capturable``, ``foreach`` and
+    ``differentiable`` as in :class:`Adam`."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False, eps_inside_sqrt=False, l1=0.0,
-                 decoupled_weight_decay=False):
+                 centered=False, capturable=False, foreach=None, *, maximize=False,
+                 eps_inside_sqrt=False, l1=0.0, decoupled_weight_decay=False,
+                 differentiable=False):
+        _torch_only(foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize,
                                       eps_inside_sqrt=eps_inside_sqrt, l1=l1,
@@ -176,12 +217,30 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     """Adam (torch.optim.Adam): lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-    weight_decay=0, amsgrad=False; ``decoupled_weight_decay`` gives AdamW."""
+    weight_decay=0, amsgrad=False; ``decoupled_weight_decay`` gives AdamW.
+
+    Parameters
+    ----------
+    params : iterable of Parameter or ndarray, of (name, parameter) pairs, or
+        of param-group dicts
+    lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay
+        As in torch.optim.Adam.
+    l1 : float, default 0
+        L1 penalty coefficient.
+    foreach, fused : bool, optional
+        Accepted as in torch.optim and ignored (every step is one fused
+        kernel call per param group).
+    capturable, differentiable : bool, default False
+        Accepted as in torch.optim; True raises ValueError (they are about
+        CUDA graphs and autograd, not NumPy arrays).
+    """
 
     _decoupled_default = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, l1=0.0, decoupled_weight_decay=None):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, l1=0.0, decoupled_weight_decay=None):
+        _torch_only(foreach, fused, capturable, differentiable)
         if decoupled_weight_decay is None:
             decoupled_weight_decay = self._decoupled_default
         super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
@@ -222,19 +281,25 @@ class AdamW(Adam):
     _decoupled_default = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False, l1=0.0):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None, l1=0.0):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         l1=l1, decoupled_weight_decay=True)
+                         foreach=foreach, capturable=capturable,
+                         differentiable=differentiable, fused=fused, l1=l1,
+                         decoupled_weight_decay=True)
 
 
 class NAdam(Optimizer):
     """NAdam (torch.optim.NAdam): lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
-    weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False."""
+    weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False;
+    ``foreach``, ``capturable`` and ``differentiable`` as in :class:`Adam`."""
 
     _scalar_state = ("mu_product",)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False, l1=0.0):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False, l1=0.0):
+        _torch_only(foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
@@ -261,10 +326,13 @@ class NAdam(Optimizer):
 
 class RAdam(Optimizer):
     """RAdam (torch.optim.RAdam): lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-    weight_decay=0, decoupled_weight_decay=False."""
+    weight_decay=0, decoupled_weight_decay=False; ``foreach``, ``capturable``
+    and ``differentiable`` as in :class:`Adam`."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, maximize=False, l1=0.0):
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False, l1=0.0):
+        _torch_only(foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, dict(lr=lr, betas=_pair(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,

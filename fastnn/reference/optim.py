@@ -217,12 +217,16 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
     if norm_type == math.inf:
         norms = [float(np.max(np.abs(g))) if g.size else 0.0 for g in grads]
         total = max(norms) if norms else 0.0
+        if any(math.isnan(n) for n in norms):  # max() would depend on the order
+            total = math.nan
     else:
         norms = [float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads]
         total = sum(norms) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError("the total norm of the gradients is non-finite")
-    coef = min(1.0, max_norm / (total + 1e-6))
+    coef = max_norm / (total + 1e-6)
+    if coef > 1.0:  # a NaN norm gives NaN gradients, as in torch
+        coef = 1.0
     for g in grads:
         g *= coef
     return total
