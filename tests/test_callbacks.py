@@ -440,3 +440,20 @@ def test_module_fit_needs_a_registered_training_loop(monkeypatch):
     with pytest.raises(TypeError, match="fit must be callable"):
         module.register_training(fit=None, evaluate=training.evaluate,
                                  predict=training.predict)
+
+
+def test_model_checkpoint_best_only_keeps_its_best_across_fit_calls(tmp_path):
+    # continuing training with the same callback must not overwrite the best
+    # file with a worse model (Keras keeps ModelCheckpoint.best across fits)
+    x, y = _data()
+    m = _model()
+    ck = ModelCheckpoint(tmp_path / "best", monitor="loss", save_best_only=True)
+    opt = optim.SGD(m.parameters(), lr=0.05)
+    h = m.fit(x, y, epochs=3, optimizer=opt, callbacks=[ck])
+    best, saved = ck.best, m.state_dict()
+    assert best == min(h["loss"])
+    opt.param_groups[0]["lr"] = 1e4  # the next epoch is far worse
+    h2 = m.fit(x, y, epochs=1, optimizer=opt, callbacks=[ck])
+    assert h2["loss"][0] > best and ck.best == best
+    if h["loss"].index(best) == 2:
+        _assert_same_state(_model(seed=3).load(tmp_path / "best").state_dict(), saved)
