@@ -200,6 +200,7 @@ class Pruner:
             raise ValueError(f"target must be in [0, 1], got {target}")
         if criterion not in _CRITERIA:
             raise ValueError(f"criterion must be one of {_CRITERIA}, got {criterion!r}")
+        self._follow_growth()
         scores = self._scores(criterion, grads, loss_fn)  # validates before any change
         self._save()
         groups = ([list(range(len(self.params)))] if self.scope == "global"
@@ -229,9 +230,33 @@ class Pruner:
         return pruned
 
     def apply(self):
-        """Zero every pruned weight (after an optimizer step, a load, ...)."""
+        """Zero every pruned weight (after an optimizer step, a load, ...).
+
+        A parameter that has grown since its mask was made (a layer widened
+        by :mod:`fastnn.growth` without this pruner being told, e.g. by
+        :class:`fastnn.growth.GrowOnPlateau` next to a
+        :class:`PruningCallback`) gets its mask extended first, as
+        :meth:`extend_mask` does; any other change of shape raises ValueError.
+        """
+        self._follow_growth()
         for p, m in zip(self.params, self.masks):
             np.copyto(_data(p), 0, where=~m)
+
+    def _follow_growth(self):
+        """Extend the masks of parameters whose arrays grew (checked first,
+        nothing changes when one cannot be matched)."""
+        grown = []
+        for i, p in enumerate(self.params):
+            old, new = self.masks[i].shape, _data(p).shape
+            if old == new:
+                continue
+            if len(old) != len(new) or any(a > b for a, b in zip(old, new)):
+                raise ValueError(f"{self.names[i]} has shape {new} but its mask has shape "
+                                 f"{old}: only a grown parameter (its old values in the "
+                                 f"leading block) can keep its mask")
+            grown.append((p, old))
+        for p, old in grown:
+            self.extend_mask(p, old)
 
     def extend_mask(self, param, old_shape):
         """Fit the mask of ``param`` to its grown array (network growth).
@@ -295,7 +320,10 @@ class Pruner:
             np.copyto(_data(p), d)
         if model is not None:
             self.model.load_state_dict(model)
-        self.masks = masks
+        # in place: a mask the caller keeps (``pruner.masks[i]``) stays the
+        # pruner's mask (shapes cannot differ: a growth clears the history)
+        for dst, src in zip(self.masks, masks):
+            np.copyto(dst, src)
         if opt is not None and self.optimizer is not None:
             self.optimizer.load_state_dict(opt)
         return True
@@ -305,6 +333,7 @@ class Pruner:
     def report(self):
         """Per-layer sparsity: a list of dicts (name, size, pruned, sparsity)
         followed by the total (name ``"total"``)."""
+        self._follow_growth()
         rows = []
         for name, m in zip(self.names, self.masks):
             pruned = int(m.size - np.count_nonzero(m))
@@ -347,7 +376,30 @@ class MaskedOptimizer:
         self.optimizer = optimizer
         self.pruner = pruner
 
-    def step(self, grads=None):
+    def step(self, closure=None, grads=None):
+        """The wrapped optimizer's step on masked gradients, then the pruned
+        weights set to zero again.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            As in :meth:`fastnn.optim.Optimizer.step`: called once, before
+            the update, to compute the gradients; its value is returned.
+        grads : list of ndarray, optional
+            Gradients in the order of the parameters (default each
+            Parameter's ``.grad``); may also be the first positional argument.
+
+        Returns
+        -------
+        object
+            The closure's return value, or None.
+        """
+        if closure is not None and not callable(closure):
+            if grads is not None:
+                raise TypeError("step() got grads twice")
+            closure, grads = None, closure
+        value = closure() if closure is not None else None
+        self.pruner._follow_growth()
         params = self.optimizer._all_params()
         if grads is None:
             grads = [getattr(p, "grad", None) for p in params]
@@ -359,6 +411,7 @@ class MaskedOptimizer:
             masked.append(g if g is None or m is None else np.where(m, g, 0).astype(g.dtype))
         self.optimizer.step(masked if len(masked) == len(params) else grads)
         self.pruner.apply()
+        return value
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)

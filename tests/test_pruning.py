@@ -431,3 +431,70 @@ def test_exact_criterion_on_a_held_out_batch_of_a_network(rng):
     # zeroing them one at a time never costs more than zeroing the smallest |w|
     mag = np.argsort(np.concatenate([np.abs(b).reshape(-1) for b in before]), kind="stable")
     assert flat[chosen].sum() <= flat[mag[:k]].sum()
+
+
+def test_undo_restores_the_masks_the_caller_keeps(rng):
+    ps = _params(rng)
+    pr = Pruner(ps)
+    kept = list(pr.masks)
+    pr.prune(0.3)
+    before = [m.copy() for m in kept]
+    pr.prune(0.8)
+    assert pr.undo()
+    for k, m, b in zip(kept, pr.masks, before):
+        assert k is m  # still the pruner's mask, showing the restored state
+        np.testing.assert_array_equal(k, b)
+    kept[0][...] = True  # an edit of a kept mask is the pruner's
+    pr.apply()
+    assert pr.report()[0]["pruned"] == 0
+
+
+def test_masked_optimizer_step_takes_a_closure(rng):
+    ps = _params(rng)
+    ref = [fastnn.Parameter(p.data.copy()) for p in ps]
+    pr, pr_ref = Pruner(ps), Pruner(ref)
+    opt, opt_ref = pr.wrap(optim.SGD(ps, lr=0.1)), pr_ref.wrap(optim.SGD(ref, lr=0.1))
+    pr.prune(0.5)
+    pr_ref.prune(0.5)
+    grads = [rng.standard_normal(p.shape) for p in ps]
+
+    def closure():
+        for p, g in zip(ps, grads):
+            p.grad = g.copy()
+        return 1.5
+
+    assert opt.step(closure) == 1.5
+    for p, g in zip(ref, grads):
+        p.grad = g.copy()
+    assert opt_ref.step() is None
+    for p, q in zip(ps, ref):
+        np.testing.assert_array_equal(p.data, q.data)
+    with pytest.raises(TypeError, match="twice"):
+        opt.step(grads, grads=grads)
+
+
+def test_pruning_callback_follows_a_layer_grown_inside_fit(rng):
+    from fastnn import nn
+    from fastnn.growth import GrowOnPlateau
+    from fastnn.pruning import PruningCallback
+
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8, activation="relu"), nn.Linear(8, 2))
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    weights = [model[0].weight, model[1].weight]
+    pr = Pruner(weights)
+    pr.prune(0.5)
+    old = [m.copy() for m in pr.masks]
+    grow = GrowOnPlateau(0, 2, 10, monitor="loss", patience=1, min_delta=1e9)
+    model.fit(x, y, epochs=3, callbacks=[PruningCallback(pr), grow], seed=0)
+    assert model[0].out_features == 10 and len(grow.growths) == 1
+    assert pr.masks[0].shape == (10, 6) and pr.masks[1].shape == (2, 10)
+    np.testing.assert_array_equal(pr.masks[0][:8], old[0])
+    np.testing.assert_array_equal(pr.masks[1][:, :8], old[1])
+    assert pr.masks[0][8:].all() and pr.masks[1][:, 8:].all()
+    for w, m in zip(weights, pr.masks):
+        assert np.all(w.data[~m] == 0)
+    weights[1].data = np.zeros((2, 9), np.float32)  # not a growth
+    with pytest.raises(ValueError, match="mask has shape"):
+        pr.apply()
