@@ -272,10 +272,38 @@ def _check_fit_args(model, x, y, loss, metrics, epochs, batch_size, initial_epoc
     return batch_size, loss, fns
 
 
+def _model_dtype(model):
+    """The one float dtype of the model's parameters, or None (no parameters,
+    or several dtypes)."""
+    dtypes = {p.dtype for p in model.parameters()}
+    return dtypes.pop() if len(dtypes) == 1 else None
+
+
+def _check_inputs_fit_model(model, x, validation_data, transform):
+    """Inputs the model cannot take raise before training, naming the array:
+    validation inputs of another dtype than the model's parameters, and
+    (without a per-batch transform, which may convert them) training inputs
+    of another dtype, or validation samples shaped unlike the training ones."""
+    dtype = _model_dtype(model) if model is not None else None
+    if transform is None and dtype is not None and x.dtype != dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the model's parameters are {dtype}")
+    if validation_data is None:
+        return
+    xv = validation_data[0]
+    if dtype is not None and xv.dtype != dtype:
+        raise TypeError(f"validation_data[0] has dtype {xv.dtype} but the model's parameters "
+                        f"are {dtype}")
+    if transform is None and xv.shape[1:] != x.shape[1:]:
+        raise ValueError(f"validation_data[0] has samples of shape {xv.shape[1:]} but x has "
+                         f"samples of shape {x.shape[1:]}")
+
+
 def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data,
-                  scheduler, scheduler_interval):
+                  scheduler, scheduler_interval, model=None, transform=None):
     """Checks the validation data and the scheduler interval and builds the
     loop's state; shared by :func:`fit` and ``fastnn.distributed``'s fit.
+    With ``model``, inputs of a dtype or sample shape the model cannot take
+    raise here, before training (see :func:`_check_inputs_fit_model`).
 
     Returns
     -------
@@ -288,6 +316,7 @@ def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, valid
             raise TypeError("validation_data must be a pair (x_val, y_val)")
         _check_xy(validation_data[0], validation_data[1], "validation_data[0]")
         _check_targets(loss, validation_data[1], "validation_data[1]")
+    _check_inputs_fit_model(model, x, validation_data, transform)
     if scheduler_interval is None:
         per_batch = isinstance(scheduler, (_optim.lr_scheduler.CyclicLR,
                                            _optim.lr_scheduler.OneCycleLR))
@@ -452,7 +481,7 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
         x, y = x[:-n_val], y[:-n_val]
     trainer, per_batch, plateau = _prepare_loop(
         opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data, scheduler,
-        scheduler_interval)
+        scheduler_interval, model, transform)
     n, n_batches = x.shape[0], trainer.n_batches
     history = History()
     cbs = CallbackList(callbacks)

@@ -270,3 +270,23 @@ def test_fit_applies_a_per_batch_transform():
     import pytest
     with pytest.raises(TypeError, match="transform"):
         model.fit(x, y, epochs=1, transform=3)
+
+
+def test_fit_checks_validation_inputs_before_training():
+    # validation inputs of the wrong dtype or sample shape raised after a
+    # whole epoch of training, naming "x"
+    x, y = _data()
+    m = _model()
+    before = m.state_dict()
+    with pytest.raises(TypeError, match=r"validation_data\[0\] has dtype float64"):
+        m.fit(x, y, validation_data=(x.astype(np.float64), y))
+    with pytest.raises(ValueError, match=r"validation_data\[0\] has samples of shape"):
+        m.fit(x, y, validation_data=(x[:, :-1], y))
+    with pytest.raises(TypeError, match="x has dtype float64"):
+        m.fit(x.astype(np.float64), y)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    # a per-batch transform may convert the training inputs
+    h = m.fit(x.astype(np.float64), y, epochs=1, validation_data=(x, y),
+              transform=lambda a, b: (a.astype(np.float32), b))
+    assert len(h["val_loss"]) == 1
