@@ -362,7 +362,12 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         Float labels of shape (n_samples,) raise TypeError. Targets otherwise.
     loss : str or Loss, default "cross_entropy"
     optimizer : str or Optimizer, default "adam"
-        A name builds that optimizer over ``model.parameters()`` (with ``lr``).
+        A name builds that optimizer over ``model.parameters()`` (with
+        ``lr``). The optimizer built is kept with the model, and the next
+        ``fit`` given the same name and ``lr`` over the same parameters uses
+        it again, so calling ``fit`` again continues training (moments, step
+        counts and a rate lowered by ReduceLROnPlateau carry over), as in
+        Keras after ``compile``. Pass an Optimizer to choose its state.
     lr : float, optional
     epochs : int, default 1
         The index of the last epoch plus one (Keras): with ``initial_epoch``
@@ -467,12 +472,34 @@ def _blas_limit(blas_threads):
     return _blas.limit_blas_threads(int(blas_threads))
 
 
+# Module.__dict__ key of the optimizer fit built from a name: (name, lr), the
+# parameters, the optimizer (Module.__getstate__ leaves it out of copies)
+_FIT_OPTIMIZER = "_fit_optimizer_"
+
+
+def _fit_optimizer(model, optimizer, lr):
+    """:func:`get_optimizer` for fit: an optimizer built from a name is kept
+    on the model and returned again for the same name and lr over the same
+    parameters, so a second ``fit`` continues with its state."""
+    params = model.parameters()
+    if not isinstance(optimizer, str):
+        return get_optimizer(optimizer, params, lr)
+    key = (optimizer.lower(), lr)
+    cached = model.__dict__.get(_FIT_OPTIMIZER)
+    if cached is not None and cached[0] == key and len(cached[1]) == len(params) \
+            and all(a is b for a, b in zip(cached[1], params)):
+        return cached[2]
+    opt = get_optimizer(optimizer, params, lr)
+    model.__dict__[_FIT_OPTIMIZER] = (key, params, opt)
+    return opt
+
+
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
          verbose, transform=None, initial_epoch=0):
     batch_size, loss, fns = _check_fit_args(model, x, y, loss, metrics, epochs, batch_size,
                                             initial_epoch, validation_split)
-    opt = get_optimizer(optimizer, model.parameters(), lr)
+    opt = _fit_optimizer(model, optimizer, lr)
     if validation_data is None and validation_split > 0:
         n_val = int(x.shape[0] * validation_split)
         if n_val < 1:

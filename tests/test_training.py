@@ -290,3 +290,25 @@ def test_fit_checks_validation_inputs_before_training():
     h = m.fit(x.astype(np.float64), y, epochs=1, validation_data=(x, y),
               transform=lambda a, b: (a.astype(np.float32), b))
     assert len(h["val_loss"]) == 1
+
+
+def test_fit_called_twice_continues_with_the_optimizer_it_built():
+    # fit(optimizer="adam") built a new Adam at every call: a second call
+    # restarted the moments and the step count instead of continuing
+    x, y = _data()
+    kw = dict(batch_size=32, shuffle=False, lr=0.01)
+    once = _model(dropout=0.0)
+    once.fit(x, y, epochs=2, **kw)
+    twice = _model(dropout=0.0)
+    twice.fit(x, y, epochs=1, **kw)
+    twice.fit(x, y, epochs=2, initial_epoch=1, **kw)
+    for k, v in once.state_dict().items():
+        np.testing.assert_array_equal(twice.state_dict()[k], v)
+    # another name or rate builds a new optimizer; copies do not share it
+    import copy
+    fresh = copy.deepcopy(_model(dropout=0.0))
+    fresh.fit(x, y, epochs=1, **kw)
+    other = _model(dropout=0.0)
+    other.fit(x, y, epochs=1, **kw)
+    other.fit(x, y, epochs=1, optimizer="sgd", **kw)
+    assert "_fit_optimizer_" not in copy.deepcopy(other).__dict__

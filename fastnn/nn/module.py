@@ -237,6 +237,7 @@ class Module:
         state = dict(self.__dict__)
         state.pop("_train_lock_", None)
         state.pop("_train_thread_", None)
+        state.pop("_fit_optimizer_", None)  # the optimizer fit built from a name
         return state
 
     def __setstate__(self, state):
