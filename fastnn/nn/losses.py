@@ -132,6 +132,21 @@ class CrossEntropyLoss(Loss):
         return float(loss)
 
 
+def _target_like(output, target):
+    """``target`` as an array of the output's shape and dtype. Only a missing
+    or extra trailing axis of size 1 is reshaped ((n,) against an (n, 1)
+    output, as Keras); any other shape raises ValueError (a reshape would
+    silently pair outputs with the wrong targets)."""
+    t = np.asarray(target)
+    shape = getattr(output, "shape", None)
+    if shape is not None and t.shape != shape:
+        if t.shape + (1,) != shape and t.shape != shape + (1,):
+            raise ValueError(f"target has shape {t.shape} but the output has shape {shape}: "
+                             f"targets must have the output's shape")
+        t = t.reshape(shape)
+    return np.asarray(t, dtype=output.dtype)
+
+
 class MSELoss(Loss):
     """Mean squared error (torch.nn.MSELoss), reduction "mean" or "sum"."""
 
@@ -142,7 +157,7 @@ class MSELoss(Loss):
         self.reduction = reduction
 
     def forward(self, output, target):
-        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        target = _target_like(output, target)
         loss, self._grad = F.mse_loss(output, target, reduction=self.reduction,
                                       out=self._out(output))
         return float(loss)
@@ -158,7 +173,7 @@ class BCEWithLogitsLoss(Loss):
         self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
 
     def forward(self, output, target):
-        target = np.asarray(target, dtype=output.dtype).reshape(output.shape)
+        target = _target_like(output, target)
         loss, self._grad = F.binary_cross_entropy_with_logits(
             output, target, weight=self.weight, pos_weight=self.pos_weight,
             reduction=self.reduction, out=self._out(output))
