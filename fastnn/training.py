@@ -182,8 +182,13 @@ class _Batches:
         return buf
 
 
+# Module.__dict__ key of the loss and metrics of the model's latest fit (as
+# given), the defaults of evaluate (Module.__getstate__ leaves it out of copies)
+_FIT_LOSS = "_fit_loss_"
+
+
 def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
-             loss: Union[str, Loss] = "cross_entropy", batch_size: int = 256,
+             loss: Optional[Union[str, Loss]] = None, batch_size: int = 256,
              metrics: Optional[Sequence[Union[str, Callable]]] = None,
              blas_threads: Optional[int] = 1) -> Dict[str, float]:
     """Mean loss (and metrics) of ``model`` in eval mode over ``(x, y)``.
@@ -192,10 +197,13 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
     ----------
     model : Module
     x, y : ndarray
-    loss : str or Loss
+    loss : str or Loss, optional
+        Default: the loss of the model's latest :func:`fit` (as Keras
+        evaluates with the compiled loss), else "cross_entropy".
     batch_size : int
     metrics : list, optional
-        As in :func:`fit`; default ``["accuracy"]`` with cross-entropy.
+        As in :func:`fit`. Default: with the default loss, the metrics of
+        that fit; else ``["accuracy"]`` with cross-entropy.
     blas_threads : int or None, default 1
         As in :func:`fit`.
 
@@ -206,6 +214,10 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
     """
     _check_xy(x, y)
     batch_size = _check_batch_size(batch_size)
+    if loss is None:
+        loss, fit_metrics = model.__dict__.get(_FIT_LOSS, ("cross_entropy", None))
+        if metrics is None:
+            metrics = fit_metrics
     loss = get_loss(loss)
     _check_targets(loss, y)
     with _blas_limit(blas_threads), hot_threads():
@@ -497,8 +509,10 @@ def _fit_optimizer(model, optimizer, lr):
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
          verbose, transform=None, initial_epoch=0):
+    given = (loss, metrics)
     batch_size, loss, fns = _check_fit_args(model, x, y, loss, metrics, epochs, batch_size,
                                             initial_epoch, validation_split)
+    model.__dict__[_FIT_LOSS] = given  # evaluate's defaults
     opt = _fit_optimizer(model, optimizer, lr)
     if validation_data is None and validation_split > 0:
         n_val = int(x.shape[0] * validation_split)

@@ -312,3 +312,29 @@ def test_fit_called_twice_continues_with_the_optimizer_it_built():
     other.fit(x, y, epochs=1, **kw)
     other.fit(x, y, epochs=1, optimizer="sgd", **kw)
     assert "_fit_optimizer_" not in copy.deepcopy(other).__dict__
+
+
+def test_evaluate_defaults_to_the_loss_and_metrics_of_the_latest_fit():
+    # evaluate used cross-entropy whatever fit trained with: after
+    # fit(loss="mse") on (n, k) float targets it silently reported a softmax
+    # cross-entropy of regression outputs
+    import pickle
+
+    x, y = _data()
+    t = np.eye(3, dtype=np.float32)[y] * 2.0 - 0.5
+    m = _model(dropout=0.0)
+    assert set(m.evaluate(x, y)) == {"loss", "accuracy"}  # never fitted: cross-entropy
+
+    def mae(out, target):
+        return float(np.abs(out - target).mean())
+
+    m.fit(x, t, loss="mse", metrics=[mae], epochs=1)
+    out = m.predict(x)
+    ev = m.evaluate(x, t)
+    assert set(ev) == {"loss", "mae"}
+    assert ev["loss"] == pytest.approx(float(np.mean((out - t) ** 2)), rel=1e-5)
+    assert ev["mae"] == pytest.approx(float(np.abs(out - t).mean()), rel=1e-5)
+    assert set(m.evaluate(x, t, metrics=[])) == {"loss"}
+    ce = m.evaluate(x, y, loss="cross_entropy")  # an explicit loss keeps its own defaults
+    assert set(ce) == {"loss", "accuracy"}
+    pickle.dumps(m)  # the recorded metric (a local function) is not pickled
