@@ -733,7 +733,12 @@ class ProgressBar(Callback):
             print(f"{self._epochs_text(epoch)} - {text}", file=self.file or sys.stdout,
                   flush=True)
 
-    def on_train_end(self, logs=None):
-        if self.bar is not None:  # stopped inside an epoch by an exception
+    def close(self) -> None:
+        """Close the epoch's bar if one is open (:func:`fastnn.training.fit`
+        calls it when training ends by an exception)."""
+        if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def on_train_end(self, logs=None):
+        self.close()

@@ -539,49 +539,58 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
         for _ in range(initial_epoch):  # the orders of the epochs already run
             rng.permutation(n)
     model.train()
-    cbs.on_train_begin({})
-    for epoch in range(initial_epoch, epochs):
-        cbs.on_epoch_begin(epoch, {})
-        if shuffle:
-            order = rng.permutation(n)
-        total, sums = 0.0, {k: 0.0 for k in fns}
-        for b in range(n_batches):
-            idx = order[b * batch_size:(b + 1) * batch_size]
-            cbs.on_batch_begin(b, {"size": len(idx)})
-            xb = batches.take(x, idx, "x")
-            yb = batches.take(y, idx, "y")
-            if transform is not None:
-                xb, yb = transform(xb, yb)
-            model.zero_grad()
-            out = model.forward(xb)
-            value = loss.forward(out, yb)
-            for k, fn in fns.items():
-                sums[k] += _metric_value(k, fn, out, yb) * len(idx)
-            model.backward(loss.backward(), input_grad=False)
-            opt.step()
-            if scheduler is not None and per_batch:
-                scheduler.step()
-            total += value * len(idx) if mean else value
-            cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
-        logs = {"loss": total / n}
-        logs.update({k: v / n for k, v in sums.items()})
-        penalty = model.penalty()
-        if penalty:
-            logs["penalty"] = penalty
-        if validation_data is not None:
-            val = _evaluate(model, validation_data[0], validation_data[1], loss,
-                            max(batch_size, 256), fns)
-            logs.update({"val_" + k: v for k, v in val.items()})
-        logs["lr"] = float(opt.param_groups[0]["lr"])
-        if scheduler is not None and not per_batch:
-            if plateau:
-                scheduler.step(logs.get("val_loss", logs["loss"]))
-            else:
-                scheduler.step()
-        cbs.on_epoch_end(epoch, logs)
-        if trainer.stop_training:
-            break
-    cbs.on_train_end({})
+    try:
+        cbs.on_train_begin({})
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch, {})
+            if shuffle:
+                order = rng.permutation(n)
+            total, sums = 0.0, {k: 0.0 for k in fns}
+            for b in range(n_batches):
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                cbs.on_batch_begin(b, {"size": len(idx)})
+                xb = batches.take(x, idx, "x")
+                yb = batches.take(y, idx, "y")
+                if transform is not None:
+                    xb, yb = transform(xb, yb)
+                model.zero_grad()
+                out = model.forward(xb)
+                value = loss.forward(out, yb)
+                for k, fn in fns.items():
+                    sums[k] += _metric_value(k, fn, out, yb) * len(idx)
+                model.backward(loss.backward(), input_grad=False)
+                opt.step()
+                if scheduler is not None and per_batch:
+                    scheduler.step()
+                total += value * len(idx) if mean else value
+                cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
+            logs = {"loss": total / n}
+            logs.update({k: v / n for k, v in sums.items()})
+            penalty = model.penalty()
+            if penalty:
+                logs["penalty"] = penalty
+            if validation_data is not None:
+                val = _evaluate(model, validation_data[0], validation_data[1], loss,
+                                max(batch_size, 256), fns)
+                logs.update({"val_" + k: v for k, v in val.items()})
+            logs["lr"] = float(opt.param_groups[0]["lr"])
+            if scheduler is not None and not per_batch:
+                if plateau:
+                    scheduler.step(logs.get("val_loss", logs["loss"]))
+                else:
+                    scheduler.step()
+            cbs.on_epoch_end(epoch, logs)
+            if trainer.stop_training:
+                break
+        cbs.on_train_end({})
+    except BaseException:
+        # an interrupted run (Ctrl-C, an error in a batch or a callback) does
+        # not reach on_train_end: close the progress bars, whose lines would
+        # otherwise stay open and be printed again when they are collected
+        for cb in cbs:
+            if isinstance(cb, ProgressBar):
+                cb.close()
+        raise
     return history
 
 

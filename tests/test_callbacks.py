@@ -168,6 +168,24 @@ def test_verbose_1_keeps_one_bar_line_per_epoch_with_the_logs(capsys):
         assert "loss: " in line and "accuracy: " in line and "lr: " in line
 
 
+def test_an_interrupted_fit_closes_its_progress_bar(capsys):
+    # the epoch's bar stayed open after Ctrl-C (on_train_end is not reached)
+    pytest.importorskip("tqdm")
+
+    class Interrupt(Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    x, y = _data()
+    bar = ProgressBar(1)
+    with pytest.raises(KeyboardInterrupt):
+        _model().fit(x, y, epochs=2, batch_size=32, callbacks=[bar, Interrupt()])
+    assert bar.bar is None
+    _, err = capsys.readouterr()
+    assert err.endswith("\n") and "Epoch 1/2" in err and "2/4" in err
+
+
 def test_verbose_1_without_tqdm_prints_plain_lines(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     assert not ProgressBar().available
