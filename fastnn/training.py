@@ -20,7 +20,7 @@ from fastnn import optim as _optim
 from fastnn._config import hot_threads
 from fastnn.callbacks import (Callback, CallbackList, EarlyStopping, ModelCheckpoint,
                               ProgressBar, ReduceLROnPlateau, TrainerState)
-from fastnn.nn.losses import CrossEntropyLoss, Loss, get_loss
+from fastnn.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, get_loss
 from fastnn.nn.module import Module, inference_mode, register_training
 
 __all__ = ["History", "Callback", "CallbackList", "TrainerState", "EarlyStopping",
@@ -111,10 +111,30 @@ def _check_batch_size(batch_size):
     return int(batch_size)
 
 
+def _binary_accuracy(out: np.ndarray, target: np.ndarray, threshold: float) -> float:
+    """Fraction of outputs on the side of ``threshold`` their 0/1 target is
+    (Keras' binary_accuracy, over every output of a multi-label batch)."""
+    t = np.asarray(target)
+    if t.size != out.size:
+        raise ValueError(f"accuracy: target has shape {t.shape} but the output has shape "
+                         f"{out.shape}")
+    hits = np.count_nonzero((out > threshold) == (t.reshape(out.shape) > 0.5))
+    return float(hits) / max(out.size, 1)
+
+
+def _logits_accuracy(out: np.ndarray, target: np.ndarray) -> float:
+    """Binary accuracy of logits (BCEWithLogitsLoss): positive means class 1."""
+    return _binary_accuracy(out, target, 0.0)
+
+
 def _accuracy(out: np.ndarray, target: np.ndarray) -> float:
     """Fraction of rows whose largest output is the target class; one-hot or
     probability targets (n_samples, n_classes) count their argmax, integer
-    labels may also come as a column (n_samples, 1)."""
+    labels may also come as a column (n_samples, 1). A single output per
+    sample (n_samples,) or (n_samples, 1) is a probability of class 1: binary
+    accuracy with threshold 0.5 (an argmax over one column is always 0)."""
+    if out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
+        return _binary_accuracy(out, target, 0.5)
     if target.ndim == 2 and target.shape[1] == 1 and target.dtype.kind in "iu":
         labels = target.reshape(-1)  # labels as a column
     else:
@@ -134,7 +154,9 @@ def _metric_fns(metrics, loss):
     fns = {}
     for i, m in enumerate(metrics):
         if m in ("accuracy", "acc"):
-            fns["accuracy"] = _accuracy
+            # Keras' "accuracy" is binary accuracy with a binary cross-entropy
+            fns["accuracy"] = (_logits_accuracy if isinstance(loss, BCEWithLogitsLoss)
+                               else _accuracy)
         elif callable(m):
             name = getattr(m, "__name__", None) or type(m).__name__
             fns[name if name not in fns else f"{name}_{i}"] = m
@@ -400,7 +422,10 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         (Keras' convention); the epoch's value is the mean of the batch
         values weighted by the batch sizes. Default ``["accuracy"]`` with
         cross-entropy (with one-hot targets, the argmax of the target is the
-        class).
+        class). With a binary cross-entropy (on logits) "accuracy" is the
+        binary accuracy of the logits (positive is class 1) over every
+        output, as Keras; with another loss and one output per sample, that
+        of the output as a probability (threshold 0.5).
     scheduler : LRScheduler or ReduceLROnPlateau, optional
         Stepped every epoch (ReduceLROnPlateau with ``val_loss``, or ``loss``
         without validation), or every batch when ``scheduler_interval`` is

@@ -338,3 +338,29 @@ def test_evaluate_defaults_to_the_loss_and_metrics_of_the_latest_fit():
     ce = m.evaluate(x, y, loss="cross_entropy")  # an explicit loss keeps its own defaults
     assert set(ce) == {"loss", "accuracy"}
     pickle.dumps(m)  # the recorded metric (a local function) is not pickled
+
+
+def test_accuracy_of_one_output_per_sample_is_binary():
+    # an argmax over one column is always 0: "accuracy" with a binary
+    # cross-entropy reported 1.0 (targets (n, 1)) or the fraction of 0 labels
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 4)).astype(np.float32)
+    t = (x[:, 0] > 0).astype(np.float32)
+    nn.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 1))
+    m.fit(x, t[:, None], loss="bce_with_logits", metrics=["accuracy"], epochs=5, lr=0.05)
+    out = m.predict(x)[:, 0]
+    expected = float(np.mean((out > 0) == (t > 0.5)))
+    assert 0.6 < expected < 1.0
+    for target in (t[:, None], t):
+        ev = m.evaluate(x, target, loss="bce_with_logits", metrics=["accuracy"])
+        assert ev["accuracy"] == pytest.approx(expected, rel=1e-12)
+    # multi-label: every output counts
+    m3 = nn.Sequential(nn.Linear(4, 3))
+    t3 = (rng.random((200, 3)) > 0.5).astype(np.float32)
+    out3 = m3.predict(x)
+    ev = m3.evaluate(x, t3, loss="bce_with_logits", metrics=["accuracy"])
+    assert ev["accuracy"] == pytest.approx(float(np.mean((out3 > 0) == (t3 > 0.5))))
+    # another loss with one output: a probability, threshold 0.5
+    ev = m.evaluate(x, t[:, None], loss="mse", metrics=["accuracy"])
+    assert ev["accuracy"] == pytest.approx(float(np.mean((out > 0.5) == (t > 0.5))))
