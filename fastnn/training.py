@@ -520,7 +520,13 @@ def _fit_optimizer(model, optimizer, lr):
     parameters, so a second ``fit`` continues with its state."""
     params = model.parameters()
     if not isinstance(optimizer, str):
-        return get_optimizer(optimizer, params, lr)
+        opt = get_optimizer(optimizer, params, lr)
+        inner = getattr(opt, "optimizer", opt)  # a wrapper (pruning's MaskedOptimizer)
+        held = {id(p) for p in inner._all_params()}
+        if params and not any(id(p) in held or id(p.data) in held for p in params):
+            raise ValueError("the optimizer updates none of the model's parameters (was it "
+                             "built over another model, or before the model was rebuilt?)")
+        return opt
     key = (optimizer.lower(), lr)
     cached = model.__dict__.get(_FIT_OPTIMIZER)
     if cached is not None and cached[0] == key and len(cached[1]) == len(params) \

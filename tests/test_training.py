@@ -364,3 +364,21 @@ def test_accuracy_of_one_output_per_sample_is_binary():
     # another loss with one output: a probability, threshold 0.5
     ev = m.evaluate(x, t[:, None], loss="mse", metrics=["accuracy"])
     assert ev["accuracy"] == pytest.approx(float(np.mean((out > 0.5) == (t > 0.5))))
+
+
+def test_fit_refuses_an_optimizer_over_another_models_parameters():
+    # training ran and left the model unchanged, without a word
+    x, y = _data()
+    old = _model()
+    opt = fastnn.optim.Adam(old.parameters())
+    m = _model(seed=1)
+    before = m.state_dict()
+    with pytest.raises(ValueError, match="none of the model's parameters"):
+        m.fit(x, y, optimizer=opt)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    # an optimizer over part of the model (frozen layers) trains that part
+    part = fastnn.optim.SGD(m[3].parameters(), lr=0.1)
+    m.fit(x, y, optimizer=part, epochs=1)
+    np.testing.assert_array_equal(m[0].weight.data, before["0.weight"])
+    assert not np.array_equal(m[3].weight.data, before["3.weight"])
