@@ -144,13 +144,21 @@ class Pruner:
         ``state_dict`` (parameters and buffers: BatchNorm running statistics,
         dropout stream offsets) and :meth:`undo` restores it bit for bit, so
         the network computes exactly what it computed before the step.
+    masks : list of ndarray of bool, optional
+        The masks to start from (True = kept), one per array, e.g. those of
+        a pruned model being resumed (``[w != 0 for w in weights]``). They
+        are used as they are, not copied: :meth:`prune` and :meth:`undo`
+        update them in place, so each must be a writable C-contiguous bool
+        array of its parameter's shape. The weights are not changed here:
+        call :meth:`apply` to zero the pruned ones. Default all True.
     """
 
-    def __init__(self, params, *, scope="global", names=None, model=None):
+    def __init__(self, params, *, scope="global", names=None, model=None, masks=None):
         if model is not None and not hasattr(model, "state_dict"):
             raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
         self.model = model
         self.params = _check_params(params)
+        masks = self._check_masks(masks)
         if scope not in ("global", "layer"):
             raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
         self.scope = scope
@@ -159,9 +167,32 @@ class Pruner:
         if len(names) != len(self.params):
             raise ValueError(f"got {len(names)} names for {len(self.params)} parameters")
         self.names = list(names)
-        self.masks = [np.ones(_data(p).shape, dtype=bool) for p in self.params]
+        self.masks = masks if masks is not None else \
+            [np.ones(_data(p).shape, dtype=bool) for p in self.params]
         self.optimizer = None
         self._history = []
+
+    def _check_masks(self, masks):
+        if masks is None:
+            return None
+        masks = list(masks)
+        if len(masks) != len(self.params):
+            raise ValueError(f"got {len(masks)} masks for {len(self.params)} parameters")
+        for i, (p, m) in enumerate(zip(self.params, masks)):
+            if not isinstance(m, np.ndarray) or m.dtype != np.bool_:
+                raise TypeError(f"masks[{i}] must be a numpy.ndarray of bool, got "
+                                f"{getattr(m, 'dtype', type(m).__name__)}")
+            if m.shape != _data(p).shape:
+                raise ValueError(f"masks[{i}] has shape {m.shape}, its parameter "
+                                 f"{_data(p).shape}")
+            if not m.flags.c_contiguous or not m.flags.writeable:
+                raise ValueError(f"masks[{i}] must be C-contiguous and writable: the pruner "
+                                 f"updates it in place, never a copy")
+        for i in range(len(masks)):
+            for j in range(i):
+                if np.shares_memory(masks[i], masks[j]):
+                    raise ValueError(f"masks[{i}] and masks[{j}] share memory")
+        return masks
 
     # ------------------------------------------------------------ pruning
 

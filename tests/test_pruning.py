@@ -498,3 +498,33 @@ def test_pruning_callback_follows_a_layer_grown_inside_fit(rng):
     weights[1].data = np.zeros((2, 9), np.float32)  # not a growth
     with pytest.raises(ValueError, match="mask has shape"):
         pr.apply()
+
+
+def test_pruner_starts_from_the_callers_masks(rng):
+    # resuming a pruned model needs its masks: they could not be given
+    ps = _params(rng)
+    masks = [np.abs(p.data) > 0.5 for p in ps]
+    before = [p.data.copy() for p in ps]
+    pr = Pruner(ps, masks=masks)
+    assert all(a is b for a, b in zip(pr.masks, masks))
+    for p, b in zip(ps, before):
+        np.testing.assert_array_equal(p.data, b)  # the weights are changed by apply only
+    pr.apply()
+    for p, m, b in zip(ps, masks, before):
+        np.testing.assert_array_equal(p.data, np.where(m, b, 0))
+    already = sum(int((~m).sum()) for m in masks)
+    total = sum(m.size for m in masks)
+    target = (already + 5) / total
+    assert pr.prune(target) == 5  # pruning goes on from them, in the caller's arrays
+    assert sum(int((~m).sum()) for m in masks) == already + 5
+    w = ps[0].data.shape
+    bad = [
+        (ValueError, "2 masks for 3", [masks[0], masks[1]]),
+        (TypeError, "bool", [masks[0].astype(np.int8)] + masks[1:]),
+        (ValueError, "shape", [np.ones((w[0] + 1, w[1]), bool)] + masks[1:]),
+        (ValueError, "C-contiguous", [np.ones(w[::-1], bool).T] + masks[1:]),
+        (ValueError, "share memory", [masks[0], masks[0].reshape(-1)[:5], masks[2]]),
+    ]
+    for error, match, m in bad:
+        with pytest.raises(error, match=match):
+            Pruner(ps, masks=m)
