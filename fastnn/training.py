@@ -306,27 +306,46 @@ def _check_fit_args(model, x, y, loss, metrics, epochs, batch_size, initial_epoc
     return batch_size, loss, fns
 
 
-def _model_dtype(model):
-    """The one float dtype of the model's parameters, or None (no parameters,
-    or several dtypes)."""
-    dtypes = {p.dtype for p in model.parameters()}
-    return dtypes.pop() if len(dtypes) == 1 else None
+def _input_dtype(model):
+    """The dtype the model's first layer takes, when it is a fastnn layer that
+    requires its own dtype (Linear, PReLU, the normalizations), reached through
+    Sequentials and layers that keep the dtype (activations, noise, Flatten);
+    None when unknown (a custom module may convert its input)."""
+    from fastnn.nn import layers as L
+    from fastnn.nn.module import Sequential
+
+    checked = (L.Linear, L.PReLU, L._BatchNorm, L.LayerNorm, L.GroupNorm)
+    keeps = (L.Activation, L._Noise, L.Flatten)
+
+    def first(m):
+        if isinstance(m, Sequential):
+            for child in m:
+                found, done = first(child)
+                if done:
+                    return found, True
+            return None, False
+        if isinstance(m, checked):
+            return m.dtype, True
+        return None, not isinstance(m, keeps)
+
+    return first(model)[0]
 
 
 def _check_inputs_fit_model(model, x, validation_data, transform):
     """Inputs the model cannot take raise before training, naming the array:
-    validation inputs of another dtype than the model's parameters, and
-    (without a per-batch transform, which may convert them) training inputs
-    of another dtype, or validation samples shaped unlike the training ones."""
-    dtype = _model_dtype(model) if model is not None else None
+    validation inputs of another dtype than the model's first layer takes,
+    and (without a per-batch transform, which may convert them) training
+    inputs of another dtype, or validation samples shaped unlike the
+    training ones."""
+    dtype = _input_dtype(model) if model is not None else None
     if transform is None and dtype is not None and x.dtype != dtype:
-        raise TypeError(f"x has dtype {x.dtype} but the model's parameters are {dtype}")
+        raise TypeError(f"x has dtype {x.dtype} but the model's first layer is {dtype}")
     if validation_data is None:
         return
     xv = validation_data[0]
     if dtype is not None and xv.dtype != dtype:
-        raise TypeError(f"validation_data[0] has dtype {xv.dtype} but the model's parameters "
-                        f"are {dtype}")
+        raise TypeError(f"validation_data[0] has dtype {xv.dtype} but the model's first "
+                        f"layer is {dtype}")
     if transform is None and xv.shape[1:] != x.shape[1:]:
         raise ValueError(f"validation_data[0] has samples of shape {xv.shape[1:]} but x has "
                          f"samples of shape {x.shape[1:]}")

@@ -382,3 +382,20 @@ def test_fit_refuses_an_optimizer_over_another_models_parameters():
     m.fit(x, y, optimizer=part, epochs=1)
     np.testing.assert_array_equal(m[0].weight.data, before["0.weight"])
     assert not np.array_equal(m[3].weight.data, before["3.weight"])
+
+
+def test_fit_leaves_the_input_dtype_to_a_custom_first_module():
+    # only fastnn's own first layers fix the input dtype before training
+    class ToFloat32(nn.Module):
+        def forward(self, x):
+            return (x / 4).astype(np.float32)
+
+        def backward(self, dy, *, input_grad=True):
+            return dy
+
+    x, y = _data()
+    m = nn.Sequential(ToFloat32(), _model())
+    h = m.fit(x.astype(np.float64), y, epochs=1, validation_data=(x.astype(np.float64), y))
+    assert len(h["val_loss"]) == 1
+    with pytest.raises(TypeError, match="first layer is float32"):
+        nn.Sequential(nn.Dropout(0.1), nn.Flatten(), _model()).fit(x.astype(np.float64), y)
