@@ -298,8 +298,10 @@ def _check_fit_args(model, x, y, loss, metrics, epochs, batch_size, initial_epoc
             or not 0 <= initial_epoch <= epochs:
         raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}], "
                          f"got {initial_epoch!r}")
-    if not 0.0 <= float(validation_split) < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+            or not 0.0 <= float(validation_split) < 1.0:
+        raise ValueError(f"validation_split must be a number in [0, 1), got "
+                         f"{validation_split!r}")
     loss = get_loss(loss)
     _check_targets(loss, y)
     fns = _metric_fns(metrics, loss)

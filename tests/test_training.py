@@ -172,6 +172,9 @@ def test_fit_bad_arguments_raise_before_training():
         m.fit(x, y, epochs=-1)
     with pytest.raises(ValueError, match="validation_split"):
         m.fit(x, y, validation_split=1.0)
+    for bad in ("0.2", None, True):  # a str raised TypeError from a comparison inside fit
+        with pytest.raises(ValueError, match="validation_split must be a number"):
+            m.fit(x, y, validation_split=bad)
     with pytest.raises(ValueError, match="optimizer"):
         m.fit(x, y, optimizer="adamax")
     with pytest.raises(ValueError, match="loss"):
