@@ -170,6 +170,7 @@ class Pruner:
         self.masks = masks if masks is not None else \
             [np.ones(_data(p).shape, dtype=bool) for p in self.params]
         self.optimizer = None
+        self._optimizer_of_fit = False  # set by a PruningCallback: follows fit's optimizer
         self._history = []
 
     def _check_masks(self, masks):
@@ -326,7 +327,10 @@ class Pruner:
         return tracked
 
     def _save(self):
-        opt = self.optimizer.state_dict() if self.optimizer is not None else None
+        # the optimizer with its state: an undo restores that optimizer, even
+        # if another one trains the network since (a later fit)
+        opt = (self.optimizer, self.optimizer.state_dict()) if self.optimizer is not None \
+            else None
         tracked = self._tracked()
         model = self.model.state_dict() if self.model is not None else None
         self._history.append((tracked, [_data(p).copy() for p in tracked],
@@ -355,8 +359,8 @@ class Pruner:
         # pruner's mask (shapes cannot differ: a growth clears the history)
         for dst, src in zip(self.masks, masks):
             np.copyto(dst, src)
-        if opt is not None and self.optimizer is not None:
-            self.optimizer.load_state_dict(opt)
+        if opt is not None:
+            opt[0].load_state_dict(opt[1])
         return True
 
     # ------------------------------------------------------------- report
@@ -390,6 +394,7 @@ class Pruner:
         """A :class:`MaskedOptimizer` over ``optimizer`` that keeps pruned
         weights at zero; its state is saved and restored with the weights."""
         self.optimizer = optimizer
+        self._optimizer_of_fit = False
         return MaskedOptimizer(optimizer, self)
 
 
@@ -453,8 +458,9 @@ class PruningCallback(Callback):
 
     After every optimizer step (``on_batch_end``) the pruned weights are set
     back to zero, so they stay exactly zero whatever the optimizer. The
-    training optimizer becomes the pruner's ``optimizer`` (unless it has
-    one), so :meth:`Pruner.undo` restores its state too. With a
+    training optimizer becomes the pruner's ``optimizer`` (unless
+    :meth:`Pruner.wrap` chose one), so :meth:`Pruner.undo` restores its
+    state too; each ``fit`` sets its own. With a
     ``schedule`` the pruner also prunes at the end of the given epochs
     (iterative pruning, the epochs in between retraining).
 
@@ -480,9 +486,11 @@ class PruningCallback(Callback):
     def on_train_begin(self, logs):
         # the training optimizer's state is then saved by each prune and
         # restored by undo, as with Pruner.wrap
-        if self.pruner.optimizer is None:
+        # (a later fit with another optimizer: that one, unless wrap chose one)
+        if self.pruner.optimizer is None or getattr(self.pruner, "_optimizer_of_fit", False):
             opt = self.trainer.optimizer
             self.pruner.optimizer = getattr(opt, "optimizer", opt)
+            self.pruner._optimizer_of_fit = True
         self.pruner.apply()
 
     def on_batch_end(self, batch, logs):

@@ -528,3 +528,35 @@ def test_pruner_starts_from_the_callers_masks(rng):
     for error, match, m in bad:
         with pytest.raises(error, match=match):
             Pruner(ps, masks=m)
+
+
+def test_pruning_callback_follows_the_optimizer_of_each_fit(rng):
+    # the first fit's optimizer stayed the pruner's: an undo after a fit with
+    # another optimizer loaded the first one's state and left the second's
+    from fastnn import nn
+    from fastnn.pruning import PruningCallback
+
+    nn.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 8, activation="tanh"), nn.Linear(8, 2))
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = rng.integers(0, 2, 32)
+    pr = Pruner([model[0].weight, model[1].weight], model=model)
+    first = optim.Adam(model.parameters(), lr=1e-2)
+    model.fit(x, y, optimizer=first, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    second = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.fit(x, y, optimizer=second, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.optimizer is second
+    saved = {k: v.copy() for k, v in second.state_dict()["state"][0].items()
+             if isinstance(v, np.ndarray)}
+    first_state = first.state_dict()
+    pr.prune(0.5)
+    model.fit(x, y, optimizer=second, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.undo()
+    for k, v in saved.items():
+        np.testing.assert_array_equal(second.state[id(model[0].weight)][k], v)
+    assert first.state_dict()["state"][0]["step"] == first_state["state"][0]["step"]
+    # an optimizer chosen by wrap stays the pruner's
+    third = optim.SGD(model.parameters(), lr=0.1)
+    wrapped = pr.wrap(first)
+    model.fit(x, y, optimizer=third, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.optimizer is first and wrapped.optimizer is first
