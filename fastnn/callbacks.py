@@ -601,6 +601,11 @@ class ModelCheckpoint(Callback):
     saved : list of str
         The files written, in order (each exists; one written again is
         listed once, at its latest save).
+    best : float
+        The best value of ``monitor`` saved so far with ``save_best_only``.
+        It is kept from one ``fit`` call to the next (as in Keras), so
+        continuing training with the same callback only overwrites the best
+        file with a better model.
     """
 
     def __init__(self, filepath: "os.PathLike[str] | str", monitor: str = "val_loss",
@@ -617,6 +622,7 @@ class ModelCheckpoint(Callback):
         self.save_best_only = bool(save_best_only)
         self.save_optimizer = bool(save_optimizer)
         self.saved: List[str] = []
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_train_begin(self, logs=None):
         for field in self._fields:
@@ -627,7 +633,6 @@ class ModelCheckpoint(Callback):
                                  f"validation_split)")
         if self.save_best_only:
             _check_monitor_available(self.trainer, self.monitor, "ModelCheckpoint")
-        self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -728,7 +733,12 @@ class ProgressBar(Callback):
             print(f"{self._epochs_text(epoch)} - {text}", file=self.file or sys.stdout,
                   flush=True)
 
-    def on_train_end(self, logs=None):
-        if self.bar is not None:  # stopped inside an epoch by an exception
+    def close(self) -> None:
+        """Close the epoch's bar if one is open (:func:`fastnn.training.fit`
+        calls it when training ends by an exception)."""
+        if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def on_train_end(self, logs=None):
+        self.close()

@@ -28,6 +28,7 @@ has fan_in = d1·r and fan_out = d0·r. Keras's layout (``layout="keras"``,
 the default of :func:`get`: kernel of shape (*kernel, in, out)) has
 fan_in = d[-2]·r', fan_out = d[-1]·r' with r' the product of the leading
 dimensions. Arrays with fewer than 2 dimensions have no fan: ValueError.
+A zero-size array (a fan of 0) is returned unchanged, as torch does.
 """
 import math
 import numbers
@@ -130,10 +131,8 @@ def _fan(tensor, mode, layout):
     if mode not in ("fan_in", "fan_out", "fan_avg"):
         raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor, layout)
-    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-    if fan == 0:
-        raise ValueError(f"tensor of shape {tensor.shape} has {mode} = 0")
-    return fan
+    # 0 only for a zero-size array, which the callers leave as it is (torch)
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
 
 
 # ------------------------------------------------------------ constant fills
@@ -279,8 +278,9 @@ def _kaiming_std(t, a, mode, nonlinearity, layout):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
     a = check_real("a", a)
+    gain = calculate_gain(nonlinearity, a)
     fan = _fan(t, mode, layout)
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return gain / math.sqrt(fan) if fan else None  # None: zero-size, nothing to fill
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, seed,
@@ -299,7 +299,10 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     seed, offset, n_threads, layout : as :func:`xavier_uniform_`
     """
     t = _tensor(tensor)
-    limit = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity, layout)
+    std = _kaiming_std(t, a, mode, nonlinearity, layout)
+    if std is None:
+        return t
+    limit = math.sqrt(3.0) * std
     return _random.uniform_(t, -limit, limit, seed=seed, offset=offset, n_threads=n_threads)
 
 
@@ -311,6 +314,8 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, 
     """
     t = _tensor(tensor)
     std = _kaiming_std(t, a, mode, nonlinearity, layout)
+    if std is None:
+        return t
     return _random.normal_(t, 0.0, std, seed=seed, offset=offset, n_threads=n_threads)
 
 
@@ -334,7 +339,12 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     """
     t = _tensor(tensor)
     scale = check_real("scale", scale, 0.0, False)
+    if distribution not in ("truncated_normal", "normal", "untruncated_normal", "uniform"):
+        raise ValueError(f"distribution must be 'truncated_normal', 'untruncated_normal' or "
+                         f"'uniform', got {distribution!r}")
     n = _fan(t, mode, layout)
+    if not n:
+        return t  # a zero-size array
     var = scale / n
     if distribution in ("truncated_normal", "normal"):
         std = math.sqrt(var) / 0.87962566103423978

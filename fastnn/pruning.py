@@ -144,13 +144,21 @@ class Pruner:
         ``state_dict`` (parameters and buffers: BatchNorm running statistics,
         dropout stream offsets) and :meth:`undo` restores it bit for bit, so
         the network computes exactly what it computed before the step.
+    masks : list of ndarray of bool, optional
+        The masks to start from (True = kept), one per array, e.g. those of
+        a pruned model being resumed (``[w != 0 for w in weights]``). They
+        are used as they are, not copied: :meth:`prune` and :meth:`undo`
+        update them in place, so each must be a writable C-contiguous bool
+        array of its parameter's shape. The weights are not changed here:
+        call :meth:`apply` to zero the pruned ones. Default all True.
     """
 
-    def __init__(self, params, *, scope="global", names=None, model=None):
+    def __init__(self, params, *, scope="global", names=None, model=None, masks=None):
         if model is not None and not hasattr(model, "state_dict"):
             raise TypeError(f"model must be a fastnn.nn.Module, got {type(model).__name__}")
         self.model = model
         self.params = _check_params(params)
+        masks = self._check_masks(masks)
         if scope not in ("global", "layer"):
             raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
         self.scope = scope
@@ -159,9 +167,33 @@ class Pruner:
         if len(names) != len(self.params):
             raise ValueError(f"got {len(names)} names for {len(self.params)} parameters")
         self.names = list(names)
-        self.masks = [np.ones(_data(p).shape, dtype=bool) for p in self.params]
+        self.masks = masks if masks is not None else \
+            [np.ones(_data(p).shape, dtype=bool) for p in self.params]
         self.optimizer = None
+        self._optimizer_of_fit = False  # set by a PruningCallback: follows fit's optimizer
         self._history = []
+
+    def _check_masks(self, masks):
+        if masks is None:
+            return None
+        masks = list(masks)
+        if len(masks) != len(self.params):
+            raise ValueError(f"got {len(masks)} masks for {len(self.params)} parameters")
+        for i, (p, m) in enumerate(zip(self.params, masks)):
+            if not isinstance(m, np.ndarray) or m.dtype != np.bool_:
+                raise TypeError(f"masks[{i}] must be a numpy.ndarray of bool, got "
+                                f"{getattr(m, 'dtype', type(m).__name__)}")
+            if m.shape != _data(p).shape:
+                raise ValueError(f"masks[{i}] has shape {m.shape}, its parameter "
+                                 f"{_data(p).shape}")
+            if not m.flags.c_contiguous or not m.flags.writeable:
+                raise ValueError(f"masks[{i}] must be C-contiguous and writable: the pruner "
+                                 f"updates it in place, never a copy")
+        for i in range(len(masks)):
+            for j in range(i):
+                if np.shares_memory(masks[i], masks[j]):
+                    raise ValueError(f"masks[{i}] and masks[{j}] share memory")
+        return masks
 
     # ------------------------------------------------------------ pruning
 
@@ -200,6 +232,7 @@ class Pruner:
             raise ValueError(f"target must be in [0, 1], got {target}")
         if criterion not in _CRITERIA:
             raise ValueError(f"criterion must be one of {_CRITERIA}, got {criterion!r}")
+        self._follow_growth()
         scores = self._scores(criterion, grads, loss_fn)  # validates before any change
         self._save()
         groups = ([list(range(len(self.params)))] if self.scope == "global"
@@ -229,9 +262,33 @@ class Pruner:
         return pruned
 
     def apply(self):
-        """Zero every pruned weight (after an optimizer step, a load, ...)."""
+        """Zero every pruned weight (after an optimizer step, a load, ...).
+
+        A parameter that has grown since its mask was made (a layer widened
+        by :mod:`fastnn.growth` without this pruner being told, e.g. by
+        :class:`fastnn.growth.GrowOnPlateau` next to a
+        :class:`PruningCallback`) gets its mask extended first, as
+        :meth:`extend_mask` does; any other change of shape raises ValueError.
+        """
+        self._follow_growth()
         for p, m in zip(self.params, self.masks):
             np.copyto(_data(p), 0, where=~m)
+
+    def _follow_growth(self):
+        """Extend the masks of parameters whose arrays grew (checked first,
+        nothing changes when one cannot be matched)."""
+        grown = []
+        for i, p in enumerate(self.params):
+            old, new = self.masks[i].shape, _data(p).shape
+            if old == new:
+                continue
+            if len(old) != len(new) or any(a > b for a, b in zip(old, new)):
+                raise ValueError(f"{self.names[i]} has shape {new} but its mask has shape "
+                                 f"{old}: only a grown parameter (its old values in the "
+                                 f"leading block) can keep its mask")
+            grown.append((p, old))
+        for p, old in grown:
+            self.extend_mask(p, old)
 
     def extend_mask(self, param, old_shape):
         """Fit the mask of ``param`` to its grown array (network growth).
@@ -270,7 +327,10 @@ class Pruner:
         return tracked
 
     def _save(self):
-        opt = self.optimizer.state_dict() if self.optimizer is not None else None
+        # the optimizer with its state: an undo restores that optimizer, even
+        # if another one trains the network since (a later fit)
+        opt = (self.optimizer, self.optimizer.state_dict()) if self.optimizer is not None \
+            else None
         tracked = self._tracked()
         model = self.model.state_dict() if self.model is not None else None
         self._history.append((tracked, [_data(p).copy() for p in tracked],
@@ -295,9 +355,12 @@ class Pruner:
             np.copyto(_data(p), d)
         if model is not None:
             self.model.load_state_dict(model)
-        self.masks = masks
-        if opt is not None and self.optimizer is not None:
-            self.optimizer.load_state_dict(opt)
+        # in place: a mask the caller keeps (``pruner.masks[i]``) stays the
+        # pruner's mask (shapes cannot differ: a growth clears the history)
+        for dst, src in zip(self.masks, masks):
+            np.copyto(dst, src)
+        if opt is not None:
+            opt[0].load_state_dict(opt[1])
         return True
 
     # ------------------------------------------------------------- report
@@ -305,6 +368,7 @@ class Pruner:
     def report(self):
         """Per-layer sparsity: a list of dicts (name, size, pruned, sparsity)
         followed by the total (name ``"total"``)."""
+        self._follow_growth()
         rows = []
         for name, m in zip(self.names, self.masks):
             pruned = int(m.size - np.count_nonzero(m))
@@ -330,6 +394,7 @@ class Pruner:
         """A :class:`MaskedOptimizer` over ``optimizer`` that keeps pruned
         weights at zero; its state is saved and restored with the weights."""
         self.optimizer = optimizer
+        self._optimizer_of_fit = False
         return MaskedOptimizer(optimizer, self)
 
 
@@ -347,7 +412,30 @@ class MaskedOptimizer:
         self.optimizer = optimizer
         self.pruner = pruner
 
-    def step(self, grads=None):
+    def step(self, closure=None, grads=None):
+        """The wrapped optimizer's step on masked gradients, then the pruned
+        weights set to zero again.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            As in :meth:`fastnn.optim.Optimizer.step`: called once, before
+            the update, to compute the gradients; its value is returned.
+        grads : list of ndarray, optional
+            Gradients in the order of the parameters (default each
+            Parameter's ``.grad``); may also be the first positional argument.
+
+        Returns
+        -------
+        object
+            The closure's return value, or None.
+        """
+        if closure is not None and not callable(closure):
+            if grads is not None:
+                raise TypeError("step() got grads twice")
+            closure, grads = None, closure
+        value = closure() if closure is not None else None
+        self.pruner._follow_growth()
         params = self.optimizer._all_params()
         if grads is None:
             grads = [getattr(p, "grad", None) for p in params]
@@ -359,6 +447,7 @@ class MaskedOptimizer:
             masked.append(g if g is None or m is None else np.where(m, g, 0).astype(g.dtype))
         self.optimizer.step(masked if len(masked) == len(params) else grads)
         self.pruner.apply()
+        return value
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
@@ -369,8 +458,9 @@ class PruningCallback(Callback):
 
     After every optimizer step (``on_batch_end``) the pruned weights are set
     back to zero, so they stay exactly zero whatever the optimizer. The
-    training optimizer becomes the pruner's ``optimizer`` (unless it has
-    one), so :meth:`Pruner.undo` restores its state too. With a
+    training optimizer becomes the pruner's ``optimizer`` (unless
+    :meth:`Pruner.wrap` chose one), so :meth:`Pruner.undo` restores its
+    state too; each ``fit`` sets its own. With a
     ``schedule`` the pruner also prunes at the end of the given epochs
     (iterative pruning, the epochs in between retraining).
 
@@ -396,9 +486,11 @@ class PruningCallback(Callback):
     def on_train_begin(self, logs):
         # the training optimizer's state is then saved by each prune and
         # restored by undo, as with Pruner.wrap
-        if self.pruner.optimizer is None:
+        # (a later fit with another optimizer: that one, unless wrap chose one)
+        if self.pruner.optimizer is None or getattr(self.pruner, "_optimizer_of_fit", False):
             opt = self.trainer.optimizer
             self.pruner.optimizer = getattr(opt, "optimizer", opt)
+            self.pruner._optimizer_of_fit = True
         self.pruner.apply()
 
     def on_batch_end(self, batch, logs):

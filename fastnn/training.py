@@ -20,7 +20,7 @@ from fastnn import optim as _optim
 from fastnn._config import hot_threads
 from fastnn.callbacks import (Callback, CallbackList, EarlyStopping, ModelCheckpoint,
                               ProgressBar, ReduceLROnPlateau, TrainerState)
-from fastnn.nn.losses import CrossEntropyLoss, Loss, get_loss
+from fastnn.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, get_loss
 from fastnn.nn.module import Module, inference_mode, register_training
 
 __all__ = ["History", "Callback", "CallbackList", "TrainerState", "EarlyStopping",
@@ -111,10 +111,30 @@ def _check_batch_size(batch_size):
     return int(batch_size)
 
 
+def _binary_accuracy(out: np.ndarray, target: np.ndarray, threshold: float) -> float:
+    """Fraction of outputs on the side of ``threshold`` their 0/1 target is
+    (Keras' binary_accuracy, over every output of a multi-label batch)."""
+    t = np.asarray(target)
+    if t.size != out.size:
+        raise ValueError(f"accuracy: target has shape {t.shape} but the output has shape "
+                         f"{out.shape}")
+    hits = np.count_nonzero((out > threshold) == (t.reshape(out.shape) > 0.5))
+    return float(hits) / max(out.size, 1)
+
+
+def _logits_accuracy(out: np.ndarray, target: np.ndarray) -> float:
+    """Binary accuracy of logits (BCEWithLogitsLoss): positive means class 1."""
+    return _binary_accuracy(out, target, 0.0)
+
+
 def _accuracy(out: np.ndarray, target: np.ndarray) -> float:
     """Fraction of rows whose largest output is the target class; one-hot or
     probability targets (n_samples, n_classes) count their argmax, integer
-    labels may also come as a column (n_samples, 1)."""
+    labels may also come as a column (n_samples, 1). A single output per
+    sample (n_samples,) or (n_samples, 1) is a probability of class 1: binary
+    accuracy with threshold 0.5 (an argmax over one column is always 0)."""
+    if out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
+        return _binary_accuracy(out, target, 0.5)
     if target.ndim == 2 and target.shape[1] == 1 and target.dtype.kind in "iu":
         labels = target.reshape(-1)  # labels as a column
     else:
@@ -134,7 +154,9 @@ def _metric_fns(metrics, loss):
     fns = {}
     for i, m in enumerate(metrics):
         if m in ("accuracy", "acc"):
-            fns["accuracy"] = _accuracy
+            # Keras' "accuracy" is binary accuracy with a binary cross-entropy
+            fns["accuracy"] = (_logits_accuracy if isinstance(loss, BCEWithLogitsLoss)
+                               else _accuracy)
         elif callable(m):
             name = getattr(m, "__name__", None) or type(m).__name__
             fns[name if name not in fns else f"{name}_{i}"] = m
@@ -182,8 +204,13 @@ class _Batches:
         return buf
 
 
+# Module.__dict__ key of the loss and metrics of the model's latest fit (as
+# given), the defaults of evaluate (Module.__getstate__ leaves it out of copies)
+_FIT_LOSS = "_fit_loss_"
+
+
 def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
-             loss: Union[str, Loss] = "cross_entropy", batch_size: int = 256,
+             loss: Optional[Union[str, Loss]] = None, batch_size: int = 256,
              metrics: Optional[Sequence[Union[str, Callable]]] = None,
              blas_threads: Optional[int] = 1) -> Dict[str, float]:
     """Mean loss (and metrics) of ``model`` in eval mode over ``(x, y)``.
@@ -192,10 +219,13 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
     ----------
     model : Module
     x, y : ndarray
-    loss : str or Loss
+    loss : str or Loss, optional
+        Default: the loss of the model's latest :func:`fit` (as Keras
+        evaluates with the compiled loss), else "cross_entropy".
     batch_size : int
     metrics : list, optional
-        As in :func:`fit`; default ``["accuracy"]`` with cross-entropy.
+        As in :func:`fit`. Default: with the default loss, the metrics of
+        that fit; else ``["accuracy"]`` with cross-entropy.
     blas_threads : int or None, default 1
         As in :func:`fit`.
 
@@ -206,6 +236,10 @@ def evaluate(model: Module, x: np.ndarray, y: np.ndarray, *,
     """
     _check_xy(x, y)
     batch_size = _check_batch_size(batch_size)
+    if loss is None:
+        loss, fit_metrics = model.__dict__.get(_FIT_LOSS, ("cross_entropy", None))
+        if metrics is None:
+            metrics = fit_metrics
     loss = get_loss(loss)
     _check_targets(loss, y)
     with _blas_limit(blas_threads), hot_threads():
@@ -264,18 +298,67 @@ def _check_fit_args(model, x, y, loss, metrics, epochs, batch_size, initial_epoc
             or not 0 <= initial_epoch <= epochs:
         raise ValueError(f"initial_epoch must be an int in [0, epochs={epochs}], "
                          f"got {initial_epoch!r}")
-    if not 0.0 <= float(validation_split) < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+            or not 0.0 <= float(validation_split) < 1.0:
+        raise ValueError(f"validation_split must be a number in [0, 1), got "
+                         f"{validation_split!r}")
     loss = get_loss(loss)
     _check_targets(loss, y)
     fns = _metric_fns(metrics, loss)
     return batch_size, loss, fns
 
 
+def _input_dtype(model):
+    """The dtype the model's first layer takes, when it is a fastnn layer that
+    requires its own dtype (Linear, PReLU, the normalizations), reached through
+    Sequentials and layers that keep the dtype (activations, noise, Flatten);
+    None when unknown (a custom module may convert its input)."""
+    from fastnn.nn import layers as L
+    from fastnn.nn.module import Sequential
+
+    checked = (L.Linear, L.PReLU, L._BatchNorm, L.LayerNorm, L.GroupNorm)
+    keeps = (L.Activation, L._Noise, L.Flatten)
+
+    def first(m):
+        if isinstance(m, Sequential):
+            for child in m:
+                found, done = first(child)
+                if done:
+                    return found, True
+            return None, False
+        if isinstance(m, checked):
+            return m.dtype, True
+        return None, not isinstance(m, keeps)
+
+    return first(model)[0]
+
+
+def _check_inputs_fit_model(model, x, validation_data, transform):
+    """Inputs the model cannot take raise before training, naming the array:
+    validation inputs of another dtype than the model's first layer takes,
+    and (without a per-batch transform, which may convert them) training
+    inputs of another dtype, or validation samples shaped unlike the
+    training ones."""
+    dtype = _input_dtype(model) if model is not None else None
+    if transform is None and dtype is not None and x.dtype != dtype:
+        raise TypeError(f"x has dtype {x.dtype} but the model's first layer is {dtype}")
+    if validation_data is None:
+        return
+    xv = validation_data[0]
+    if dtype is not None and xv.dtype != dtype:
+        raise TypeError(f"validation_data[0] has dtype {xv.dtype} but the model's first "
+                        f"layer is {dtype}")
+    if transform is None and xv.shape[1:] != x.shape[1:]:
+        raise ValueError(f"validation_data[0] has samples of shape {xv.shape[1:]} but x has "
+                         f"samples of shape {x.shape[1:]}")
+
+
 def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data,
-                  scheduler, scheduler_interval):
+                  scheduler, scheduler_interval, model=None, transform=None):
     """Checks the validation data and the scheduler interval and builds the
     loop's state; shared by :func:`fit` and ``fastnn.distributed``'s fit.
+    With ``model``, inputs of a dtype or sample shape the model cannot take
+    raise here, before training (see :func:`_check_inputs_fit_model`).
 
     Returns
     -------
@@ -288,6 +371,7 @@ def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, valid
             raise TypeError("validation_data must be a pair (x_val, y_val)")
         _check_xy(validation_data[0], validation_data[1], "validation_data[0]")
         _check_targets(loss, validation_data[1], "validation_data[1]")
+    _check_inputs_fit_model(model, x, validation_data, transform)
     if scheduler_interval is None:
         per_batch = isinstance(scheduler, (_optim.lr_scheduler.CyclicLR,
                                            _optim.lr_scheduler.OneCycleLR))
@@ -333,7 +417,12 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         Float labels of shape (n_samples,) raise TypeError. Targets otherwise.
     loss : str or Loss, default "cross_entropy"
     optimizer : str or Optimizer, default "adam"
-        A name builds that optimizer over ``model.parameters()`` (with ``lr``).
+        A name builds that optimizer over ``model.parameters()`` (with
+        ``lr``). The optimizer built is kept with the model, and the next
+        ``fit`` given the same name and ``lr`` over the same parameters uses
+        it again, so calling ``fit`` again continues training (moments, step
+        counts and a rate lowered by ReduceLROnPlateau carry over), as in
+        Keras after ``compile``. Pass an Optimizer to choose its state.
     lr : float, optional
     epochs : int, default 1
         The index of the last epoch plus one (Keras): with ``initial_epoch``
@@ -354,7 +443,10 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         (Keras' convention); the epoch's value is the mean of the batch
         values weighted by the batch sizes. Default ``["accuracy"]`` with
         cross-entropy (with one-hot targets, the argmax of the target is the
-        class).
+        class). With a binary cross-entropy (on logits) "accuracy" is the
+        binary accuracy of the logits (positive is class 1) over every
+        output, as Keras; with another loss and one output per sample, that
+        of the output as a probability (threshold 0.5).
     scheduler : LRScheduler or ReduceLROnPlateau, optional
         Stepped every epoch (ReduceLROnPlateau with ``val_loss``, or ``loss``
         without validation), or every batch when ``scheduler_interval`` is
@@ -438,12 +530,42 @@ def _blas_limit(blas_threads):
     return _blas.limit_blas_threads(int(blas_threads))
 
 
+# Module.__dict__ key of the optimizer fit built from a name: (name, lr), the
+# parameters, the optimizer (Module.__getstate__ leaves it out of copies)
+_FIT_OPTIMIZER = "_fit_optimizer_"
+
+
+def _fit_optimizer(model, optimizer, lr):
+    """:func:`get_optimizer` for fit: an optimizer built from a name is kept
+    on the model and returned again for the same name and lr over the same
+    parameters, so a second ``fit`` continues with its state."""
+    params = model.parameters()
+    if not isinstance(optimizer, str):
+        opt = get_optimizer(optimizer, params, lr)
+        inner = getattr(opt, "optimizer", opt)  # a wrapper (pruning's MaskedOptimizer)
+        held = {id(p) for p in inner._all_params()}
+        if params and not any(id(p) in held or id(p.data) in held for p in params):
+            raise ValueError("the optimizer updates none of the model's parameters (was it "
+                             "built over another model, or before the model was rebuilt?)")
+        return opt
+    key = (optimizer.lower(), lr)
+    cached = model.__dict__.get(_FIT_OPTIMIZER)
+    if cached is not None and cached[0] == key and len(cached[1]) == len(params) \
+            and all(a is b for a, b in zip(cached[1], params)):
+        return cached[2]
+    opt = get_optimizer(optimizer, params, lr)
+    model.__dict__[_FIT_OPTIMIZER] = (key, params, opt)
+    return opt
+
+
 def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
          validation_split, shuffle, seed, callbacks, metrics, scheduler, scheduler_interval,
          verbose, transform=None, initial_epoch=0):
+    given = (loss, metrics)
     batch_size, loss, fns = _check_fit_args(model, x, y, loss, metrics, epochs, batch_size,
                                             initial_epoch, validation_split)
-    opt = get_optimizer(optimizer, model.parameters(), lr)
+    model.__dict__[_FIT_LOSS] = given  # evaluate's defaults
+    opt = _fit_optimizer(model, optimizer, lr)
     if validation_data is None and validation_split > 0:
         n_val = int(x.shape[0] * validation_split)
         if n_val < 1:
@@ -452,7 +574,7 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
         x, y = x[:-n_val], y[:-n_val]
     trainer, per_batch, plateau = _prepare_loop(
         opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data, scheduler,
-        scheduler_interval)
+        scheduler_interval, model, transform)
     n, n_batches = x.shape[0], trainer.n_batches
     history = History()
     cbs = CallbackList(callbacks)
@@ -469,49 +591,58 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
         for _ in range(initial_epoch):  # the orders of the epochs already run
             rng.permutation(n)
     model.train()
-    cbs.on_train_begin({})
-    for epoch in range(initial_epoch, epochs):
-        cbs.on_epoch_begin(epoch, {})
-        if shuffle:
-            order = rng.permutation(n)
-        total, sums = 0.0, {k: 0.0 for k in fns}
-        for b in range(n_batches):
-            idx = order[b * batch_size:(b + 1) * batch_size]
-            cbs.on_batch_begin(b, {"size": len(idx)})
-            xb = batches.take(x, idx, "x")
-            yb = batches.take(y, idx, "y")
-            if transform is not None:
-                xb, yb = transform(xb, yb)
-            model.zero_grad()
-            out = model.forward(xb)
-            value = loss.forward(out, yb)
-            for k, fn in fns.items():
-                sums[k] += _metric_value(k, fn, out, yb) * len(idx)
-            model.backward(loss.backward(), input_grad=False)
-            opt.step()
-            if scheduler is not None and per_batch:
-                scheduler.step()
-            total += value * len(idx) if mean else value
-            cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
-        logs = {"loss": total / n}
-        logs.update({k: v / n for k, v in sums.items()})
-        penalty = model.penalty()
-        if penalty:
-            logs["penalty"] = penalty
-        if validation_data is not None:
-            val = _evaluate(model, validation_data[0], validation_data[1], loss,
-                            max(batch_size, 256), fns)
-            logs.update({"val_" + k: v for k, v in val.items()})
-        logs["lr"] = float(opt.param_groups[0]["lr"])
-        if scheduler is not None and not per_batch:
-            if plateau:
-                scheduler.step(logs.get("val_loss", logs["loss"]))
-            else:
-                scheduler.step()
-        cbs.on_epoch_end(epoch, logs)
-        if trainer.stop_training:
-            break
-    cbs.on_train_end({})
+    try:
+        cbs.on_train_begin({})
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch, {})
+            if shuffle:
+                order = rng.permutation(n)
+            total, sums = 0.0, {k: 0.0 for k in fns}
+            for b in range(n_batches):
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                cbs.on_batch_begin(b, {"size": len(idx)})
+                xb = batches.take(x, idx, "x")
+                yb = batches.take(y, idx, "y")
+                if transform is not None:
+                    xb, yb = transform(xb, yb)
+                model.zero_grad()
+                out = model.forward(xb)
+                value = loss.forward(out, yb)
+                for k, fn in fns.items():
+                    sums[k] += _metric_value(k, fn, out, yb) * len(idx)
+                model.backward(loss.backward(), input_grad=False)
+                opt.step()
+                if scheduler is not None and per_batch:
+                    scheduler.step()
+                total += value * len(idx) if mean else value
+                cbs.on_batch_end(b, {"loss": value, "size": len(idx)})
+            logs = {"loss": total / n}
+            logs.update({k: v / n for k, v in sums.items()})
+            penalty = model.penalty()
+            if penalty:
+                logs["penalty"] = penalty
+            if validation_data is not None:
+                val = _evaluate(model, validation_data[0], validation_data[1], loss,
+                                max(batch_size, 256), fns)
+                logs.update({"val_" + k: v for k, v in val.items()})
+            logs["lr"] = float(opt.param_groups[0]["lr"])
+            if scheduler is not None and not per_batch:
+                if plateau:
+                    scheduler.step(logs.get("val_loss", logs["loss"]))
+                else:
+                    scheduler.step()
+            cbs.on_epoch_end(epoch, logs)
+            if trainer.stop_training:
+                break
+        cbs.on_train_end({})
+    except BaseException:
+        # an interrupted run (Ctrl-C, an error in a batch or a callback) does
+        # not reach on_train_end: close the progress bars, whose lines would
+        # otherwise stay open and be printed again when they are collected
+        for cb in cbs:
+            if isinstance(cb, ProgressBar):
+                cb.close()
+        raise
     return history
 
 

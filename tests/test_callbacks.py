@@ -168,6 +168,24 @@ def test_verbose_1_keeps_one_bar_line_per_epoch_with_the_logs(capsys):
         assert "loss: " in line and "accuracy: " in line and "lr: " in line
 
 
+def test_an_interrupted_fit_closes_its_progress_bar(capsys):
+    # the epoch's bar stayed open after Ctrl-C (on_train_end is not reached)
+    pytest.importorskip("tqdm")
+
+    class Interrupt(Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    x, y = _data()
+    bar = ProgressBar(1)
+    with pytest.raises(KeyboardInterrupt):
+        _model().fit(x, y, epochs=2, batch_size=32, callbacks=[bar, Interrupt()])
+    assert bar.bar is None
+    _, err = capsys.readouterr()
+    assert err.endswith("\n") and "Epoch 1/2" in err and "2/4" in err
+
+
 def test_verbose_1_without_tqdm_prints_plain_lines(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     assert not ProgressBar().available
@@ -440,3 +458,20 @@ def test_module_fit_needs_a_registered_training_loop(monkeypatch):
     with pytest.raises(TypeError, match="fit must be callable"):
         module.register_training(fit=None, evaluate=training.evaluate,
                                  predict=training.predict)
+
+
+def test_model_checkpoint_best_only_keeps_its_best_across_fit_calls(tmp_path):
+    # continuing training with the same callback must not overwrite the best
+    # file with a worse model (Keras keeps ModelCheckpoint.best across fits)
+    x, y = _data()
+    m = _model()
+    ck = ModelCheckpoint(tmp_path / "best", monitor="loss", save_best_only=True)
+    opt = optim.SGD(m.parameters(), lr=0.05)
+    h = m.fit(x, y, epochs=3, optimizer=opt, callbacks=[ck])
+    best, saved = ck.best, m.state_dict()
+    assert best == min(h["loss"])
+    opt.param_groups[0]["lr"] = 1e4  # the next epoch is far worse
+    h2 = m.fit(x, y, epochs=1, optimizer=opt, callbacks=[ck])
+    assert h2["loss"][0] > best and ck.best == best
+    if h["loss"].index(best) == 2:
+        _assert_same_state(_model(seed=3).load(tmp_path / "best").state_dict(), saved)

@@ -1037,6 +1037,11 @@ def test_dense_bad_arguments(dtype, rng):
         F.dense_backward(g, x, w, saved, "gelu", grad_weight=np.zeros((5, 4), dtype))
     with pytest.raises(ValueError, match="grad_bias given but has_bias is False"):
         F.dense_backward(g, x, w, saved, "gelu", has_bias=False, grad_bias=np.zeros(4, dtype))
+    # a grad_input that would not be written was silently left as it was
+    gi = np.full(x.shape, 7.0, dtype)
+    with pytest.raises(ValueError, match="grad_input given but needs_input_grad is False"):
+        F.dense_backward(g, x, w, saved, "gelu", needs_input_grad=False, grad_input=gi)
+    assert np.all(gi == 7.0)
     with pytest.raises(ValueError, match="shapes do not chain"):
         F.dense_backward(g, x, w.T.copy(), saved, "gelu")
     with pytest.raises(ValueError, match="grad_input and x share memory"):

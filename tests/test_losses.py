@@ -1,6 +1,7 @@
 """Losses and regularizers against the NumPy references, finite differences,
 determinism and argument checking."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -784,6 +785,33 @@ def test_init_bad_input(dtype):
         with pytest.raises(error, match=match):
             call()
         assert np.all(w == 9.0) and np.all(vec == 9.0), match
+
+
+@pytest.mark.parametrize("shape", [(5, 0), (0, 5), (0, 0), (3, 0, 2, 2)])
+def test_fan_initializers_leave_zero_size_arrays_unchanged(shape, dtype):
+    # kaiming_* raised "has fan_in = 0" where torch.nn.init returns the
+    # zero-element tensor as it is
+    calls = [lambda w: init.kaiming_uniform_(w, seed=1),
+             lambda w: init.kaiming_normal_(w, mode="fan_out", seed=1),
+             lambda w: init.xavier_uniform_(w, seed=1),
+             lambda w: init.variance_scaling_(w, 2.0, "fan_avg", seed=1),
+             lambda w: init.lecun_normal_(w, seed=1),
+             lambda w: init.get("he_uniform")(w, seed=1),
+             lambda w: init.orthogonal_(w, seed=1)]
+    for call in calls:
+        w = np.empty(shape, dtype)
+        assert call(w) is w
+    w = np.empty(shape, dtype)
+    with pytest.raises(ValueError, match="mode"):
+        init.kaiming_normal_(w, mode="fan_avg", seed=1)
+    with pytest.raises(ValueError, match="Unsupported"):
+        init.kaiming_normal_(w, nonlinearity="x", seed=1)
+    with pytest.raises(ValueError, match="distribution"):
+        init.variance_scaling_(w, distribution="x", seed=1)
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert torch.nn.init.kaiming_uniform_(torch.empty(shape)).shape == shape
 
 
 def test_normal_inversion_accuracy(dtype, simd_level):

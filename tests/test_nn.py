@@ -421,6 +421,29 @@ def test_losses(rng):
         nn.MSELoss().backward()
 
 
+@pytest.mark.parametrize("loss", [nn.MSELoss, nn.BCEWithLogitsLoss])
+def test_regression_losses_refuse_targets_of_another_shape(loss, rng):
+    # the target was reshaped to the output's shape: a transposed target was
+    # silently paired with the wrong outputs
+    out = rng.standard_normal((4, 3))
+    t = (rng.standard_normal((4, 3)) > 0).astype(np.float64)
+    ref = loss()(out, t)
+    with pytest.raises(ValueError, match=r"target has shape \(3, 4\), which does not match the "
+                                         r"output's shape \(4, 3\)"):
+        loss()(out, np.ascontiguousarray(t.T))
+    with pytest.raises(ValueError, match="target has shape"):
+        loss()(out, t.reshape(-1))
+    assert loss()(out, t.astype(np.float32)) == ref
+    # a missing or extra trailing axis of size 1 is the same target (Keras)
+    col = out[:, :1].copy()
+    assert loss()(col, t[:, 0]) == loss()(col, t[:, :1])
+    assert loss()(col[:, 0], t[:, :1]) == loss()(col[:, 0], t[:, 0])
+    x = rng.standard_normal((8, 5)).astype(np.float32)
+    m = nn.Sequential(nn.Linear(5, 2))
+    with pytest.raises(ValueError, match="target has shape"):
+        m.fit(x, np.zeros(8, np.float32), loss=loss())
+
+
 # ------------------------------------------------------------------ ownership, threads
 
 def _small_model(dtype=np.float32):

@@ -431,3 +431,132 @@ def test_exact_criterion_on_a_held_out_batch_of_a_network(rng):
     # zeroing them one at a time never costs more than zeroing the smallest |w|
     mag = np.argsort(np.concatenate([np.abs(b).reshape(-1) for b in before]), kind="stable")
     assert flat[chosen].sum() <= flat[mag[:k]].sum()
+
+
+def test_undo_restores_the_masks_the_caller_keeps(rng):
+    ps = _params(rng)
+    pr = Pruner(ps)
+    kept = list(pr.masks)
+    pr.prune(0.3)
+    before = [m.copy() for m in kept]
+    pr.prune(0.8)
+    assert pr.undo()
+    for k, m, b in zip(kept, pr.masks, before):
+        assert k is m  # still the pruner's mask, showing the restored state
+        np.testing.assert_array_equal(k, b)
+    kept[0][...] = True  # an edit of a kept mask is the pruner's
+    pr.apply()
+    assert pr.report()[0]["pruned"] == 0
+
+
+def test_masked_optimizer_step_takes_a_closure(rng):
+    ps = _params(rng)
+    ref = [fastnn.Parameter(p.data.copy()) for p in ps]
+    pr, pr_ref = Pruner(ps), Pruner(ref)
+    opt, opt_ref = pr.wrap(optim.SGD(ps, lr=0.1)), pr_ref.wrap(optim.SGD(ref, lr=0.1))
+    pr.prune(0.5)
+    pr_ref.prune(0.5)
+    grads = [rng.standard_normal(p.shape) for p in ps]
+
+    def closure():
+        for p, g in zip(ps, grads):
+            p.grad = g.copy()
+        return 1.5
+
+    assert opt.step(closure) == 1.5
+    for p, g in zip(ref, grads):
+        p.grad = g.copy()
+    assert opt_ref.step() is None
+    for p, q in zip(ps, ref):
+        np.testing.assert_array_equal(p.data, q.data)
+    with pytest.raises(TypeError, match="twice"):
+        opt.step(grads, grads=grads)
+
+
+def test_pruning_callback_follows_a_layer_grown_inside_fit(rng):
+    from fastnn import nn
+    from fastnn.growth import GrowOnPlateau
+    from fastnn.pruning import PruningCallback
+
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8, activation="relu"), nn.Linear(8, 2))
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    weights = [model[0].weight, model[1].weight]
+    pr = Pruner(weights)
+    pr.prune(0.5)
+    old = [m.copy() for m in pr.masks]
+    grow = GrowOnPlateau(0, 2, 10, monitor="loss", patience=1, min_delta=1e9)
+    model.fit(x, y, epochs=3, callbacks=[PruningCallback(pr), grow], seed=0)
+    assert model[0].out_features == 10 and len(grow.growths) == 1
+    assert pr.masks[0].shape == (10, 6) and pr.masks[1].shape == (2, 10)
+    np.testing.assert_array_equal(pr.masks[0][:8], old[0])
+    np.testing.assert_array_equal(pr.masks[1][:, :8], old[1])
+    assert pr.masks[0][8:].all() and pr.masks[1][:, 8:].all()
+    for w, m in zip(weights, pr.masks):
+        assert np.all(w.data[~m] == 0)
+    weights[1].data = np.zeros((2, 9), np.float32)  # not a growth
+    with pytest.raises(ValueError, match="mask has shape"):
+        pr.apply()
+
+
+def test_pruner_starts_from_the_callers_masks(rng):
+    # resuming a pruned model needs its masks: they could not be given
+    ps = _params(rng)
+    masks = [np.abs(p.data) > 0.5 for p in ps]
+    before = [p.data.copy() for p in ps]
+    pr = Pruner(ps, masks=masks)
+    assert all(a is b for a, b in zip(pr.masks, masks))
+    for p, b in zip(ps, before):
+        np.testing.assert_array_equal(p.data, b)  # the weights are changed by apply only
+    pr.apply()
+    for p, m, b in zip(ps, masks, before):
+        np.testing.assert_array_equal(p.data, np.where(m, b, 0))
+    already = sum(int((~m).sum()) for m in masks)
+    total = sum(m.size for m in masks)
+    target = (already + 5) / total
+    assert pr.prune(target) == 5  # pruning goes on from them, in the caller's arrays
+    assert sum(int((~m).sum()) for m in masks) == already + 5
+    w = ps[0].data.shape
+    bad = [
+        (ValueError, "2 masks for 3", [masks[0], masks[1]]),
+        (TypeError, "bool", [masks[0].astype(np.int8)] + masks[1:]),
+        (ValueError, "shape", [np.ones((w[0] + 1, w[1]), bool)] + masks[1:]),
+        (ValueError, "C-contiguous", [np.ones(w[::-1], bool).T] + masks[1:]),
+        (ValueError, "share memory", [masks[0], masks[0].reshape(-1)[:5], masks[2]]),
+    ]
+    for error, match, m in bad:
+        with pytest.raises(error, match=match):
+            Pruner(ps, masks=m)
+
+
+def test_pruning_callback_follows_the_optimizer_of_each_fit(rng):
+    # the first fit's optimizer stayed the pruner's: an undo after a fit with
+    # another optimizer loaded the first one's state and left the second's
+    from fastnn import nn
+    from fastnn.pruning import PruningCallback
+
+    nn.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 8, activation="tanh"), nn.Linear(8, 2))
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = rng.integers(0, 2, 32)
+    pr = Pruner([model[0].weight, model[1].weight], model=model)
+    first = optim.Adam(model.parameters(), lr=1e-2)
+    model.fit(x, y, optimizer=first, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    second = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.fit(x, y, optimizer=second, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.optimizer is second
+    saved = {k: v.copy() for k, v in second.state_dict()["state"][0].items()
+             if isinstance(v, np.ndarray)}
+    first_state = first.state_dict()
+    pr.prune(0.5)
+    model.fit(x, y, optimizer=second, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.undo()
+    for k, v in saved.items():
+        np.testing.assert_array_equal(second.state[id(model[0].weight)][k], v)
+    assert first.state_dict()["state"][0]["step"] == first_state["state"][0]["step"]
+    # an optimizer chosen by wrap stays the pruner's
+    third = optim.SGD(model.parameters(), lr=0.1)
+    wrapped = pr.wrap(first)
+    model.fit(x, y, optimizer=third, epochs=1, batch_size=8, callbacks=[PruningCallback(pr)])
+    assert pr.optimizer is first and wrapped.optimizer is first

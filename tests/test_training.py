@@ -172,6 +172,9 @@ def test_fit_bad_arguments_raise_before_training():
         m.fit(x, y, epochs=-1)
     with pytest.raises(ValueError, match="validation_split"):
         m.fit(x, y, validation_split=1.0)
+    for bad in ("0.2", None, True):  # a str raised TypeError from a comparison inside fit
+        with pytest.raises(ValueError, match="validation_split must be a number"):
+            m.fit(x, y, validation_split=bad)
     with pytest.raises(ValueError, match="optimizer"):
         m.fit(x, y, optimizer="adamax")
     with pytest.raises(ValueError, match="loss"):
@@ -270,3 +273,132 @@ def test_fit_applies_a_per_batch_transform():
     import pytest
     with pytest.raises(TypeError, match="transform"):
         model.fit(x, y, epochs=1, transform=3)
+
+
+def test_fit_checks_validation_inputs_before_training():
+    # validation inputs of the wrong dtype or sample shape raised after a
+    # whole epoch of training, naming "x"
+    x, y = _data()
+    m = _model()
+    before = m.state_dict()
+    with pytest.raises(TypeError, match=r"validation_data\[0\] has dtype float64"):
+        m.fit(x, y, validation_data=(x.astype(np.float64), y))
+    with pytest.raises(ValueError, match=r"validation_data\[0\] has samples of shape"):
+        m.fit(x, y, validation_data=(x[:, :-1], y))
+    with pytest.raises(TypeError, match="x has dtype float64"):
+        m.fit(x.astype(np.float64), y)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    # a per-batch transform may convert the training inputs
+    h = m.fit(x.astype(np.float64), y, epochs=1, validation_data=(x, y),
+              transform=lambda a, b: (a.astype(np.float32), b))
+    assert len(h["val_loss"]) == 1
+
+
+def test_fit_called_twice_continues_with_the_optimizer_it_built():
+    # fit(optimizer="adam") built a new Adam at every call: a second call
+    # restarted the moments and the step count instead of continuing
+    x, y = _data()
+    kw = dict(batch_size=32, shuffle=False, lr=0.01)
+    once = _model(dropout=0.0)
+    once.fit(x, y, epochs=2, **kw)
+    twice = _model(dropout=0.0)
+    twice.fit(x, y, epochs=1, **kw)
+    twice.fit(x, y, epochs=2, initial_epoch=1, **kw)
+    for k, v in once.state_dict().items():
+        np.testing.assert_array_equal(twice.state_dict()[k], v)
+    # another name or rate builds a new optimizer; copies do not share it
+    import copy
+    fresh = copy.deepcopy(_model(dropout=0.0))
+    fresh.fit(x, y, epochs=1, **kw)
+    other = _model(dropout=0.0)
+    other.fit(x, y, epochs=1, **kw)
+    other.fit(x, y, epochs=1, optimizer="sgd", **kw)
+    assert "_fit_optimizer_" not in copy.deepcopy(other).__dict__
+
+
+def test_evaluate_defaults_to_the_loss_and_metrics_of_the_latest_fit():
+    # evaluate used cross-entropy whatever fit trained with: after
+    # fit(loss="mse") on (n, k) float targets it silently reported a softmax
+    # cross-entropy of regression outputs
+    import pickle
+
+    x, y = _data()
+    t = np.eye(3, dtype=np.float32)[y] * 2.0 - 0.5
+    m = _model(dropout=0.0)
+    assert set(m.evaluate(x, y)) == {"loss", "accuracy"}  # never fitted: cross-entropy
+
+    def mae(out, target):
+        return float(np.abs(out - target).mean())
+
+    m.fit(x, t, loss="mse", metrics=[mae], epochs=1)
+    out = m.predict(x)
+    ev = m.evaluate(x, t)
+    assert set(ev) == {"loss", "mae"}
+    assert ev["loss"] == pytest.approx(float(np.mean((out - t) ** 2)), rel=1e-5)
+    assert ev["mae"] == pytest.approx(float(np.abs(out - t).mean()), rel=1e-5)
+    assert set(m.evaluate(x, t, metrics=[])) == {"loss"}
+    ce = m.evaluate(x, y, loss="cross_entropy")  # an explicit loss keeps its own defaults
+    assert set(ce) == {"loss", "accuracy"}
+    pickle.dumps(m)  # the recorded metric (a local function) is not pickled
+
+
+def test_accuracy_of_one_output_per_sample_is_binary():
+    # an argmax over one column is always 0: "accuracy" with a binary
+    # cross-entropy reported 1.0 (targets (n, 1)) or the fraction of 0 labels
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 4)).astype(np.float32)
+    t = (x[:, 0] > 0).astype(np.float32)
+    nn.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 1))
+    m.fit(x, t[:, None], loss="bce_with_logits", metrics=["accuracy"], epochs=5, lr=0.05)
+    out = m.predict(x)[:, 0]
+    expected = float(np.mean((out > 0) == (t > 0.5)))
+    assert 0.6 < expected < 1.0
+    for target in (t[:, None], t):
+        ev = m.evaluate(x, target, loss="bce_with_logits", metrics=["accuracy"])
+        assert ev["accuracy"] == pytest.approx(expected, rel=1e-12)
+    # multi-label: every output counts
+    m3 = nn.Sequential(nn.Linear(4, 3))
+    t3 = (rng.random((200, 3)) > 0.5).astype(np.float32)
+    out3 = m3.predict(x)
+    ev = m3.evaluate(x, t3, loss="bce_with_logits", metrics=["accuracy"])
+    assert ev["accuracy"] == pytest.approx(float(np.mean((out3 > 0) == (t3 > 0.5))))
+    # another loss with one output: a probability, threshold 0.5
+    ev = m.evaluate(x, t[:, None], loss="mse", metrics=["accuracy"])
+    assert ev["accuracy"] == pytest.approx(float(np.mean((out > 0.5) == (t > 0.5))))
+
+
+def test_fit_refuses_an_optimizer_over_another_models_parameters():
+    # training ran and left the model unchanged, without a word
+    x, y = _data()
+    old = _model()
+    opt = fastnn.optim.Adam(old.parameters())
+    m = _model(seed=1)
+    before = m.state_dict()
+    with pytest.raises(ValueError, match="none of the model's parameters"):
+        m.fit(x, y, optimizer=opt)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    # an optimizer over part of the model (frozen layers) trains that part
+    part = fastnn.optim.SGD(m[3].parameters(), lr=0.1)
+    m.fit(x, y, optimizer=part, epochs=1)
+    np.testing.assert_array_equal(m[0].weight.data, before["0.weight"])
+    assert not np.array_equal(m[3].weight.data, before["3.weight"])
+
+
+def test_fit_leaves_the_input_dtype_to_a_custom_first_module():
+    # only fastnn's own first layers fix the input dtype before training
+    class ToFloat32(nn.Module):
+        def forward(self, x):
+            return (x / 4).astype(np.float32)
+
+        def backward(self, dy, *, input_grad=True):
+            return dy
+
+    x, y = _data()
+    m = nn.Sequential(ToFloat32(), _model())
+    h = m.fit(x.astype(np.float64), y, epochs=1, validation_data=(x.astype(np.float64), y))
+    assert len(h["val_loss"]) == 1
+    with pytest.raises(TypeError, match="first layer is float32"):
+        nn.Sequential(nn.Dropout(0.1), nn.Flatten(), _model()).fit(x.astype(np.float64), y)

@@ -230,7 +230,7 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
         x, y = x[:-n_val], y[:-n_val]
     trainer, per_batch, plateau = _t._prepare_loop(
         opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data, scheduler,
-        scheduler_interval)
+        scheduler_interval, model, transform)
     n, n_batches = x.shape[0], trainer.n_batches
     trainer.rank, trainer.world_size = rank, size
     history = _t.History()

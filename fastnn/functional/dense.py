@@ -338,7 +338,9 @@ def dense_backward(grad_output, x, weight, saved, activation="identity", *, has_
     needs_input_grad : bool
         False skips grad_input (e.g. for the first layer).
     grad_input, grad_weight, grad_bias : ndarray, optional
-        Where to write the gradients; allocated if None.
+        Where to write the gradients; allocated if None. Giving grad_input
+        with ``needs_input_grad=False``, or grad_bias with
+        ``has_bias=False``, is a ValueError.
     grad_preact : ndarray, shape (..., out_features), optional
         Scratch for dz (returned nowhere); may be ``grad_output`` itself to
         overwrite it instead of allocating.
@@ -366,6 +368,9 @@ def dense_backward(grad_output, x, weight, saved, activation="identity", *, has_
     elif grad_preact is not None:
         grad_preact = _check_out("grad_preact", grad_preact, out_shape, x.dtype)
     if grad_input is not None:
+        if not needs_input_grad:
+            raise ValueError("grad_input given but needs_input_grad is False (it would not "
+                             "be written)")
         grad_input = _check_out("grad_input", grad_input, x.shape, x.dtype)
     if grad_weight is not None:
         grad_weight = _check_out("grad_weight", grad_weight, weight.shape, x.dtype)

@@ -237,6 +237,8 @@ class Module:
         state = dict(self.__dict__)
         state.pop("_train_lock_", None)
         state.pop("_train_thread_", None)
+        state.pop("_fit_optimizer_", None)  # the optimizer fit built from a name
+        state.pop("_fit_loss_", None)  # the latest fit's loss and metrics (lambdas)
         return state
 
     def __setstate__(self, state):
