@@ -675,6 +675,8 @@ _set(["sgd_"], ("dampening", "neg"), "accepted",
      "PyTorch does not restrict dampening either")
 _set(["clip_grad_norm_"], ("max_norm", "inf"), "accepted",
      "max_norm = inf clips nothing: the call returns the norm, as in torch")
+_set(["clip_grad_value_"], ("clip_value", "inf"), "accepted",
+     "clip_value = inf clamps nothing, as in torch")
 _set(["init.xavier_uniform_", "init.xavier_normal_"], ("gain", "neg"), "accepted",
      "a negative gain gives the distribution of |gain| (symmetric)")
 _ELEMENTWISE_OUT = ["exp", "expm1", "erf", "erfc"] + [a + "_backward" for a in ACTS]

@@ -544,6 +544,14 @@ def test_clip_grad_value(dtype):
     assert np.isnan(g[5])
     with pytest.raises(ValueError, match="clip_value"):
         F.clip_grad_value_([g], -1.0)
+    for bad in (-math.inf, math.nan):
+        with pytest.raises(ValueError, match="clip_value"):
+            F.clip_grad_value_([g], bad)
+    # an infinite clip value clamps nothing, as torch
+    h = np.array([-1e30, -3.0, 0.0, 3.0, 1e30, np.inf, -np.inf], dtype)
+    kept = h.copy()
+    F.clip_grad_value_(h, math.inf)
+    np.testing.assert_array_equal(h, kept)
     with pytest.raises(ValueError, match="read-only"):
         ro = np.ones(3)
         ro.flags.writeable = False
@@ -972,8 +980,8 @@ BAD_STATES = [
      KeyError, "foo"),
     ("wrong shape", lambda st: st["state"][0].__setitem__("exp_avg", np.zeros(3)), ValueError,
      "exp_avg"),
-    ("wrong dtype", lambda st: st["state"][0].__setitem__("exp_avg",
-                                                         np.zeros((4, 3), np.float32)),
+    ("integer dtype", lambda st: st["state"][0].__setitem__("exp_avg",
+                                                           np.zeros((4, 3), np.int64)),
      ValueError, "exp_avg"),
     ("list instead of array", lambda st: st["state"][0].__setitem__("exp_avg", [0.0]),
      TypeError, "exp_avg"),
@@ -989,6 +997,26 @@ BAD_STATES = [
     ("group without params", lambda st: st["param_groups"][0].pop("params"), TypeError,
      "params"),
 ]
+
+
+def test_load_state_dict_casts_floating_state_to_the_parameters_dtype():
+    """State saved in another float precision is cast, as torch does."""
+    params, opt = _trained(Adam, lr=0.01)
+    state = opt.state_dict()
+    for s in state["state"].values():
+        for k in ("exp_avg", "exp_avg_sq"):
+            s[k] = s[k].astype(np.float32)
+    expected = {k: {n: (v.astype(np.float32).astype(params[0].dtype)
+                        if isinstance(v, np.ndarray) else v) for n, v in s.items()}
+                for k, s in opt.state_dict()["state"].items()}
+    opt.load_state_dict(state)
+    after = opt.state_dict()["state"]
+    for k in expected:
+        for name, v in expected[k].items():
+            if isinstance(v, np.ndarray):
+                assert after[k][name].dtype == params[0].dtype
+            np.testing.assert_array_equal(after[k][name], v)
+    _train(opt, params, 1, seed=5)
 
 
 @pytest.mark.parametrize("what,corrupt,err,match", BAD_STATES, ids=[b[0] for b in BAD_STATES])

@@ -529,9 +529,11 @@ def clip_grad_value_(grads, clip_value, n_threads=None):
     """Clamp gradients in place to [−clip_value, clip_value] (NaN stays NaN).
 
     ``grads`` is an array, a Parameter or an iterable of them, as in
-    :func:`clip_grad_norm_`.
+    :func:`clip_grad_norm_`. ``clip_value=math.inf`` clamps nothing, as in
+    torch.
     """
-    clip_value = _check_real("clip_value", clip_value, 0.0)
+    if not (isinstance(clip_value, (float, np.floating)) and clip_value == math.inf):
+        clip_value = _check_real("clip_value", clip_value, 0.0)
     arrays = _grad_list(grads, writable=True)
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()

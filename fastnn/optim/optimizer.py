@@ -313,8 +313,8 @@ class Optimizer:
         and of parameters per group, the options (as at construction), and
         for every parameter with state, that it has exactly the state this
         optimizer keeps with those options (e.g. Adam's ``exp_avg`` and
-        ``exp_avg_sq``, and ``step``), arrays of the parameter's shape and
-        dtype, scalars of the right type. On any error (ValueError,
+        ``exp_avg_sq``, and ``step``), floating arrays of the parameter's shape
+        (cast to its dtype, as torch), scalars of the right type. On any error (ValueError,
         TypeError or KeyError naming the entry) the optimizer is unchanged.
         """
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
@@ -431,7 +431,10 @@ def _check_state_value(i, name, value, example, data):
     if isinstance(example, np.ndarray):
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{where} must be a numpy.ndarray, got {type(value).__name__}")
-        if value.shape != data.shape or value.dtype.newbyteorder("=") != data.dtype:
+        # floating state of another precision is cast to the parameter's
+        # dtype, as torch does (a float32 run's state loaded into a float64
+        # model); any other dtype or another shape is not this parameter's
+        if value.shape != data.shape or value.dtype.kind != "f":
             raise ValueError(f"{where} has shape {value.shape} and dtype {value.dtype}; the "
                              f"parameter has {data.shape} and {data.dtype}")
         return np.array(value, dtype=data.dtype, order="C", copy=True)
