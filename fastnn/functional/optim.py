@@ -46,9 +46,15 @@ def _check_step(step):
     return int(step)
 
 
-def _check_flags(**flags):
-    """Options that are bools: a str such as "False" would be true."""
-    for name, value in flags.items():
+def _check_flags(names, *values):
+    """Options that are bools (a str such as "False" would be true);
+    ``names`` are the options' names, in the order of ``values``."""
+    for value in values:  # the common case costs a type test per option
+        if value.__class__ is not bool:
+            break
+    else:
+        return
+    for name, value in zip(names, values):
         if type(value) is not bool and not isinstance(value, np.bool_):
             raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
 
@@ -205,8 +211,8 @@ def sgd_(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0,
     --------
     fastnn.reference.optim.sgd : the formula.
     """
-    _check_flags(nesterov=nesterov, maximize=maximize,
-                 decoupled_weight_decay=decoupled_weight_decay, ema_momentum=ema_momentum)
+    _check_flags(("nesterov", "maximize", "decoupled_weight_decay", "ema_momentum"),
+                 nesterov, maximize, decoupled_weight_decay, ema_momentum)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     momentum = _check_real("momentum", momentum, 0.0)
     dampening = _check_real("dampening", dampening)
@@ -229,7 +235,7 @@ def adagrad_(param, grad, state_sum, *, step, lr=1e-2, lr_decay=0.0, weight_deca
     ``state_sum`` starts at ``initial_accumulator_value`` (0 in torch).
     Other parameters as in :func:`sgd_`; see :func:`fastnn.reference.optim.adagrad`.
     """
-    _check_flags(maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+    _check_flags(("maximize", "decoupled_weight_decay"), maximize, decoupled_weight_decay)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     lr_decay = _check_real("lr_decay", lr_decay, 0.0)
     eps = _check_real("eps", eps, 0.0)
@@ -249,8 +255,8 @@ def rmsprop_(param, grad, square_avg, grad_avg=None, momentum_buffer=None, *, lr
     ``momentum > 0``. ``eps_inside_sqrt`` selects the lectures' form
     θ ← θ − lr·g/√(v + ε). See :func:`fastnn.reference.optim.rmsprop`.
     """
-    _check_flags(centered=centered, maximize=maximize, eps_inside_sqrt=eps_inside_sqrt,
-                 decoupled_weight_decay=decoupled_weight_decay)
+    _check_flags(("centered", "maximize", "eps_inside_sqrt", "decoupled_weight_decay"),
+                 centered, maximize, eps_inside_sqrt, decoupled_weight_decay)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     alpha = _check_real("alpha", alpha, 0.0, True, 1.0, True)
     eps = _check_real("eps", eps, 0.0)
@@ -298,8 +304,8 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr=1e-
     >>> w
     array([0.9, 0.9, 0.9, 0.9], dtype=float32)
     """
-    _check_flags(amsgrad=amsgrad, maximize=maximize,
-                 decoupled_weight_decay=decoupled_weight_decay)
+    _check_flags(("amsgrad", "maximize", "decoupled_weight_decay"),
+                 amsgrad, maximize, decoupled_weight_decay)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     eps = _check_real("eps", eps, 0.0)
@@ -341,7 +347,7 @@ def nadam_(param, grad, exp_avg, exp_avg_sq, *, step, mu_product=1.0, lr=2e-3, b
     """
     from fastnn.reference.optim import nadam_mu
 
-    _check_flags(decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+    _check_flags(("decoupled_weight_decay", "maximize"), decoupled_weight_decay, maximize)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     eps = _check_real("eps", eps, 0.0)
@@ -363,7 +369,7 @@ def radam_(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, beta2=
            eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False, l1=0.0,
            n_threads=None):
     """RAdam, in place (torch.optim.RAdam); see :func:`fastnn.reference.optim.radam`."""
-    _check_flags(decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+    _check_flags(("decoupled_weight_decay", "maximize"), decoupled_weight_decay, maximize)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     eps = _check_real("eps", eps, 0.0)
@@ -380,7 +386,7 @@ def lion_(param, grad, exp_avg, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=
 
     c = β₁·m + (1 − β₁)·g;  θ ← θ − lr·(sign(c) + λ·θ);  m ← β₂·m + (1 − β₂)·g
     """
-    _check_flags(maximize=maximize)
+    _check_flags(("maximize",), maximize)
     lr, weight_decay, l1 = _common(lr, weight_decay, l1)
     beta1, beta2 = _check_betas(beta1, beta2)
     prepared = _prepare(param, grad, ("exp_avg",), (exp_avg,), (True,))
@@ -509,7 +515,7 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
     if not (isinstance(max_norm, (float, np.floating)) and max_norm == math.inf):
         max_norm = _check_real("max_norm", max_norm, 0.0)
     norm_type = _check_norm_type(norm_type)
-    _check_flags(error_if_nonfinite=error_if_nonfinite)
+    _check_flags(("error_if_nonfinite",), error_if_nonfinite)
     arrays = _grad_list(grads, writable=True)
     total = grad_norm(arrays, norm_type, n_threads)
     if error_if_nonfinite and not math.isfinite(total):
