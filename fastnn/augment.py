@@ -160,7 +160,10 @@ class Compose(Transform):
     -----
     Transform ``k`` of step ``t`` uses offset ``t·256 + k``. Called on a
     pair ``(x, y)`` (as a training loop's per-batch transform) it returns
-    ``(augmented x, y)``.
+    ``(augmented x, y)``. :func:`fastnn.training.fit` passes the step of
+    each batch, ``step + epoch·n_batches + batch``, and leaves ``step`` as
+    given, so a run resumed at ``initial_epoch`` with a pipeline built as
+    before augments as the uninterrupted run did.
     """
 
     def __init__(self, transforms, *, seed, step=0):

@@ -503,11 +503,21 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         Per-batch transform of the training batches, ``(xb, yb) -> (xb, yb)``,
         e.g. a :class:`fastnn.augment.Compose` pipeline. Validation data is
         not transformed.
+        A :class:`fastnn.augment.Compose` pipeline gets the step
+        ``pipeline.step + epoch·n_batches + batch`` (``pipeline.step`` as
+        constructed, which ``fit`` leaves unchanged): the augmentation of a
+        batch depends on its epoch and index, as the shuffled order does on
+        the epoch, so a resumed run draws what an uninterrupted one does, and
+        a second ``fit`` from epoch 0 repeats the first one's draws (as its
+        shuffling does) unless given ``initial_epoch``. Another callable is
+        called as is.
     initial_epoch : int, default 0
         The epoch to start from when resuming (Keras): the shuffling skips
-        the orders of the epochs before it, so a run restored with
-        :func:`fastnn.callbacks.load_checkpoint` (weights and optimizer)
-        continues exactly as an uninterrupted one.
+        the orders of the epochs before it and a Compose ``transform`` the
+        steps of their batches, so a run restored with
+        :func:`fastnn.callbacks.load_checkpoint` (weights, buffers such as
+        the dropout streams' offsets, and optimizer) with a pipeline built
+        as before continues exactly as an uninterrupted one.
     distributed : bool or dict, default False
         True: train on every rank of ``MPI.COMM_WORLD`` (launch with
         ``mpiexec -n N``; needs ``pip install fastnn[mpi]``), with
@@ -543,6 +553,30 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         return _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                     validation_split, shuffle, seed, callbacks, metrics, scheduler,
                     scheduler_interval, verbose, transform, initial_epoch)
+
+
+def _pipeline_first_step(transform: Any) -> Optional[int]:
+    """The step of the first batch of epoch 0 when ``transform`` is a
+    :class:`fastnn.augment.Compose` pipeline (its ``step`` attribute), else
+    None.
+
+    A training loop gives batch ``b`` of epoch ``e`` the pipeline step
+    ``first + e·n_batches + b``, so that the augmentation of a batch depends
+    on its place in the run only and a run resumed at ``initial_epoch``
+    draws what an uninterrupted one does (shared by :func:`fit` and
+    ``fastnn.distributed``'s fit).
+
+    Parameters
+    ----------
+    transform : callable or None
+        The loop's per-batch transform.
+
+    Returns
+    -------
+    int or None
+    """
+    from fastnn.augment import Compose
+    return int(transform.step) if isinstance(transform, Compose) else None
 
 
 def _fastnn_threads(n_threads):
@@ -620,6 +654,7 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
     batches = _Batches()
     order = np.arange(n)
     mean = getattr(loss, "reduction", "mean") == "mean"
+    first_step = _pipeline_first_step(transform)
     if shuffle:
         for _ in range(initial_epoch):  # the orders of the epochs already run
             rng.permutation(n)
@@ -636,7 +671,9 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                 cbs.on_batch_begin(b, {"size": len(idx)})
                 xb = batches.take(x, idx, "x")
                 yb = batches.take(y, idx, "y")
-                if transform is not None:
+                if first_step is not None:
+                    xb, yb = transform(xb, yb, step=first_step + epoch * n_batches + b)
+                elif transform is not None:
                     xb, yb = transform(xb, yb)
                 model.zero_grad()
                 out = model.forward(xb)
