@@ -1,7 +1,9 @@
 """Composable data augmentation: per-batch transforms and pipelines.
 
 A transform is a callable on a batch, ``transform(x) -> augmented copy``,
-usable as the per-batch transform of a training loop. Each one draws from
+usable as the per-batch transform of a training loop. Its options are
+checked when it is built (by the checks of the function it wraps), so a bad
+one raises there rather than at the first batch. Each one draws from
 the Philox stream ``(seed, offset)`` of :mod:`fastnn.random`; a
 :class:`Compose` pipeline owns the seed and a step counter, and gives
 transform ``k`` of step ``t`` the offset ``t·2**8 + k``, so every batch and
@@ -15,11 +17,13 @@ Example
 >>> xb = aug(xb, step=12)           # or an explicit step: reproducible
 """
 import numbers
+from typing import Optional, Tuple
 
 import numpy as np
 
 from fastnn.functional import augment as _A
 from fastnn.functional.dropout import gaussian_noise as _gaussian_noise
+from fastnn.functional.dropout import noise_std as _noise_std
 from fastnn.random import check_offset, seed_key
 
 __all__ = ["Transform", "Compose", "RandomFlipCrop", "RandomAffine", "ColorJitter",
@@ -50,7 +54,10 @@ class RandomFlipCrop(Transform):
     """Padded random crop and random flips of images (N, C, H, W); see
     :func:`fastnn.functional.random_flip_crop`."""
 
-    def __init__(self, pad=0, size=None, padding_mode="constant", p_hflip=0.5, p_vflip=0.0):
+    def __init__(self, pad: int = 0, size: Optional[Tuple[int, int]] = None,
+                 padding_mode: str = "constant", p_hflip: float = 0.5,
+                 p_vflip: float = 0.0) -> None:
+        _A.flip_crop_options(pad, size, padding_mode, p_hflip, p_vflip)
         self.pad, self.size, self.padding_mode = pad, size, padding_mode
         self.p_hflip, self.p_vflip = p_hflip, p_vflip
 
@@ -64,7 +71,9 @@ class RandomAffine(Transform):
     """Random rotation, scaling and shift of images (bilinear); see
     :func:`fastnn.functional.random_affine`."""
 
-    def __init__(self, degrees=0.0, scale=(1.0, 1.0), translate=0.0):
+    def __init__(self, degrees: float = 0.0, scale: Tuple[float, float] = (1.0, 1.0),
+                 translate: float = 0.0) -> None:
+        _A.affine_options(degrees, scale, translate)
         self.degrees, self.scale, self.translate = degrees, scale, translate
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -76,7 +85,8 @@ class ColorJitter(Transform):
     """Random brightness and contrast per sample; see
     :func:`fastnn.functional.random_color_jitter`."""
 
-    def __init__(self, brightness=0.0, contrast=0.0):
+    def __init__(self, brightness: float = 0.0, contrast: float = 0.0) -> None:
+        _A.color_jitter_options(brightness, contrast)
         self.brightness, self.contrast = brightness, contrast
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -88,7 +98,8 @@ class GaussianNoise(Transform):
     """Additive Gaussian noise of standard deviation ``std``; see
     :func:`fastnn.functional.gaussian_noise`."""
 
-    def __init__(self, std):
+    def __init__(self, std: float) -> None:
+        _noise_std(std)
         self.std = std
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -99,7 +110,8 @@ class SNRNoise(Transform):
     """Additive Gaussian noise at ``snr_db`` decibels per sample; see
     :func:`fastnn.functional.random_snr_noise`."""
 
-    def __init__(self, snr_db):
+    def __init__(self, snr_db: float) -> None:
+        _A.snr_noise_options(snr_db)
         self.snr_db = snr_db
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -111,7 +123,8 @@ class TimeShift(Transform):
     """Random shift of sequences (N, L[, F]); see
     :func:`fastnn.functional.random_time_shift`."""
 
-    def __init__(self, max_shift, wrap=False):
+    def __init__(self, max_shift: int, wrap: bool = False) -> None:
+        _A.time_shift_options(max_shift, wrap)
         self.max_shift, self.wrap = max_shift, wrap
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -123,7 +136,8 @@ class ElementDropout(Transform):
     """Random elements of sequences set to zero; see
     :func:`fastnn.functional.random_element_dropout`."""
 
-    def __init__(self, p):
+    def __init__(self, p: float) -> None:
+        _A.element_probability(p)
         self.p = p
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -135,7 +149,8 @@ class NeighborSwap(Transform):
     """Random swaps of neighbouring sequence elements; see
     :func:`fastnn.functional.random_neighbor_swap`."""
 
-    def __init__(self, p):
+    def __init__(self, p: float) -> None:
+        _A.element_probability(p)
         self.p = p
 
     def apply(self, x, seed, offset, n_threads=None):
@@ -160,7 +175,10 @@ class Compose(Transform):
     -----
     Transform ``k`` of step ``t`` uses offset ``t·256 + k``. Called on a
     pair ``(x, y)`` (as a training loop's per-batch transform) it returns
-    ``(augmented x, y)``.
+    ``(augmented x, y)``. :func:`fastnn.training.fit` passes the step of
+    each batch, ``step + epoch·n_batches + batch``, and leaves ``step`` as
+    given, so a run resumed at ``initial_epoch`` with a pipeline built as
+    before augments as the uninterrupted run did.
     """
 
     def __init__(self, transforms, *, seed, step=0):

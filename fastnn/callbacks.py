@@ -32,6 +32,7 @@ import numbers
 import os
 import string
 import sys
+import warnings
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -274,6 +275,13 @@ class CallbackList(Callback):
 # ---------------------------------------------------------------- Keras callbacks
 
 
+def _architecture(model: Any) -> tuple:
+    """The names and shapes of the model's parameters and buffers: what a
+    state dict must match to be loaded into it."""
+    return tuple((name, np.shape(a)) for name, a in
+                 list(model.named_parameters()) + list(model.named_buffers()))
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for
     ``patience`` epochs (Keras semantics).
@@ -289,10 +297,22 @@ class EarlyStopping(Callback):
         Stop if the monitored value does not beat it.
     restore_best_weights : bool, default False
         Restore the weights of the best epoch when stopping (or at the end).
+        Only weights that fit the model can be restored: when the model's
+        parameters change shape during training (a
+        :class:`fastnn.growth.GrowOnPlateau` growth), the snapshot of the
+        former architecture is dropped and the best epoch since the change
+        is kept instead. If that is not the best epoch overall, the restore
+        warns (RuntimeWarning) naming both epochs; if the model changed shape
+        after the last snapshot (a growth at the last epoch, by a callback
+        after this one), the weights are left as they are, with a warning.
+        Stopping is unaffected: a grown network computes the same function,
+        so it has to beat the best value of any earlier epoch.
 
     Attributes
     ----------
     stopped_epoch, best_epoch : int or None
+    restored_epoch : int or None
+        The epoch whose weights were restored at the end (None if none was).
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
@@ -306,6 +326,7 @@ class EarlyStopping(Callback):
         self.restore_best_weights = bool(restore_best_weights)
         self.stopped_epoch: Optional[int] = None
         self.best_epoch: Optional[int] = None
+        self.restored_epoch: Optional[int] = None
 
     def _better(self, a, b):
         return improves(a, b, self.mode, self.min_delta)
@@ -319,26 +340,59 @@ class EarlyStopping(Callback):
         self.best_weights = None
         self.stopped_epoch = None
         self.best_epoch = None
+        self.restored_epoch = None
+        # the snapshot: its epoch, its value (the best of the model's current
+        # architecture) and that architecture
+        self._weights_epoch: Optional[int] = None
+        self._weights_best = self.best
+        self._weights_arch: Optional[tuple] = None
+
+    def _snapshot(self, epoch, value):
+        arch = _architecture(self.model)
+        if self.best_weights is not None and arch != self._weights_arch:
+            # the parameters changed shape (a growth): the snapshot cannot be
+            # loaded any more; keep the best epoch of the new architecture
+            self.best_weights = None
+            self._weights_best = math.inf if self.mode == "min" else -math.inf
+        better = self._better(value, self._weights_best)
+        if better:
+            self._weights_best = value
+        if better or self.best_weights is None:
+            self.best_weights = self.model.state_dict()
+            self._weights_epoch = epoch
+            self._weights_arch = arch
 
     def on_epoch_end(self, epoch, logs=None):
         value = get_monitor(logs or {}, self.monitor)
-        if self.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.model.state_dict()
+        if self.restore_best_weights:
+            self._snapshot(epoch, value)
         self.wait += 1
         if self._better(value, self.best):
             self.best = value
             self.best_epoch = epoch
             self.wait = 0
-            if self.restore_best_weights:
-                self.best_weights = self.model.state_dict()
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.model.load_state_dict(self.best_weights)
+        if not self.restore_best_weights or self.best_weights is None:
+            return
+        if _architecture(self.model) != self._weights_arch:
+            warnings.warn(f"EarlyStopping: the weights of epoch {self._weights_epoch} are not "
+                          f"restored: the model's parameters changed shape after that epoch "
+                          f"(e.g. a GrowOnPlateau growth at the last epoch); the model keeps "
+                          f"its last weights", RuntimeWarning, stacklevel=2)
+            return
+        if self.best_epoch is not None and self.best_epoch != self._weights_epoch:
+            warnings.warn(f"EarlyStopping: the best epoch ({self.best_epoch}) came before the "
+                          f"model's parameters changed shape (e.g. a GrowOnPlateau growth), so "
+                          f"its weights do not fit the model; restoring the best epoch since "
+                          f"the change ({self._weights_epoch}) instead",
+                          RuntimeWarning, stacklevel=2)
+        self.model.load_state_dict(self.best_weights)
+        self.restored_epoch = self._weights_epoch
 
 
 class ReduceLROnPlateau(Callback):

@@ -38,7 +38,11 @@ class Standardizer:
         M2 = M2_a + M2_b + δ²·n_a·n_b/n
 
     Then ``var_ = M2/(n − ddof)`` and ``scale_ = √var_`` (1 where it is 0, so
-    constant features map to 0 instead of NaN).
+    constant features map to 0 instead of NaN). With ``n <= ddof`` values per
+    feature (one sample and ``ddof=1``) the variance is undefined: ``var_``
+    is NaN after :meth:`partial_fit` (more batches may follow), and
+    :meth:`fit`, :meth:`transform` and :meth:`inverse_transform` raise
+    ValueError rather than return NaN.
 
     Parameters
     ----------
@@ -141,7 +145,8 @@ class Standardizer:
 
     def reset(self) -> "Standardizer":
         """Forget everything fitted so far (the fitted attributes are removed)."""
-        for name in ("n_samples_seen_", "n_features_in_", "mean_", "var_", "scale_", "_m2"):
+        for name in ("n_samples_seen_", "n_features_in_", "mean_", "var_", "scale_", "_m2",
+                     "_fit_ddof"):
             self.__dict__.pop(name, None)
         return self
 
@@ -186,6 +191,7 @@ class Standardizer:
             m2 = self._m2 + m2_b + delta * delta * (n_a * n_b / total)
         self.n_samples_seen_, self.mean_, self._m2 = total, mean, m2
         self.n_features_in_ = f
+        self._fit_ddof = self.ddof
         denom = total - self.ddof
         self.var_ = m2 / denom if denom > 0 else np.full(f, np.nan)
         std = np.sqrt(self.var_)
@@ -202,6 +208,12 @@ class Standardizer:
         y : ignored
             Accepted for scikit-learn's API.
 
+        Raises
+        ------
+        ValueError
+            With ``ddof`` or fewer values per feature (the variance is
+            undefined); the Standardizer is left unfitted.
+
         Returns
         -------
         self
@@ -209,12 +221,26 @@ class Standardizer:
         _check_ddof(self.ddof)
         self.reset()
         if isinstance(X, np.ndarray) or _array_like(X):
-            return self.partial_fit(X)  # type: ignore[arg-type]
-        for batch in X:
-            self.partial_fit(batch)
-        if not hasattr(self, "mean_"):
-            raise ValueError("X is an empty iterable of batches: nothing to fit")
+            self.partial_fit(X)  # type: ignore[arg-type]
+        else:
+            for batch in X:
+                self.partial_fit(batch)
+            if not hasattr(self, "mean_"):
+                raise ValueError("X is an empty iterable of batches: nothing to fit")
+        try:
+            self._check_variance()
+        except ValueError:
+            self.reset()  # nothing half fitted is left
+            raise
         return self
+
+    def _check_variance(self):
+        """Raise when the variance is undefined (ddof or fewer values per feature)."""
+        ddof = self.__dict__.get("_fit_ddof", self.ddof)
+        if self.n_samples_seen_ <= ddof:
+            raise ValueError(f"the variance with ddof={ddof} needs more than {ddof} values per "
+                             f"feature, but the {type(self).__name__} has seen "
+                             f"{self.n_samples_seen_}: fit it on more samples or use ddof=0")
 
     def transform(self, X: np.ndarray, *, out: Optional[np.ndarray] = None) -> np.ndarray:
         """(x − mean_)·(1/scale_) per feature, in one pass; x − mean_ is
@@ -287,6 +313,7 @@ class Standardizer:
 
     def _affine(self, x, out, inverse):
         self._check_fitted()
+        self._check_variance()
         inplace = out is not None and out is x
         if inplace:
             x = check_inout("x", x, x) if isinstance(x, np.ndarray) else _check_x("x", x, 2)

@@ -11,6 +11,7 @@ count.
 from __future__ import annotations
 
 import contextlib
+import functools
 import numbers
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -127,19 +128,40 @@ def _logits_accuracy(out: np.ndarray, target: np.ndarray) -> float:
     return _binary_accuracy(out, target, 0.0)
 
 
-def _accuracy(out: np.ndarray, target: np.ndarray) -> float:
+def _accuracy(out: np.ndarray, target: np.ndarray,
+              ignore_index: Optional[int] = None) -> float:
     """Fraction of rows whose largest output is the target class; one-hot or
     probability targets (n_samples, n_classes) count their argmax, integer
     labels may also come as a column (n_samples, 1). A single output per
     sample (n_samples,) or (n_samples, 1) is a probability of class 1: binary
-    accuracy with threshold 0.5 (an argmax over one column is always 0)."""
+    accuracy with threshold 0.5 (an argmax over one column is always 0).
+
+    Per-position outputs (N, C, d1, ..., dk) (as cross-entropy takes them)
+    count every position: the argmax over axis 1 against integer labels
+    (N, d1, ..., dk), or against the argmax over axis 1 of probability
+    targets of the output's shape. Integer labels equal to ``ignore_index``
+    (the loss's) are left out of the count, as the loss leaves them out; a
+    batch without any other label has accuracy 0."""
     if out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
         return _binary_accuracy(out, target, 0.5)
-    if target.ndim == 2 and target.shape[1] == 1 and target.dtype.kind in "iu":
+    integer = target.dtype.kind in "iu"
+    if integer and target.ndim == 2 and target.shape[1] == 1 and out.ndim == 2:
         labels = target.reshape(-1)  # labels as a column
+    elif integer and target.ndim == out.ndim - 1:
+        labels = target
     else:
-        labels = target.argmax(axis=1) if target.ndim == 2 else target
-    return float(np.count_nonzero(out.argmax(axis=1) == labels)) / max(len(out), 1)
+        labels = target.argmax(axis=1) if target.ndim >= 2 else target
+        integer = False
+    pred = out.argmax(axis=1)
+    if labels.shape != pred.shape:
+        raise ValueError(f"accuracy: target has shape {target.shape}, which does not match the "
+                         f"output's shape {out.shape} (labels {pred.shape} or targets "
+                         f"{out.shape})")
+    hits = pred == labels
+    if integer and ignore_index is not None:
+        kept = labels != ignore_index
+        return float(np.count_nonzero(hits & kept)) / max(int(np.count_nonzero(kept)), 1)
+    return float(np.count_nonzero(hits)) / max(hits.size, 1)
 
 
 def _metric_fns(metrics, loss):
@@ -155,8 +177,14 @@ def _metric_fns(metrics, loss):
     for i, m in enumerate(metrics):
         if m in ("accuracy", "acc"):
             # Keras' "accuracy" is binary accuracy with a binary cross-entropy
-            fns["accuracy"] = (_logits_accuracy if isinstance(loss, BCEWithLogitsLoss)
-                               else _accuracy)
+            if isinstance(loss, BCEWithLogitsLoss):
+                fns["accuracy"] = _logits_accuracy
+            elif isinstance(loss, CrossEntropyLoss):
+                # positions the loss ignores are left out of the accuracy too
+                fns["accuracy"] = functools.partial(_accuracy,
+                                                    ignore_index=loss.ignore_index)
+            else:
+                fns["accuracy"] = _accuracy
         elif callable(m):
             name = getattr(m, "__name__", None) or type(m).__name__
             fns[name if name not in fns else f"{name}_{i}"] = m
@@ -414,6 +442,9 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         For cross-entropy: integer class labels (n_samples,) or (n_samples, 1),
         or one-hot / probability targets (n_samples, n_classes) (Keras'
         categorical_crossentropy; cast to the model's dtype per batch).
+        With per-position logits (n_samples, C, d1, ..., dk) (as torch's
+        cross-entropy takes them, e.g. a segmentation or a tagger), integer
+        labels (n_samples, d1, ..., dk) or probabilities of the logits' shape.
         Float labels of shape (n_samples,) raise TypeError. Targets otherwise.
     loss : str or Loss, default "cross_entropy"
     optimizer : str or Optimizer, default "adam"
@@ -443,7 +474,9 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         (Keras' convention); the epoch's value is the mean of the batch
         values weighted by the batch sizes. Default ``["accuracy"]`` with
         cross-entropy (with one-hot targets, the argmax of the target is the
-        class). With a binary cross-entropy (on logits) "accuracy" is the
+        class; with per-position logits, the fraction of positions whose
+        argmax over axis 1 is the label; labels equal to the loss's
+        ``ignore_index`` are not counted). With a binary cross-entropy (on logits) "accuracy" is the
         binary accuracy of the logits (positive is class 1) over every
         output, as Keras; with another loss and one output per sample, that
         of the output as a probability (threshold 0.5).
@@ -470,11 +503,21 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         Per-batch transform of the training batches, ``(xb, yb) -> (xb, yb)``,
         e.g. a :class:`fastnn.augment.Compose` pipeline. Validation data is
         not transformed.
+        A :class:`fastnn.augment.Compose` pipeline gets the step
+        ``pipeline.step + epoch·n_batches + batch`` (``pipeline.step`` as
+        constructed, which ``fit`` leaves unchanged): the augmentation of a
+        batch depends on its epoch and index, as the shuffled order does on
+        the epoch, so a resumed run draws what an uninterrupted one does, and
+        a second ``fit`` from epoch 0 repeats the first one's draws (as its
+        shuffling does) unless given ``initial_epoch``. Another callable is
+        called as is.
     initial_epoch : int, default 0
         The epoch to start from when resuming (Keras): the shuffling skips
-        the orders of the epochs before it, so a run restored with
-        :func:`fastnn.callbacks.load_checkpoint` (weights and optimizer)
-        continues exactly as an uninterrupted one.
+        the orders of the epochs before it and a Compose ``transform`` the
+        steps of their batches, so a run restored with
+        :func:`fastnn.callbacks.load_checkpoint` (weights, buffers such as
+        the dropout streams' offsets, and optimizer) with a pipeline built
+        as before continues exactly as an uninterrupted one.
     distributed : bool or dict, default False
         True: train on every rank of ``MPI.COMM_WORLD`` (launch with
         ``mpiexec -n N``; needs ``pip install fastnn[mpi]``), with
@@ -510,6 +553,30 @@ def fit(model: Module, x: np.ndarray, y: np.ndarray, *,
         return _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                     validation_split, shuffle, seed, callbacks, metrics, scheduler,
                     scheduler_interval, verbose, transform, initial_epoch)
+
+
+def _pipeline_first_step(transform: Any) -> Optional[int]:
+    """The step of the first batch of epoch 0 when ``transform`` is a
+    :class:`fastnn.augment.Compose` pipeline (its ``step`` attribute), else
+    None.
+
+    A training loop gives batch ``b`` of epoch ``e`` the pipeline step
+    ``first + e·n_batches + b``, so that the augmentation of a batch depends
+    on its place in the run only and a run resumed at ``initial_epoch``
+    draws what an uninterrupted one does (shared by :func:`fit` and
+    ``fastnn.distributed``'s fit).
+
+    Parameters
+    ----------
+    transform : callable or None
+        The loop's per-batch transform.
+
+    Returns
+    -------
+    int or None
+    """
+    from fastnn.augment import Compose
+    return int(transform.step) if isinstance(transform, Compose) else None
 
 
 def _fastnn_threads(n_threads):
@@ -587,6 +654,7 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
     batches = _Batches()
     order = np.arange(n)
     mean = getattr(loss, "reduction", "mean") == "mean"
+    first_step = _pipeline_first_step(transform)
     if shuffle:
         for _ in range(initial_epoch):  # the orders of the epochs already run
             rng.permutation(n)
@@ -603,7 +671,9 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                 cbs.on_batch_begin(b, {"size": len(idx)})
                 xb = batches.take(x, idx, "x")
                 yb = batches.take(y, idx, "y")
-                if transform is not None:
+                if first_step is not None:
+                    xb, yb = transform(xb, yb, step=first_step + epoch * n_batches + b)
+                elif transform is not None:
                     xb, yb = transform(xb, yb)
                 model.zero_grad()
                 out = model.forward(xb)

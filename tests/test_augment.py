@@ -327,6 +327,45 @@ def test_pipeline_empty_copies_and_rejects_bad_transforms(rng):
         AUG.Compose([], seed=1, step=-1)
 
 
+# Every option of every transform, bad: each raised only at the first batch
+# (inside fit), now where the transform is built, with the function's message.
+BAD_OPTIONS = [
+    (ValueError, "pad", lambda: AUG.RandomFlipCrop(pad=-1)),
+    (TypeError, "pad", lambda: AUG.RandomFlipCrop(pad=1.5)),
+    (TypeError, "size", lambda: AUG.RandomFlipCrop(size=8)),
+    (ValueError, r"size\[1\]", lambda: AUG.RandomFlipCrop(size=(8, 0))),
+    (ValueError, "padding_mode", lambda: AUG.RandomFlipCrop(padding_mode="wrap")),
+    (ValueError, "p_hflip", lambda: AUG.RandomFlipCrop(p_hflip=1.5)),
+    (ValueError, "p_vflip", lambda: AUG.RandomFlipCrop(p_vflip=-0.5)),
+    (ValueError, "degrees", lambda: AUG.RandomAffine(degrees=200.0)),
+    (TypeError, "scale", lambda: AUG.RandomAffine(scale=1.0)),
+    (ValueError, "scale", lambda: AUG.RandomAffine(scale=(1.2, 1.0))),
+    (ValueError, "translate", lambda: AUG.RandomAffine(translate=-0.1)),
+    (ValueError, "brightness", lambda: AUG.ColorJitter(brightness=2.0)),
+    (ValueError, "contrast", lambda: AUG.ColorJitter(contrast=-1.0)),
+    (ValueError, "std", lambda: AUG.GaussianNoise(-0.1)),
+    (TypeError, "std", lambda: AUG.GaussianNoise("0.1")),
+    (ValueError, "snr_db", lambda: AUG.SNRNoise(np.nan)),
+    (ValueError, "max_shift", lambda: AUG.TimeShift(-2)),
+    (TypeError, "wrap", lambda: AUG.TimeShift(2, wrap="yes")),
+    (ValueError, "p", lambda: AUG.ElementDropout(1.5)),
+    (ValueError, "p", lambda: AUG.NeighborSwap(-0.1)),
+]
+
+
+@pytest.mark.parametrize("error,match,build", BAD_OPTIONS)
+def test_transform_options_checked_at_construction(error, match, build):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_transform_options_need_the_batch_for_shape_checks(rng):
+    # checks that need the images still raise at the call
+    aug = AUG.RandomFlipCrop(pad=4, padding_mode="reflect")
+    with pytest.raises(ValueError, match="reflect"):
+        aug(rng.standard_normal((1, 1, 3, 3)), seed=0)
+
+
 def test_transform_called_alone(rng):
     x = rng.standard_normal((3, 10))
     np.testing.assert_array_equal(AUG.NeighborSwap(0.5)(x, seed=2, offset=1),

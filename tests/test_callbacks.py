@@ -427,6 +427,36 @@ def test_checkpoint_with_optimizer_resumes_bitwise(tmp_path, opt_name):
     _assert_same_state(_model(seed=1).load(ck.saved[-1]).state_dict(), first.state_dict())
 
 
+def test_checkpoint_resume_with_augmentation_is_bitwise(tmp_path):
+    # a freshly built Compose restarted its stream at step 0 on resume, so
+    # the resumed run augmented with the draws of epoch 0 again
+    from fastnn.augment import Compose, ElementDropout, GaussianNoise
+
+    x, y = _data(n=96)
+
+    def make():
+        m = _model(seed=5)
+        aug = Compose([GaussianNoise(0.3), ElementDropout(0.1)], seed=7, step=3)
+        return m, optim.Adam(m.parameters(), lr=0.01), aug
+
+    kw = dict(batch_size=16, seed=2)
+    straight, opt, aug = make()
+    h4 = straight.fit(x, y, epochs=4, optimizer=opt, transform=aug, **kw)
+    assert aug.step == 3  # fit leaves the pipeline's first step as given
+
+    first, opt, aug = make()
+    first.fit(x, y, epochs=2, optimizer=opt, transform=aug, **kw)
+    save_checkpoint(tmp_path / "ck", first, opt)
+    resumed, opt2, aug2 = make()
+    load_checkpoint(tmp_path / "ck", resumed, opt2)
+    h = resumed.fit(x, y, epochs=4, initial_epoch=2, optimizer=opt2, transform=aug2, **kw)
+    assert h["loss"] == h4["loss"][2:]
+    _assert_same_state(resumed.state_dict(), straight.state_dict())
+    # the same pipeline object continues as well (fit in two calls)
+    first.fit(x, y, epochs=4, initial_epoch=2, optimizer=opt, transform=aug, **kw)
+    _assert_same_state(first.state_dict(), straight.state_dict())
+
+
 def test_load_checkpoint_errors(tmp_path):
     m = _model()
     path = save_checkpoint(tmp_path / "w", m)

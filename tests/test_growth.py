@@ -584,3 +584,52 @@ def test_callback_is_reproducible_and_helps(rng):
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
     assert results[0][0][-1] < results[0][0][results[0][2][0][0]]
+
+
+def _grow_and_stop(order, epochs):
+    """A model that grows 4 -> 10 neurons after epoch 1 while an EarlyStopping
+    whose best epoch is epoch 0 restores the best weights."""
+    from fastnn.callbacks import EarlyStopping
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 4, activation="relu"), nn.Linear(4, 2))
+    # improvements of 10 are never met: the best epoch of both is epoch 0
+    grow = GrowOnPlateau(0, n_new=6, max_size=10, monitor="loss", patience=1, min_delta=10.0)
+    snaps = {}
+
+    class Spy(EarlyStopping):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            snaps[epoch] = model.state_dict()
+
+    es = Spy("loss", min_delta=10.0, patience=100, restore_best_weights=True)
+    cbs = [grow, es] if order == "grow_first" else [es, grow]
+    model.fit(x, y, epochs=epochs, batch_size=8, lr=0.01, callbacks=cbs)
+    assert grow.growths and grow.growths[0][1:] == (4, 10) and es.best_epoch == 0
+    return model, es, snaps
+
+
+def test_early_stopping_restore_after_growth_restores_the_grown_architecture():
+    # the snapshot of epoch 0 (4 neurons) made load_state_dict raise at the
+    # end; the best epoch since the growth (epoch 1) is restored, with a warning
+    with pytest.warns(RuntimeWarning, match=r"best epoch \(0\).*changed shape.*\(1\)"):
+        model, es, snaps = _grow_and_stop("grow_first", 3)
+    assert es.restored_epoch == 1 and model[0].weight.shape == (10, 6)
+    for k, v in snaps[1].items():
+        np.testing.assert_array_equal(model.state_dict()[k], v)
+
+
+def test_early_stopping_restore_skipped_after_growth_at_the_last_epoch():
+    # growing after EarlyStopping's snapshot of the last epoch: nothing fits
+    with pytest.warns(RuntimeWarning, match="not restored.*changed shape"):
+        model, es, snaps = _grow_and_stop("es_first", 2)
+    assert es.restored_epoch is None and model[0].weight.shape == (10, 6)
+    # a later epoch is snapshot with the grown architecture, and restored
+    with pytest.warns(RuntimeWarning, match=r"best epoch \(0\).*\(2\)"):
+        model, es, snaps = _grow_and_stop("es_first", 4)
+    assert es.restored_epoch == 2
+    for k, v in snaps[2].items():
+        np.testing.assert_array_equal(model.state_dict()[k], v)

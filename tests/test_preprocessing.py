@@ -28,6 +28,29 @@ def test_fitted_attributes_exist_only_after_fit(rng):
         s.transform(x)
 
 
+def test_too_few_values_for_ddof_raise_instead_of_nan():
+    # ddof=1 on one sample gave var_ NaN and NaN outputs without a word
+    x1 = np.array([[1.0, 2.0]])
+    s = Standardizer(ddof=1)
+    with pytest.raises(ValueError, match=r"ddof=1 needs more than 1 values.*seen 1"):
+        s.fit(x1)
+    assert not hasattr(s, "mean_")
+    with pytest.raises(ValueError, match="ddof=1"):
+        s.fit([x1])  # a stream of one sample
+    # partial_fit waits for more batches; transforming before them raises
+    s.partial_fit(x1)
+    assert np.isnan(s.var_).all()
+    with pytest.raises(ValueError, match="ddof=1"):
+        s.transform(x1)
+    with pytest.raises(ValueError, match="ddof=1"):
+        s.inverse_transform(x1)
+    s.partial_fit(np.array([[3.0, 2.0]]))
+    np.testing.assert_allclose(s.var_, [2.0, 0.0])
+    np.testing.assert_allclose(s.transform(x1), [[-1 / np.sqrt(2.0), 0.0]])
+    # per-channel images: values per feature count, not samples
+    assert Standardizer(ddof=1).fit(np.ones((1, 2, 3))).n_samples_seen_ == 3
+
+
 def test_get_set_params_and_repr():
     s = Standardizer(ddof=1)
     assert s.get_params() == {"ddof": 1, "n_threads": None}

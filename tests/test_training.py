@@ -402,3 +402,61 @@ def test_fit_leaves_the_input_dtype_to_a_custom_first_module():
     assert len(h["val_loss"]) == 1
     with pytest.raises(TypeError, match="first layer is float32"):
         nn.Sequential(nn.Dropout(0.1), nn.Flatten(), _model()).fit(x.astype(np.float64), y)
+
+
+class _PerPosition(nn.Module):
+    """Logits (N, C, L) from sequences (N, L, F): one Linear at every position."""
+
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.lin = self.add_module("lin", nn.Linear(n_features, n_classes, seed=0))
+
+    def forward(self, x):
+        n, length, f = x.shape
+        self._shape = (n, length)
+        z = self.lin.forward(x.reshape(n * length, f))
+        return np.ascontiguousarray(z.reshape(n, length, -1).transpose(0, 2, 1))
+
+    def backward(self, dy, *, input_grad=True):
+        n, length = self._shape
+        dz = np.ascontiguousarray(dy.transpose(0, 2, 1)).reshape(n * length, -1)
+        return self.lin.backward(dz, input_grad=input_grad)
+
+
+def test_fit_and_evaluate_per_position_labels():
+    # (N, C, L) logits with (N, L) labels: check_target rejected 2-D integer
+    # labels as one-hot only after the model ran, (N, H, W) labels before
+    # training, and the accuracy broadcast (N, L) predictions against the labels
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((48, 5, 4)).astype(np.float32)
+    y = (x[..., 0] > 0).astype(np.int64) + (x[..., 1] > 0)  # 3 classes per position
+    y[:, -1] = -100  # the last position is ignored, by the loss and the accuracy
+    model = _PerPosition(4, 3)
+    hist = model.fit(x, y, epochs=3, batch_size=16, lr=0.05, validation_data=(x, y))
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert 0.0 <= hist["accuracy"][0] <= hist["accuracy"][-1] <= 1.0
+    logits = model.predict(x)
+    kept = y != -100
+    expected = np.count_nonzero((logits.argmax(1) == y) & kept) / np.count_nonzero(kept)
+    res = model.evaluate(x, y, batch_size=48)
+    assert res["accuracy"] == pytest.approx(expected)
+    assert hist["val_accuracy"][-1] == pytest.approx(expected)
+    # probability targets of the logits' shape count their argmax
+    probs = np.eye(3, dtype=np.float32)[np.where(kept, y, 0)].transpose(0, 2, 1)
+    res = model.evaluate(x, np.ascontiguousarray(probs), batch_size=48)
+    assert res["accuracy"] == pytest.approx(
+        np.mean(logits.argmax(1) == np.where(kept, y, 0)))
+
+
+def test_fit_per_pixel_labels_pass_the_target_check():
+    # (N, H, W) integer labels were refused before training
+    model = _PerPosition(4, 3)
+    x = np.random.default_rng(1).standard_normal((8, 6, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"expected \(8, 6\)"):
+        model.fit(x, np.zeros((8, 2, 3), np.int64), epochs=1)  # shapes checked by the loss
+    nn.CrossEntropyLoss.check_target(np.zeros((8, 2, 3), np.int64))
+    with pytest.raises(ValueError, match="got shape"):
+        nn.CrossEntropyLoss.check_target(np.zeros((), np.int64))
+    with pytest.raises(ValueError, match="does not match"):
+        from fastnn.training import _accuracy
+        _accuracy(np.zeros((8, 3, 6), np.float32), np.zeros((8, 5), np.int64))

@@ -255,6 +255,7 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
     mean = getattr(loss, "reduction", "mean") == "mean"
     noise = _noise_layers(model)
     tf = _GlobalRows(transform) if transform is not None else None
+    first_step = _t._pipeline_first_step(transform)  # a Compose: steps set per batch
     if shuffle:
         for _ in range(initial_epoch):
             rng.permutation(n)
@@ -274,6 +275,8 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
                 else:
                     lo, hi = shard_range(len(gidx), rank, size)
                 cbs.on_batch_begin(b, {"size": max(hi - lo, 0)})
+                if first_step is not None:
+                    transform.step = first_step + epoch * n_batches + b
                 if deterministic:
                     value = _blocked_step(model, x, y, gidx, rank, size, n_blocks, block_rows,
                                           loss, fns, acc, mean, noise, tf, batches, ddp, comm)
@@ -319,6 +322,8 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
     finally:
         for m in noise:
             m._row_start = 0
+        if first_step is not None:
+            transform.step = first_step  # as in a single process, left as given
         if ddp is not None:
             ddp.close()
     return history

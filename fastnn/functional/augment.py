@@ -15,6 +15,8 @@ array is written: TypeError for types and dtypes, ValueError for shapes,
 layouts, read-only arrays and values out of range.
 """
 
+from typing import Any, Optional, Tuple
+
 import numpy as np
 
 from fastnn._ext import augment as _k
@@ -99,6 +101,137 @@ def _stream(seed, offset):
 _run_args = run_args
 
 
+# ------------------------------------------------- options (no array needed)
+# One checker per function, called by the function and by the transform of
+# fastnn.augment that wraps it (at construction), so a bad option raises
+# where it is given and the checks exist once.
+
+def flip_crop_options(pad: Any = 0, size: Any = None, padding_mode: Any = "constant",
+                      p_hflip: Any = 0.5, p_vflip: Any = 0.0
+                      ) -> Tuple[int, Optional[Tuple[int, int]], bool, float, float]:
+    """Check the options of :func:`random_flip_crop` that need no image.
+
+    Parameters
+    ----------
+    pad, size, padding_mode, p_hflip, p_vflip
+        As in :func:`random_flip_crop`.
+
+    Returns
+    -------
+    (pad, size, reflect, p_hflip, p_vflip)
+        ``size`` as ``(h, w)`` or None; ``reflect`` whether
+        ``padding_mode`` is "reflect".
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`random_flip_crop` for these options.
+    """
+    pad = _int("pad", pad, 0, _MAX_OFFSET)
+    if size is not None:
+        if not isinstance(size, (tuple, list)) or len(size) != 2:
+            raise TypeError(f"size must be a tuple (h, w), got {size!r}")
+        size = (_int("size[0]", size[0], 1), _int("size[1]", size[1], 1))
+    if not isinstance(padding_mode, str) or padding_mode not in ("constant", "reflect"):
+        raise ValueError(f"padding_mode must be 'constant' or 'reflect', got {padding_mode!r}")
+    return (pad, size, padding_mode == "reflect", _prob("p_hflip", p_hflip),
+            _prob("p_vflip", p_vflip))
+
+
+def affine_options(degrees: Any = 0.0, scale: Any = (1.0, 1.0), translate: Any = 0.0
+                   ) -> Tuple[float, float, float, float]:
+    """Check the options of :func:`random_affine`.
+
+    Parameters
+    ----------
+    degrees, scale, translate
+        As in :func:`random_affine`.
+
+    Returns
+    -------
+    (degrees, scale_low, scale_high, translate)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`random_affine` for these options.
+    """
+    degrees = check_real("degrees", degrees, 0.0, True, 180.0, True)
+    if not isinstance(scale, (tuple, list)) or len(scale) != 2:
+        raise TypeError(f"scale must be a tuple (low, high), got {scale!r}")
+    lo = check_real("scale[0]", scale[0], _MIN_SCALE)
+    hi = check_real("scale[1]", scale[1], lo, True)
+    translate = check_real("translate", translate, 0.0, True, 1.0, True)
+    return degrees, lo, hi, translate
+
+
+def color_jitter_options(brightness: Any = 0.0, contrast: Any = 0.0) -> Tuple[float, float]:
+    """Check the options of :func:`random_color_jitter`.
+
+    Parameters
+    ----------
+    brightness, contrast
+        As in :func:`random_color_jitter`.
+
+    Returns
+    -------
+    (brightness, contrast)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Outside [0, 1] or not a real number.
+    """
+    return (check_real("brightness", brightness, 0.0, True, 1.0, True),
+            check_real("contrast", contrast, 0.0, True, 1.0, True))
+
+
+def snr_noise_options(snr_db: Any) -> float:
+    """Check ``snr_db`` of :func:`random_snr_noise` (a finite real number).
+
+    Parameters
+    ----------
+    snr_db
+        As in :func:`random_snr_noise`.
+
+    Returns
+    -------
+    float
+    """
+    return check_real("snr_db", snr_db)
+
+
+def time_shift_options(max_shift: Any, wrap: Any = False) -> Tuple[int, bool]:
+    """Check the options of :func:`random_time_shift`.
+
+    Parameters
+    ----------
+    max_shift, wrap
+        As in :func:`random_time_shift`.
+
+    Returns
+    -------
+    (max_shift, wrap)
+    """
+    return _int("max_shift", max_shift, 0, _MAX_OFFSET), _bool("wrap", wrap)
+
+
+def element_probability(p: Any) -> float:
+    """Check ``p`` of :func:`random_element_dropout` and
+    :func:`random_neighbor_swap` (a probability in [0, 1]).
+
+    Parameters
+    ----------
+    p
+        The probability.
+
+    Returns
+    -------
+    float
+    """
+    return _prob("p", p)
+
+
 # ---------------------------------------------------------------- images
 
 def random_flip_crop(x, pad=0, *, size=None, padding_mode="constant", p_hflip=0.5, p_vflip=0.0,
@@ -139,24 +272,16 @@ def random_flip_crop(x, pad=0, *, size=None, padding_mode="constant", p_hflip=0.
         ``out``.
     """
     x = _input("x", x, (4,))
-    pad = _int("pad", pad, 0, _MAX_OFFSET)
+    pad, size, reflect, p_hflip, p_vflip = flip_crop_options(pad, size, padding_mode, p_hflip,
+                                                             p_vflip)
     N, C, H, W = x.shape
-    if size is None:
-        h, w = H, W
-    else:
-        if not isinstance(size, (tuple, list)) or len(size) != 2:
-            raise TypeError(f"size must be a tuple (h, w), got {size!r}")
-        h, w = _int("size[0]", size[0], 1), _int("size[1]", size[1], 1)
+    h, w = (H, W) if size is None else size
     if h > H + 2 * pad or w > W + 2 * pad:
         raise ValueError(f"size {(h, w)} is larger than the padded image "
                          f"{(H + 2 * pad, W + 2 * pad)}")
-    if padding_mode not in ("constant", "reflect"):
-        raise ValueError(f"padding_mode must be 'constant' or 'reflect', got {padding_mode!r}")
-    reflect = padding_mode == "reflect"
     if reflect and N * C and (pad >= H or pad >= W):
         raise ValueError(f"reflect padding needs pad < H and pad < W, got pad={pad} for "
                          f"{H}x{W} images")
-    p_hflip, p_vflip = _prob("p_hflip", p_hflip), _prob("p_vflip", p_vflip)
     key, offset = _stream(seed, offset)
     shape = (N, C, h, w)
     out = _out(out, x, shape)
@@ -199,12 +324,7 @@ def random_affine(x, degrees=0.0, scale=(1.0, 1.0), translate=0.0, *, seed, offs
         ``out``.
     """
     x = _input("x", x, (4,))
-    degrees = check_real("degrees", degrees, 0.0, True, 180.0, True)
-    if not isinstance(scale, (tuple, list)) or len(scale) != 2:
-        raise TypeError(f"scale must be a tuple (low, high), got {scale!r}")
-    lo = check_real("scale[0]", scale[0], _MIN_SCALE)
-    hi = check_real("scale[1]", scale[1], lo, True)
-    translate = check_real("translate", translate, 0.0, True, 1.0, True)
+    degrees, lo, hi, translate = affine_options(degrees, scale, translate)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
     x, out = _finish(x, out, x.shape)
@@ -240,8 +360,7 @@ def random_color_jitter(x, brightness=0.0, contrast=0.0, *, seed, offset=0, out=
         ``out``.
     """
     x = _input("x", x, range(1, 33))
-    brightness = check_real("brightness", brightness, 0.0, True, 1.0, True)
-    contrast = check_real("contrast", contrast, 0.0, True, 1.0, True)
+    brightness, contrast = color_jitter_options(brightness, contrast)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
     x, out = _finish(x, out, x.shape)
@@ -277,7 +396,7 @@ def random_snr_noise(x, snr_db, *, seed, offset=0, out=None, n_threads=None):
         ``out``.
     """
     x = _input("x", x, range(1, 33))
-    snr_db = check_real("snr_db", snr_db)
+    snr_db = snr_noise_options(snr_db)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
     x, out = _finish(x, out, x.shape)
@@ -316,8 +435,7 @@ def random_time_shift(x, max_shift, *, wrap=False, seed, offset=0, out=None, n_t
         ``out``.
     """
     x = _input("x", x, (2, 3))
-    max_shift = _int("max_shift", max_shift, 0, _MAX_OFFSET)
-    wrap = _bool("wrap", wrap)
+    max_shift, wrap = time_shift_options(max_shift, wrap)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
     x, out = _finish(x, out, x.shape)
@@ -346,7 +464,7 @@ def random_element_dropout(x, p, *, seed, offset=0, out=None, n_threads=None):
         ``out``.
     """
     x = _input("x", x, (2, 3))
-    p = _prob("p", p)
+    p = element_probability(p)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
     x, out = _finish(x, out, x.shape)
@@ -378,7 +496,7 @@ def random_neighbor_swap(x, p, *, seed, offset=0, out=None, n_threads=None):
         ``out``.
     """
     x = _input("x", x, (2, 3))
-    p = _prob("p", p)
+    p = element_probability(p)
     key, offset = _stream(seed, offset)
     out = _out(out, x, x.shape)
     x, out = _finish(x, out, x.shape)

@@ -26,6 +26,8 @@ memory with the input. Every argument is checked before any array is
 written: TypeError for types and dtypes, ValueError for shapes, layouts,
 read-only arrays and values out of range.
 """
+from typing import Any
+
 import numpy as np
 
 from fastnn._ext import dropout as _k
@@ -270,6 +272,27 @@ def dropconnect_backward(grad_dropped_weight, p=0.5, *, seed=None, offset=0, mas
 
 # ------------------------------------------------------------ Gaussian noise
 
+def noise_std(std: Any) -> float:
+    """Check the ``std`` of :func:`gaussian_noise` (a real number >= 0);
+    also called by :class:`fastnn.augment.GaussianNoise` at construction.
+
+    Parameters
+    ----------
+    std
+        The noise's standard deviation.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a real number, or negative.
+    """
+    return check_real("std", std, 0.0)
+
+
 def gaussian_noise(x, std, training=True, *, multiplicative=False, seed, offset=0, out=None,
                    n_threads=None):
     """Gaussian noise injection on inputs or weights.
@@ -301,7 +324,7 @@ def gaussian_noise(x, std, training=True, *, multiplicative=False, seed, offset=
     """
     arrays = Arrays()
     x = arrays.read("x", _input("x", x))
-    std = check_real("std", std, 0.0)
+    std = noise_std(std)
     training = check_bool("training", training)
     multiplicative = check_bool("multiplicative", multiplicative)
     key, offset = _stream(seed, offset)
@@ -323,7 +346,7 @@ def gaussian_noise_backward(grad_out, std, *, multiplicative=False, seed, offset
     ``(seed, offset)``). Parameters are those of the forward call."""
     arrays = Arrays()
     g = arrays.read("grad_out", _input("grad_out", grad_out))
-    std = check_real("std", std, 0.0)
+    std = noise_std(std)
     multiplicative = check_bool("multiplicative", multiplicative)
     key, offset = _stream(seed, offset)
     out = _out(arrays, out, g)

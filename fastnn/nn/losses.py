@@ -5,6 +5,8 @@ and keeps the gradient with respect to ``output``, computed in the same
 fused pass; ``backward()`` returns that gradient. The gradient array is a
 workspace reused across calls of one shape.
 """
+from typing import Any
+
 import numpy as np
 
 from fastnn import functional as F
@@ -98,12 +100,23 @@ class CrossEntropyLoss(Loss):
         self.label_smoothing, self.reduction = label_smoothing, reduction
 
     @staticmethod
-    def check_target(target, name="target"):
+    def check_target(target: Any, name: str = "target") -> None:
         """Reject targets cross-entropy cannot take, naming the mistake.
 
-        Integer labels (n_samples,) or (n_samples, 1) and one-hot or
-        probability targets (n_samples, n_classes) pass; float labels (n_samples,) raise
-        TypeError (cast them with ``.astype(np.int64)``), as do booleans.
+        Integer labels (n_samples,) or (n_samples, 1), one-hot or
+        probability targets (n_samples, n_classes), and the targets of
+        per-position logits (N, C, d1, ..., dk) (integer labels
+        (N, d1, ..., dk), or probabilities of the logits' shape) pass; whether
+        the shape matches the logits is checked when the loss is computed.
+        Float labels (n_samples,) raise TypeError (cast them with
+        ``.astype(np.int64)``), as do booleans; a 0-d target raises ValueError.
+
+        Parameters
+        ----------
+        target : ndarray
+            Checked when it is an ndarray (other inputs are left to the loss).
+        name : str, default "target"
+            The name the messages give the target.
         """
         if not isinstance(target, np.ndarray):
             return
@@ -116,9 +129,9 @@ class CrossEntropyLoss(Loss):
         if kind not in "iuf":
             raise TypeError(f"{name} has dtype {target.dtype}; cross-entropy takes integer class "
                             f"labels or float one-hot/probability targets")
-        if target.ndim not in (1, 2):
-            raise ValueError(f"{name} must be labels (n_samples,) or one-hot/probability "
-                             f"targets (n_samples, n_classes), got shape {target.shape}")
+        if target.ndim < 1:
+            raise ValueError(f"{name} must be labels (n_samples, ...) or one-hot/probability "
+                             f"targets (n_samples, n_classes, ...), got shape {target.shape}")
 
     def forward(self, output, target):
         # Keras' conventions apply to (N, C) logits only: with (N, C, d1, ...)
