@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 
 from fastnn.callbacks import Callback
+from fastnn.optim.optimizer import step_arguments
 from fastnn.parameter import Parameter
 
 __all__ = ["Pruner", "MaskedOptimizer", "PruningCallback", "iterative_prune", "magnitude_scores",
@@ -430,10 +431,7 @@ class MaskedOptimizer:
         object
             The closure's return value, or None.
         """
-        if closure is not None and not callable(closure):
-            if grads is not None:
-                raise TypeError("step() got grads twice")
-            closure, grads = None, closure
+        closure, grads = step_arguments(closure, grads)
         value = closure() if closure is not None else None
         self.pruner._follow_growth()
         params = self.optimizer._all_params()

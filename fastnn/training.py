@@ -381,6 +381,18 @@ def _check_inputs_fit_model(model, x, validation_data, transform):
                          f"samples of shape {x.shape[1:]}")
 
 
+def _end_epoch_schedule(opt, scheduler, per_batch, plateau, logs):
+    """The epoch's learning rate into ``logs``, then a per-epoch scheduler's
+    step (ReduceLROnPlateau on val_loss, else loss); shared by :func:`fit`
+    and ``fastnn.distributed``'s fit."""
+    logs["lr"] = float(opt.param_groups[0]["lr"])
+    if scheduler is not None and not per_batch:
+        if plateau:
+            scheduler.step(logs.get("val_loss", logs["loss"]))
+        else:
+            scheduler.step()
+
+
 def _prepare_loop(opt, x, y, loss, fns, batch_size, epochs, initial_epoch, validation_data,
                   scheduler, scheduler_interval, model=None, transform=None):
     """Checks the validation data and the scheduler interval and builds the
@@ -695,12 +707,7 @@ def _fit(model, x, y, loss, optimizer, lr, epochs, batch_size, validation_data,
                 val = _evaluate(model, validation_data[0], validation_data[1], loss,
                                 max(batch_size, 256), fns)
                 logs.update({"val_" + k: v for k, v in val.items()})
-            logs["lr"] = float(opt.param_groups[0]["lr"])
-            if scheduler is not None and not per_batch:
-                if plateau:
-                    scheduler.step(logs.get("val_loss", logs["loss"]))
-                else:
-                    scheduler.step()
+            _end_epoch_schedule(opt, scheduler, per_batch, plateau, logs)
             cbs.on_epoch_end(epoch, logs)
             if trainer.stop_training:
                 break

@@ -305,12 +305,7 @@ def _fit(model, x, y, comm, zero, loss, optimizer, lr, epochs, batch_size, valid
                 val = _evaluate(model, validation_data[0], validation_data[1], loss,
                                 max(batch_size, 256), fns, comm)
                 logs.update({"val_" + k: v for k, v in val.items()})
-            logs["lr"] = float(opt.param_groups[0]["lr"])
-            if scheduler is not None and not per_batch:
-                if plateau:
-                    scheduler.step(logs.get("val_loss", logs["loss"]))
-                else:
-                    scheduler.step()
+            _t._end_epoch_schedule(opt, scheduler, per_batch, plateau, logs)
             if consolidate:
                 opt.consolidate_state_dict()
             cbs.on_epoch_end(epoch, logs)

@@ -11,6 +11,16 @@ from fastnn.parameter import Parameter
 __all__ = ["Optimizer"]
 
 
+def step_arguments(closure, grads):
+    """``step``'s (closure, grads), where the gradients may also come as the
+    first positional argument (``step(grads)``)."""
+    if closure is not None and not callable(closure):
+        if grads is not None:
+            raise TypeError("step() got grads twice")
+        closure, grads = None, closure
+    return closure, grads
+
+
 class Optimizer:
     """Base class of fastnn's optimizers.
 
@@ -172,10 +182,7 @@ class Optimizer:
         object
             The closure's return value, or None.
         """
-        if closure is not None and not callable(closure):
-            if grads is not None:
-                raise TypeError("step() got grads twice")
-            closure, grads = None, closure
+        closure, grads = step_arguments(closure, grads)
         if not self._step_lock.acquire(blocking=False):
             raise RuntimeError(f"{type(self).__name__}.step called while another thread is "
                                f"stepping the same optimizer: concurrent steps are not "
