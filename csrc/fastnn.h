@@ -25,10 +25,6 @@
 /* Bumped whenever a declaration below changes incompatibly. */
 #define FASTNN_API_VERSION 1
 
-/* dtype codes for the dtype-generic entry points */
-#define FNN_DTYPE_FLOAT32 0
-#define FNN_DTYPE_FLOAT64 1
-
 #ifdef __cplusplus
 extern "C" {
 #endif

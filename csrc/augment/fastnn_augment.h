@@ -15,6 +15,12 @@
 #ifndef FASTNN_AUGMENT_H
 #define FASTNN_AUGMENT_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The typed entry points (u0..u3: the uniforms of sample n's block n).
  *
  * fnn_flip_crop: padded random crop to (out_h, out_w), then random flips.
@@ -64,5 +70,9 @@
 
 FNN_DECLARE_AUGMENT(float, f32)
 FNN_DECLARE_AUGMENT(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

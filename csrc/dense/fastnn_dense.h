@@ -15,6 +15,12 @@
 #ifndef FASTNN_DENSE_H
 #define FASTNN_DENSE_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The `act` argument. What backward needs: "input" activations need the
  * pre-activation z, "output" ones can use y = act(z) instead (saving the
  * output costs no extra memory when it is the layer's result anyway). */
@@ -152,5 +158,9 @@ int fnn_dense_get_engine(void);
 
 FNN_DECLARE_DENSE(float, f32)
 FNN_DECLARE_DENSE(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,12 @@
 #ifndef FASTNN_DROPOUT_H
 #define FASTNN_DROPOUT_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FNN_DECLARE_DROPOUT(T, SFX)                                                             \
     /* y ← x·keep/(1 − p); p = 1 gives zeros.  x IN, y OUT (n values), mask OUT              */ \
     /* ((n + 7)/8 bytes, or NULL for none)                                                    */ \
@@ -38,5 +44,9 @@
 
 FNN_DECLARE_DROPOUT(float, f32)
 FNN_DECLARE_DROPOUT(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

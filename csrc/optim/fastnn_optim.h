@@ -8,6 +8,12 @@
 #ifndef FASTNN_OPTIM_H
 #define FASTNN_OPTIM_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Which optimizer: the `algorithm` argument of fnn_optim_step. */
 enum fnn_optim_algorithm {
     FNN_OPTIM_SGD = 0,     /* state0: momentum_buffer (NULL if momentum == 0) */
@@ -105,5 +111,9 @@ void fnn_clamp(int dtype, void *x, size_t n, double lo, double hi, int n_threads
 
 FNN_DECLARE_OPTIMIZERS(float, f32)
 FNN_DECLARE_OPTIMIZERS(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
