@@ -94,3 +94,50 @@ def test_cxx_program_links_through_family_headers(tmp_path):
     assert float(ss) == 55.0 and ok == "1"
     np.testing.assert_array_equal([float(p0), float(p1), float(p2)], [0.5, 1.5, 2.5])
 
+
+# ---------------------------------------------------------------- documented aliasing
+
+def _in_place_calls():
+    import ctypes
+
+    vp, sz, i, d, u64 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_double, \
+        ctypes.c_uint64
+    rows, row_len = 5, 4099
+    return rows, row_len, {
+        # name: (argtypes after x, y; arguments after x, y)
+        "color_jitter": ([sz, sz, d, d, u64, u64, i, i], (rows, row_len, 0.3, 0.4, 7, 1, 2, 0)),
+        "snr_noise": ([sz, sz, d, u64, u64, i, i], (rows, row_len, 10.0, 7, 1, 2, 0)),
+        "element_dropout": ([sz, sz, sz, d, u64, u64, i, i], (rows, row_len, 1, 0.3, 7, 1, 2, 0)),
+        "channel_dropout": ([sz, sz, d, u64, u64, i, i], (rows, row_len, 0.5, 7, 1, 2, 0)),
+        "gaussian_noise": ([sz, d, i, u64, u64, i, i], (rows * row_len, 0.1, 1, 7, 1, 2, 0)),
+        "dropout": ([vp, sz, d, u64, u64, i, i], (None, rows * row_len, 0.3, 7, 1, 2, 0)),
+        "dropout_backward": ([sz, d, u64, u64, i, i], (rows * row_len, 0.3, 7, 1, 2, 0)),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_documented_in_place_calls(dtype):
+    """fastnn_augment.h and fastnn_dropout.h name the calls that may run with
+    y == x: they give the same result in place."""
+    import ctypes
+
+    lib = ctypes.CDLL(fastnn.get_library())
+    sfx = "f32" if dtype == np.float32 else "f64"
+    rows, row_len, calls = _in_place_calls()
+    x = np.random.default_rng(3).normal(size=rows * row_len).astype(dtype)
+    for name, (argtypes, args) in calls.items():
+        f = getattr(lib, f"fnn_{name}_{sfx}")
+        f.argtypes, f.restype = [ctypes.c_void_p, ctypes.c_void_p] + argtypes, None
+        y = np.full_like(x, np.nan)
+        f(x.ctypes.data, y.ctypes.data, *args)
+        z = x.copy()
+        f(z.ctypes.data, z.ctypes.data, *args)
+        np.testing.assert_array_equal(z, y, err_msg=name)
+    augment = (INCLUDE / "augment" / "fastnn_augment.h").read_text()
+    dropout = (INCLUDE / "dropout" / "fastnn_dropout.h").read_text()
+    assert "may run in place" in dropout
+    aliasing = augment[augment.index("Aliasing:"):]
+    for name in ("color_jitter", "snr_noise", "element_dropout"):
+        assert f"fnn_{name}" in aliasing.split("must not")[0]
+    for name in ("flip_crop", "affine", "time_shift", "neighbor_swap"):
+        assert f"fnn_{name}" in aliasing
