@@ -141,3 +141,77 @@ def test_documented_in_place_calls(dtype):
         assert f"fnn_{name}" in aliasing.split("must not")[0]
     for name in ("flip_crop", "affine", "time_shift", "neighbor_swap"):
         assert f"fnn_{name}" in aliasing
+
+
+# ---------------------------------------------------------------- documented contracts
+
+class _Hparams:
+    @staticmethod
+    def struct():
+        import ctypes
+
+        fields = [(name, ctypes.c_double) for name in (
+            "lr", "beta1", "beta2", "eps", "momentum", "dampening", "alpha", "lr_decay",
+            "weight_decay", "l1", "mu", "mu_next", "mu_product")]
+        return type("fnn_optim_hparams", (ctypes.Structure,),
+                    {"_fields_": fields + [("step", ctypes.c_int64), ("options", ctypes.c_uint)]})
+
+
+def _optim_step(lib, algorithm, param, grad, states, hp, n_threads):
+    import ctypes
+
+    vpp = ctypes.c_void_p * 1
+    f = lib.fnn_optim_step
+    f.restype = None
+    roles = [vpp(s.ctypes.data) if s is not None else None for s in states]
+    roles += [None] * (3 - len(roles))
+    f(ctypes.c_int(algorithm), ctypes.c_int(1), ctypes.c_size_t(1),
+      (ctypes.c_size_t * 1)(param.size), vpp(param.ctypes.data), vpp(grad.ctypes.data),
+      *roles, ctypes.byref(hp), ctypes.c_int(n_threads), ctypes.c_int(0))
+
+
+def test_optimizer_state_before_the_first_step():
+    """fastnn_optim.h: states start at zero, except SGD's momentum buffer,
+    which the first step sets to the gradient without reading it."""
+    import ctypes
+
+    from fastnn.reference import adam, sgd
+
+    lib = ctypes.CDLL(fastnn.get_library())
+    header = (INCLUDE / "optim" / "fastnn_optim.h").read_text()
+    assert "State before the first step" in header
+    rng = np.random.default_rng(5)
+    p0, g = rng.normal(size=1001), rng.normal(size=1001)
+    hp = _Hparams.struct()(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9, step=1)
+    p, buf = p0.copy(), np.full_like(p0, np.nan)  # never read on the first step
+    _optim_step(lib, 0, p, g, [buf], hp, 2)
+    rp, rbuf = p0.copy(), np.zeros_like(p0)
+    sgd(rp, g, rbuf, lr=0.1, momentum=0.9, step=1)
+    np.testing.assert_allclose(p, rp, rtol=1e-15)
+    np.testing.assert_array_equal(buf, g)
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    _optim_step(lib, 3, p, g, [m, v], hp, 2)
+    rp, rm, rv = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    adam(rp, g, rm, rv, step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    np.testing.assert_allclose(p, rp, rtol=1e-14)
+
+
+@pytest.mark.parametrize("n_threads", [0, -1, -(2**31), 2, 2**31 - 1])
+def test_n_threads_below_one_means_one(n_threads):
+    """fastnn.h: n_threads below 1 mean 1; any count gives the same bits."""
+    import ctypes
+
+    lib = ctypes.CDLL(fastnn.get_library())
+    x = np.random.default_rng(6).normal(size=200_003)
+    f = lib.fnn_sum_squares_f64
+    f.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int]
+    f.restype = ctypes.c_double
+    assert f(x.ctypes.data, x.size, n_threads, 0) == f(x.ctypes.data, x.size, 1, 0)
+    g = lib.fnn_math_f64
+    g.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                  ctypes.c_int]
+    y1, y2 = np.empty_like(x), np.empty_like(x)
+    g(0, x.ctypes.data, y1.ctypes.data, x.size, 1, 0)
+    g(0, x.ctypes.data, y2.ctypes.data, x.size, n_threads, 0)
+    np.testing.assert_array_equal(y1, y2)
+    assert "values below 1 mean 1" in (INCLUDE / "fastnn.h").read_text()

@@ -4,7 +4,15 @@
  * arrays of a whole model in one call); a single array is n_arrays = 1.
  * The per-array pointer lists are indexed by array; the state roles of
  * each optimizer are given below. Formulas follow torch.optim; see
- * fastnn/reference/optim.py for each one written out in NumPy. */
+ * fastnn/reference/optim.py for each one written out in NumPy.
+ *
+ * State before the first step (hp->step = 1; a step <= 1 counts as the first):
+ * the caller fills every state array with zeros (Adagrad's state_sum with
+ * its initial accumulator value), as torch.optim creates them; the kernels
+ * read it. The exception is SGD's momentum buffer without
+ * FNN_OPT_EMA_MOMENTUM: the first step sets it to the gradient and never
+ * reads it, as torch does. Parameters, gradients and states are separate
+ * arrays (no two may overlap). */
 #ifndef FASTNN_OPTIM_H
 #define FASTNN_OPTIM_H
 
