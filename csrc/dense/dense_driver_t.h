@@ -16,8 +16,11 @@
 
 static const TABLE *FNN_NAME(dense_table)(void) { return FNN_PICK_TABLE(fnn_dense_table); }
 
+/* params NULL: torch.nn's defaults (see fnn_act_params) */
 static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
 {
+    static const fnn_act_params defaults = {0.01, 1.0, 1.0, 20.0};
+    if (p == NULL) p = &defaults;
     c->negative_slope = (T)p->negative_slope;
     c->alpha = (T)p->alpha;
     c->beta = (T)p->beta;

@@ -51,7 +51,10 @@ enum fnn_math_function {
     FNN_MATH_N = 7
 };
 
-/* Scalar hyperparameters; each activation reads the ones it has. */
+/* Scalar hyperparameters; each activation reads the ones it has. The
+ * `params` argument of every call below may be NULL: torch.nn's defaults
+ * (negative_slope 0.01, alpha 1, beta 1, threshold 20), which is also
+ * what an activation without hyperparameters (ReLU, GELU, ...) gets. */
 typedef struct fnn_act_params {
     double negative_slope; /* LeakyReLU */
     double alpha;          /* ELU */
