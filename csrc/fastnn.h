@@ -3,8 +3,10 @@
  * The public C interface. Every kernel:
  *   - works on C-contiguous arrays given as pointers and sizes;
  *   - exists for float (suffix _f32) and double (suffix _f64);
- *   - takes `n_threads` (the OpenMP thread count to use at most; inputs too
- *     small to gain from threads run on the calling thread) and `flags`
+ *   - takes `n_threads` (the number of threads to use at most, the calling
+ *     thread included; values below 1 mean 1; fastnn's pool adds at most
+ *     255 workers to the calling thread;
+ *     inputs too small to gain from threads run on the calling thread) and `flags`
  *     (FNN_FLAG_* bits, e.g. FNN_FLAG_FLUSH_DENORMALS);
  *   - gives bitwise-identical results for any n_threads;
  *   - does not validate its arguments: the Python layer does that.
@@ -24,10 +26,6 @@
 #define FASTNN_VERSION_PATCH 0
 /* Bumped whenever a declaration below changes incompatibly. */
 #define FASTNN_API_VERSION 1
-
-/* dtype codes for the dtype-generic entry points */
-#define FNN_DTYPE_FLOAT32 0
-#define FNN_DTYPE_FLOAT64 1
 
 #ifdef __cplusplus
 extern "C" {

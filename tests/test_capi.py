@@ -528,3 +528,89 @@ def test_ctypes_dense_forward(lib, dtype, rng):
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(y, ry, **tol)
     np.testing.assert_allclose(pre, rz, **tol)
+
+
+def test_act_params_null_means_torch_defaults(lib, dtype, rng):
+    """fastnn_dense.h: `params` may be NULL (torch.nn's defaults), e.g. for a
+    ReLU, which has no hyperparameter; it was dereferenced (a crash)."""
+    sfx = SUFFIX[np.dtype(dtype)]
+    vp, sz, i = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
+    fwd, bwd = getattr(lib, f"fnn_act_forward_{sfx}"), getattr(lib, f"fnn_act_backward_{sfx}")
+    fwd.argtypes = [i, ctypes.POINTER(_ActParams), sz, sz, sz, vp, vp, vp, sz, vp, vp, i, i]
+    fwd.restype = None
+    bwd.argtypes = [i, ctypes.POINTER(_ActParams), sz, sz, sz, vp, vp, i, vp, sz, vp, vp, vp,
+                    i, i]
+    bwd.restype = i
+    dense = getattr(lib, f"fnn_dense_forward_{sfx}")
+    dense.argtypes = [vp, i, ctypes.POINTER(_ActParams), sz, sz, sz, vp, vp, vp, vp, sz, vp, vp,
+                      i, i]
+    dense.restype = None
+    n, c, k = 13, 7, 5
+    x = rng.normal(0, 3, (n, c)).astype(dtype)
+    b = rng.normal(size=c).astype(dtype)
+    slope = rng.uniform(0, 0.5, c).astype(dtype)
+    dy = rng.normal(size=(n, c)).astype(dtype)
+    xk = rng.normal(size=(n, k)).astype(dtype)
+    w = rng.normal(size=(c, k)).astype(dtype)
+    defaults = _ActParams(0.01, 1.0, 1.0, 20.0)
+    for act in range(11):  # FNN_ACT_N
+        s, ns = (slope.ctypes.data, c) if act == 3 else (None, 0)
+        out = []
+        for params in (None, ctypes.byref(defaults)):
+            pre, y = np.full_like(x, np.nan), np.full_like(x, np.nan)
+            fwd(act, params, n, c, 1, x.ctypes.data, b.ctypes.data, s, ns, pre.ctypes.data,
+                y.ctypes.data, 2, 0)
+            dx, db = np.full_like(x, np.nan), np.full(c, np.nan, dtype)
+            assert bwd(act, params, n, c, 1, dy.ctypes.data, pre.ctypes.data, 0, s, ns,
+                       dx.ctypes.data, db.ctypes.data, None, 2, 0) == 0
+            yd = np.full((n, c), np.nan, dtype)
+            dense(None, act, params, n, k, c, xk.ctypes.data, w.ctypes.data, b.ctypes.data, s,
+                  ns, None, yd.ctypes.data, 2, 0)
+            out.append((y, pre, dx, db, yd))
+        for a, e in zip(*out):
+            assert not np.isnan(e).any()
+            np.testing.assert_array_equal(a, e, err_msg=str(act))
+
+
+@pytest.mark.parametrize("n_slope", [1, 7])
+def test_prelu_backward_bias_gradient_without_slope_gradient(lib, dtype, rng, n_slope):
+    """fastnn_dense.h: dslope may be NULL while dbias is wanted (a frozen
+    PReLU slope). The PReLU loop wrote its slope sums through a NULL block
+    pointer: a crash."""
+    sfx = SUFFIX[np.dtype(dtype)]
+    vp, sz, i = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
+    bwd = getattr(lib, f"fnn_act_backward_{sfx}")
+    bwd.argtypes = [i, ctypes.POINTER(_ActParams), sz, sz, sz, vp, vp, i, vp, sz, vp, vp, vp,
+                    i, i]
+    bwd.restype = i
+    dense = getattr(lib, f"fnn_dense_backward_{sfx}")
+    dense.argtypes = [vp, i, ctypes.POINTER(_ActParams), sz, sz, sz, vp, vp, vp, vp, i, vp, sz,
+                      vp, vp, vp, vp, vp, i, i]
+    dense.restype = i
+    n, c, k, PRELU = 301, 7, 5, 3
+    z = rng.normal(size=(n, c)).astype(dtype)
+    dy = rng.normal(size=(n, c)).astype(dtype)
+    slope = rng.uniform(0, 0.5, n_slope).astype(dtype)
+    x = rng.normal(size=(n, k)).astype(dtype)
+    w = rng.normal(size=(c, k)).astype(dtype)
+    params = _ActParams(0.01, 1.0, 1.0, 20.0)
+    results = []
+    for with_dslope in (True, False):
+        for n_threads in (1, 2):
+            dx, db = np.full_like(z, np.nan), np.full(c, np.nan, dtype)
+            ds = np.full(n_slope, np.nan, dtype) if with_dslope else None
+            assert bwd(PRELU, ctypes.byref(params), n, c, 1, dy.ctypes.data, z.ctypes.data, 0,
+                       slope.ctypes.data, n_slope, dx.ctypes.data, db.ctypes.data,
+                       None if ds is None else ds.ctypes.data, n_threads, 0) == 0
+            dz, dxl = np.full_like(z, np.nan), np.full_like(x, np.nan)
+            dw, db2 = np.full_like(w, np.nan), np.full(c, np.nan, dtype)
+            assert dense(None, PRELU, ctypes.byref(params), n, k, c, dy.ctypes.data,
+                         x.ctypes.data, w.ctypes.data, z.ctypes.data, 0, slope.ctypes.data,
+                         n_slope, dz.ctypes.data, dxl.ctypes.data, dw.ctypes.data,
+                         db2.ctypes.data, None, n_threads, 0) == 0
+            results.append((dx, db, dz, dxl, dw, db2))
+    s = slope if n_slope == 1 else slope[None, :]
+    np.testing.assert_allclose(results[0][0], np.where(z > 0, dy, dy * s), rtol=1e-6)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)

@@ -15,6 +15,12 @@
 #ifndef FASTNN_AUGMENT_H
 #define FASTNN_AUGMENT_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The typed entry points (u0..u3: the uniforms of sample n's block n).
  *
  * fnn_flip_crop: padded random crop to (out_h, out_w), then random flips.
@@ -38,7 +44,11 @@
  *   (no rescaling).  x IN, y OUT (n, len, feat)
  * fnn_neighbor_swap: scanning l = 0 .. len − 2, elements l and l + 1 swap
  *   when u(n·len + l) < p, and the scan then resumes at l + 2.
- *   x IN, y OUT (n, len, feat) */
+ *   x IN, y OUT (n, len, feat)
+ *
+ * Aliasing: fnn_color_jitter, fnn_snr_noise and fnn_element_dropout may be
+ * called in place (y == x). fnn_flip_crop, fnn_affine, fnn_time_shift and
+ * fnn_neighbor_swap read other positions than they write: y must not overlap x. */
 #define FNN_DECLARE_AUGMENT(T, SFX)                                                            \
     void fnn_flip_crop_##SFX(const T *x, T *y, size_t n, size_t c, size_t h, size_t w,         \
                              size_t out_h, size_t out_w, size_t pad, int reflect,              \
@@ -64,5 +74,9 @@
 
 FNN_DECLARE_AUGMENT(float, f32)
 FNN_DECLARE_AUGMENT(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

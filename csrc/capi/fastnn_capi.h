@@ -6,6 +6,12 @@
 #ifndef FASTNN_CAPI_H
 #define FASTNN_CAPI_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* FASTNN_VERSION of the library actually loaded, e.g. "0.1.0". */
 const char *fnn_version(void);
 
@@ -22,5 +28,9 @@ int fnn_features(void);
  * runs in another thread. */
 int fnn_simd_max_level(void);
 int fnn_simd_set_level(int level); /* clamped to fnn_simd_max_level(); returns the level set */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,5 +1,6 @@
 /* Shared definitions for every fastnn kernel: restrict, dtype templating,
- * ISA identifiers, and the flag bits every kernel accepts.
+ * ISA identifiers, the flag bits every kernel accepts and the dtype codes.
+ * Every public header (fastnn.h and each family header) includes it.
  *
  * Kernels are written once, over FNN_REAL, in a template file and
  * instantiated for float and double by core/instantiate_dtypes.h. Per-ISA
@@ -24,6 +25,10 @@
 
 /* Flag bits accepted in the `flags` argument of every kernel. */
 #define FNN_FLAG_FLUSH_DENORMALS 1 /* set FTZ/DAZ on each worker while it runs */
+
+/* dtype codes for the dtype-generic entry points (fnn_optim_step, fnn_reduce, ...) */
+#define FNN_DTYPE_FLOAT32 0
+#define FNN_DTYPE_FLOAT64 1
 
 /* SIMD levels, lowest first; the value is also the index of a kernel in
  * every per-ISA dispatch table. */

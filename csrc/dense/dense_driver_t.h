@@ -16,8 +16,11 @@
 
 static const TABLE *FNN_NAME(dense_table)(void) { return FNN_PICK_TABLE(fnn_dense_table); }
 
+/* params NULL: torch.nn's defaults (see fnn_act_params) */
 static void FNN_NAME(act_coefficients)(const fnn_act_params *p, COEF *c)
 {
+    static const fnn_act_params defaults = {0.01, 1.0, 1.0, 20.0};
+    if (p == NULL) p = &defaults;
     c->negative_slope = (T)p->negative_slope;
     c->alpha = (T)p->alpha;
     c->beta = (T)p->beta;
@@ -232,7 +235,10 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
         const size_t n_blocks = fnn_div_up(n_outer, rpb);
         const size_t n_part = n_blocks * n_channels;
         run.rows_per_block = rpb;
-        T *scratch = (T *)malloc((dslope ? 2 : 1) * n_part * sizeof(T));
+        /* the PReLU loop accumulates the slope sums whenever it accumulates:
+         * give it their blocks even when dslope is NULL (then unused) */
+        const int slope_sums = act == FNN_ACT_PRELU;
+        T *scratch = (T *)malloc((slope_sums ? 2 : 1) * n_part * sizeof(T));
         double *tot = (double *)malloc(2 * n_channels * sizeof(double));
         if (scratch == NULL || tot == NULL) {
             free(scratch);
@@ -240,7 +246,7 @@ int FNN_NAME(fnn_act_backward)(int act, const fnn_act_params *params, size_t n_o
             return -1;
         }
         run.part_b = scratch;
-        run.part_s = dslope ? scratch + n_part : NULL;
+        run.part_s = slope_sums ? scratch + n_part : NULL;
         fnn_parallel_ranges(n_blocks, fnn_div_up(row_grain, rpb), 1, n_threads, flags,
                             FNN_NAME(bwd_row_blocks), &run);
         double *tb = tot, *ts = tot + n_channels;

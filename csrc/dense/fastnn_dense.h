@@ -15,6 +15,12 @@
 #ifndef FASTNN_DENSE_H
 #define FASTNN_DENSE_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The `act` argument. What backward needs: "input" activations need the
  * pre-activation z, "output" ones can use y = act(z) instead (saving the
  * output costs no extra memory when it is the layer's result anyway). */
@@ -45,7 +51,10 @@ enum fnn_math_function {
     FNN_MATH_N = 7
 };
 
-/* Scalar hyperparameters; each activation reads the ones it has. */
+/* Scalar hyperparameters; each activation reads the ones it has. The
+ * `params` argument of every call below may be NULL: torch.nn's defaults
+ * (negative_slope 0.01, alpha 1, beta 1, threshold 20), which is also
+ * what an activation without hyperparameters (ReLU, GELU, ...) gets. */
 typedef struct fnn_act_params {
     double negative_slope; /* LeakyReLU */
     double alpha;          /* ELU */
@@ -152,5 +161,9 @@ int fnn_dense_get_engine(void);
 
 FNN_DECLARE_DENSE(float, f32)
 FNN_DECLARE_DENSE(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

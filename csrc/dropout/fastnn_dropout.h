@@ -9,9 +9,17 @@
  * odd i) is below round(p·2¹⁶), at most 2¹⁶ − 1 for p < 1. Channel dropout
  * uses word r for row r and the threshold round(p·2³²). The stored mask is
  * bit-packed, element i in bit i%8 of byte i/8 (numpy.packbits
- * bitorder="little"). Gaussian noise draws z from fnn_normal's stream. */
+ * bitorder="little"). Gaussian noise draws z from fnn_normal's stream.
+ *
+ * Every call here may run in place: y may be x, gx may be gy. */
 #ifndef FASTNN_DROPOUT_H
 #define FASTNN_DROPOUT_H
+
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define FNN_DECLARE_DROPOUT(T, SFX)                                                             \
     /* y ← x·keep/(1 − p); p = 1 gives zeros.  x IN, y OUT (n values), mask OUT              */ \
@@ -38,5 +46,9 @@
 
 FNN_DECLARE_DROPOUT(float, f32)
 FNN_DECLARE_DROPOUT(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,12 @@
 #ifndef FASTNN_LOSSES_H
 #define FASTNN_LOSSES_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The `reduction` argument. */
 enum fnn_reduction { FNN_REDUCTION_NONE = 0, FNN_REDUCTION_MEAN = 1, FNN_REDUCTION_SUM = 2 };
 
@@ -70,5 +76,9 @@ enum fnn_smoothing {
 
 FNN_DECLARE_LOSSES(float, f32)
 FNN_DECLARE_LOSSES(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

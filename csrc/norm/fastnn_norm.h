@@ -32,6 +32,12 @@
 #ifndef FASTNN_NORM_H
 #define FASTNN_NORM_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FNN_NORM_ENOMEM (-1)
 
 #define FNN_DECLARE_NORM(T, SFX)                                                                 \
@@ -142,5 +148,9 @@
 
 FNN_DECLARE_NORM(float, f32)
 FNN_DECLARE_NORM(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,9 +4,23 @@
  * arrays of a whole model in one call); a single array is n_arrays = 1.
  * The per-array pointer lists are indexed by array; the state roles of
  * each optimizer are given below. Formulas follow torch.optim; see
- * fastnn/reference/optim.py for each one written out in NumPy. */
+ * fastnn/reference/optim.py for each one written out in NumPy.
+ *
+ * State before the first step (hp->step = 1; a step <= 1 counts as the first):
+ * the caller fills every state array with zeros (Adagrad's state_sum with
+ * its initial accumulator value), as torch.optim creates them; the kernels
+ * read it. The exception is SGD's momentum buffer without
+ * FNN_OPT_EMA_MOMENTUM: the first step sets it to the gradient and never
+ * reads it, as torch does. Parameters, gradients and states are separate
+ * arrays (no two may overlap). */
 #ifndef FASTNN_OPTIM_H
 #define FASTNN_OPTIM_H
+
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Which optimizer: the `algorithm` argument of fnn_optim_step. */
 enum fnn_optim_algorithm {
@@ -105,5 +119,9 @@ void fnn_clamp(int dtype, void *x, size_t n, double lo, double hi, int n_threads
 
 FNN_DECLARE_OPTIMIZERS(float, f32)
 FNN_DECLARE_OPTIMIZERS(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

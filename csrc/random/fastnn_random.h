@@ -12,6 +12,12 @@
 #ifndef FASTNN_RANDOM_H
 #define FASTNN_RANDOM_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One Philox4x32-10 block (Salmon et al. 2011).
  *   counter  IN   4 words
  *   key      IN   2 words
@@ -45,5 +51,9 @@ void fnn_philox_words(uint32_t *out, size_t n, uint64_t seed, uint64_t offset, i
 
 FNN_DECLARE_RANDOM(float, f32)
 FNN_DECLARE_RANDOM(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

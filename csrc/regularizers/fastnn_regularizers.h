@@ -5,6 +5,12 @@
 #ifndef FASTNN_REGULARIZERS_H
 #define FASTNN_REGULARIZERS_H
 
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define FNN_DECLARE_REGULARIZERS(T, SFX)                                                          \
     /* Elastic-net penalty scale·(l1·Σ|w| + l2·Σw²), returned; when grad   */                   \
     /* is not NULL, grad ← grad + scale·(l1·sign(w) + 2·l2·w).             */                   \
@@ -14,5 +20,9 @@
 
 FNN_DECLARE_REGULARIZERS(float, f32)
 FNN_DECLARE_REGULARIZERS(double, f64)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

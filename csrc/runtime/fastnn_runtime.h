@@ -2,8 +2,11 @@
 #ifndef FASTNN_RUNTIME_H
 #define FASTNN_RUNTIME_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "../core/common.h" /* size_t, int64_t, FNN_FLAG_*, FNN_DTYPE_* */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* STREAM triad a[i] = b[i] + scalar·c[i] (a OUT; b, c IN), 24 bytes per element. */
 void fnn_stream_triad(double *a, const double *b, const double *c, double scalar, size_t n,
@@ -42,5 +45,9 @@ void fnn_runtime_set_test_mode(int mode, long value);
 
 /* The compiler that built the kernels, e.g. "gcc 12.2.0". */
 const char *fnn_compiler_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

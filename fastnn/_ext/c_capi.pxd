@@ -4,13 +4,13 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 cdef extern from "fastnn.h" nogil:
     int FNN_FLAG_FLUSH_DENORMALS
+    int FNN_DTYPE_FLOAT32
+    int FNN_DTYPE_FLOAT64
     const char *FASTNN_VERSION
     int FASTNN_VERSION_MAJOR
     int FASTNN_VERSION_MINOR
     int FASTNN_VERSION_PATCH
     int FASTNN_API_VERSION
-    int FNN_DTYPE_FLOAT32
-    int FNN_DTYPE_FLOAT64
     int FNN_RUNTIME_TEST_OFF
     int FNN_RUNTIME_TEST_STRAGGLER
     int FNN_RUNTIME_TEST_ABSENT

@@ -11,13 +11,13 @@ Cython's cross-module capsules: nothing to link against.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from fastnn._ext.c_capi cimport (
     FNN_FLAG_FLUSH_DENORMALS,
+    FNN_DTYPE_FLOAT32,
+    FNN_DTYPE_FLOAT64,
     FASTNN_VERSION,
     FASTNN_VERSION_MAJOR,
     FASTNN_VERSION_MINOR,
     FASTNN_VERSION_PATCH,
     FASTNN_API_VERSION,
-    FNN_DTYPE_FLOAT32,
-    FNN_DTYPE_FLOAT64,
     FNN_RUNTIME_TEST_OFF,
     FNN_RUNTIME_TEST_STRAGGLER,
     FNN_RUNTIME_TEST_ABSENT,
