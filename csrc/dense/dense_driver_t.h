@@ -504,6 +504,8 @@ void FNN_NAME(fnn_dense_forward)(const fnn_blas_gemm *gemm, int act, const fnn_a
     if (run.gemm == NULL) {
         /* no BLAS and no memory for the packing buffers: NaN, not garbage */
         for (size_t i = 0; i < n_samples * out_features; ++i) y[i] = (T)NAN;
+        if (pre)
+            for (size_t i = 0; i < n_samples * out_features; ++i) pre[i] = (T)NAN;
         return;
     }
     fnn_parallel_ranges(n_tiles, 1, 1, n_threads, flags | FNN_PARALLEL_LARGE_ITEMS,

@@ -140,6 +140,8 @@ int fnn_dense_get_engine(void);
     /*   bias   IN   out_features values or NULL                                          */    \
     /*   slope  IN   PReLU weights: n_slope = 1 or out_features values; else NULL         */    \
     /*   pre    OUT  n_samples·out_features or NULL;  y OUT  n_samples·out_features       */    \
+    /* With gemm NULL and no memory for the own product's packing buffers, y (and pre) */    \
+    /* are set to NaN: the call cannot report it otherwise.                            */    \
     void fnn_dense_forward_##SFX(const fnn_blas_gemm *gemm, int act, const fnn_act_params *params,  \
                                  size_t n_samples, size_t in_features, size_t out_features,       \
                                  const T *x, const T *weight, const T *bias, const T *slope,      \
