@@ -147,10 +147,7 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     """
     arrays = Arrays()
     z = arrays.read("logits", check_array("logits", logits, min_ndim=2))
-    spatial = z.shape[2:]
-    n_classes = z.shape[1]
-    n_rows = z.shape[0] * math.prod(spatial)
-    rows_shape = (z.shape[0],) + spatial
+    spatial, n_classes, n_rows, rows_shape = _rows_of(z)
     red = _check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
     eps = check_real("label_smoothing", label_smoothing, 0.0, True, 1.0, False)
@@ -168,11 +165,8 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
                         f"got {type(target).__name__}")
     labels = probs = None
     if target.dtype.kind in "iu":
-        if spatial and target.shape != rows_shape:
-            raise ValueError(f"target has shape {target.shape}, expected {rows_shape} "
-                             f"(labels of logits {z.shape} without the class axis 1)")
         labels = arrays.read("target", check_labels(
-            "target", target.reshape(-1) if spatial else target, n_rows, n_classes,
+            "target", _row_labels("target", target, z, "logits"), n_rows, n_classes,
             ignore_index))
     elif target.dtype.kind == "f":
         probs = arrays.read("target", _check_same("target", target, z))
@@ -194,19 +188,43 @@ def softmax_cross_entropy(logits, target, *, weight=None, ignore_index=-100,
     w = arrays.read("weight", _check_weight("weight", weight, n_classes, z.dtype))
     grad, loss = _outputs(arrays, z, z.shape, red, rows_shape, out, loss_out)
     arrays.check()
-    if not spatial:
-        value = _k.softmax_cross_entropy(z, labels, probs, w, ignore_index, eps,
-                                         _SMOOTHING[smoothing], red, loss, grad,
-                                         *run_args(n_threads))
-        return _finish(value, loss, red, z.dtype), grad
-    # (N, C, d...): rows of C classes, the gradient moved back to axis 1
-    grad_rows = np.empty((n_rows, n_classes), z.dtype)
-    value = _k.softmax_cross_entropy(_classes_last(z), labels, probs, w, ignore_index, eps,
-                                     _SMOOTHING[smoothing], red,
-                                     None if loss is None else loss.reshape(n_rows), grad_rows,
-                                     *run_args(n_threads))
-    np.copyto(grad, np.moveaxis(grad_rows.reshape(rows_shape + (n_classes,)), -1, 1))
+    value = _on_rows(lambda z_rows, loss_rows, grad_rows: _k.softmax_cross_entropy(
+        z_rows, labels, probs, w, ignore_index, eps, _SMOOTHING[smoothing], red, loss_rows,
+        grad_rows, *run_args(n_threads)), z, loss, grad)
     return _finish(value, loss, red, z.dtype), grad
+
+
+def _rows_of(x):
+    """The row layout of (N, C) or (N, C, d1, ...) inputs: ``(spatial,
+    n_classes, n_rows, rows_shape)``, positions (N, d1, ...) as rows."""
+    spatial = x.shape[2:]
+    return spatial, x.shape[1], x.shape[0] * math.prod(spatial), (x.shape[0],) + spatial
+
+
+def _row_labels(name, labels, x, x_name):
+    """Integer labels of (N, C, d1, ...) inputs, (N, d1, ...), as one per
+    row; those of (N, C) inputs as they are (checked by check_labels)."""
+    if x.ndim == 2 or not isinstance(labels, np.ndarray):
+        return labels
+    rows_shape = (x.shape[0],) + x.shape[2:]
+    if labels.shape != rows_shape:
+        raise ValueError(f"{name} has shape {labels.shape}, expected {rows_shape} (labels of "
+                         f"{x_name} {x.shape} without the class axis 1)")
+    return labels.reshape(-1)
+
+
+def _on_rows(run, x, loss, grad):
+    """``run(x_rows, loss_rows, grad_rows)``, a kernel over rows of C
+    classes, for (N, C) inputs as they are, and for (N, C, d1, ...) inputs
+    on their positions as rows, the gradient moved back to axis 1."""
+    if x.ndim == 2:
+        return run(x, loss, grad)
+    n_classes = x.shape[1]
+    rows_shape = (x.shape[0],) + x.shape[2:]
+    grad_rows = np.empty((math.prod(rows_shape), n_classes), x.dtype)
+    value = run(_classes_last(x), None if loss is None else loss.reshape(-1), grad_rows)
+    np.copyto(grad, np.moveaxis(grad_rows.reshape(rows_shape + (n_classes,)), -1, 1))
+    return value
 
 
 def _classes_last(a):
@@ -248,32 +266,18 @@ def nll_loss(log_probs, labels, *, weight=None, ignore_index=-100, reduction="me
     if x.ndim < 2:
         raise ValueError(f"log_probs must be (n_rows, n_classes) or (N, C, d1, ...), got shape "
                          f"{x.shape}")
-    spatial = x.shape[2:]
-    n_classes = x.shape[1]
-    n_rows = x.shape[0] * math.prod(spatial)
-    rows_shape = (x.shape[0],) + spatial
+    spatial, n_classes, n_rows, rows_shape = _rows_of(x)
     red = _check_reduction(reduction)
     ignore_index = _check_ignore_index(ignore_index)
     if spatial:
-        labels = as_ndarray("labels", labels)
-        if isinstance(labels, np.ndarray):
-            if labels.shape != rows_shape:
-                raise ValueError(f"labels has shape {labels.shape}, expected {rows_shape} "
-                                 f"(labels of log_probs {x.shape} without the class axis 1)")
-            labels = labels.reshape(-1)
+        labels = _row_labels("labels", as_ndarray("labels", labels), x, "log_probs")
     y = arrays.read("labels", check_labels("labels", labels, n_rows, n_classes, ignore_index))
     w = arrays.read("weight", _check_weight("weight", weight, n_classes, x.dtype))
     grad, loss = _outputs(arrays, x, x.shape, red, rows_shape, out, loss_out)
     arrays.check()
-    if not spatial:
-        value = _k.nll_loss(x, y, w, ignore_index, red, loss, grad, *run_args(n_threads))
-        return _finish(value, loss, red, x.dtype), grad
-    # (N, C, d...): rows of C classes, the gradient moved back to axis 1
-    grad_rows = np.empty((n_rows, n_classes), x.dtype)
-    value = _k.nll_loss(_classes_last(x), y, w, ignore_index, red,
-                        None if loss is None else loss.reshape(n_rows), grad_rows,
-                        *run_args(n_threads))
-    np.copyto(grad, np.moveaxis(grad_rows.reshape(rows_shape + (n_classes,)), -1, 1))
+    value = _on_rows(lambda x_rows, loss_rows, grad_rows: _k.nll_loss(
+        x_rows, y, w, ignore_index, red, loss_rows, grad_rows, *run_args(n_threads)),
+        x, loss, grad)
     return _finish(value, loss, red, x.dtype), grad
 
 
