@@ -21,7 +21,8 @@ import numpy as np
 from fastnn import _config
 from fastnn._ext import optim as _k
 from fastnn._ext.runtime import check_disjoint, check_real, prepare_single
-from fastnn._validation import as_ndarray, check_inout, check_input, check_param
+from fastnn._validation import (as_ndarray, check_bool, check_inout, check_input,
+                                check_param)
 from fastnn.parameter import Parameter
 
 __all__ = ["sgd_", "adagrad_", "rmsprop_", "adam_", "adamw_", "nadam_", "radam_", "lion_",
@@ -55,8 +56,7 @@ def _check_flags(names, *values):
     else:
         return
     for name, value in zip(names, values):
-        if type(value) is not bool and not isinstance(value, np.bool_):
-            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+        check_bool(name, value)
 
 
 def _common(lr, weight_decay, l1):

@@ -7,6 +7,7 @@ import numpy as np
 
 from fastnn.functional import optim as F
 from fastnn._ext.runtime import check_real
+from fastnn._validation import check_bool
 from fastnn.optim.optimizer import Optimizer
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Lion"]
@@ -34,8 +35,7 @@ def _check_lr(group):
 
 def _check_bools(group, *names):
     for name in names:
-        if not isinstance(group[name], (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {type(group[name]).__name__}")
+        check_bool(name, group[name])
 
 
 def _check_betas(group):
@@ -53,12 +53,10 @@ def _torch_only(foreach=None, fused=None, capturable=False, differentiable=False
     ``capturable`` (CUDA graphs) and ``differentiable`` (autograd through the
     step) have no meaning for NumPy arrays and must be False."""
     for name, value in (("foreach", foreach), ("fused", fused)):
-        if value is not None and not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be None or a bool, got {type(value).__name__}")
+        if value is not None:
+            check_bool(name, value)
     for name, value in (("capturable", capturable), ("differentiable", differentiable)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-        if value:
+        if check_bool(name, value):
             raise ValueError(f"{name}=True is not supported: fastnn updates NumPy arrays, "
                              f"outside CUDA graphs and autograd")
 
