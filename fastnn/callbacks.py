@@ -275,6 +275,11 @@ class CallbackList(Callback):
 # ---------------------------------------------------------------- Keras callbacks
 
 
+def _worst(mode: str) -> float:
+    """The starting "best" value of a monitored quantity: one every value beats."""
+    return math.inf if mode == "min" else -math.inf
+
+
 def _architecture(model: Any) -> tuple:
     """The names and shapes of the model's parameters and buffers: what a
     state dict must match to be loaded into it."""
@@ -334,7 +339,7 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         _check_monitor_available(self.trainer, self.monitor, "EarlyStopping")
         self.wait = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = _worst(self.mode)
         if self.baseline is not None:
             self.best = self.baseline
         self.best_weights = None
@@ -353,7 +358,7 @@ class EarlyStopping(Callback):
             # the parameters changed shape (a growth): the snapshot cannot be
             # loaded any more; keep the best epoch of the new architecture
             self.best_weights = None
-            self._weights_best = math.inf if self.mode == "min" else -math.inf
+            self._weights_best = _worst(self.mode)
         better = self._better(value, self._weights_best)
         if better:
             self._weights_best = value
@@ -442,7 +447,7 @@ class ReduceLROnPlateau(Callback):
     def _reset(self):
         self.wait = 0
         self.cooldown_counter = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = _worst(self.mode)
 
     def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
@@ -676,7 +681,7 @@ class ModelCheckpoint(Callback):
         self.save_best_only = bool(save_best_only)
         self.save_optimizer = bool(save_optimizer)
         self.saved: List[str] = []
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = _worst(self.mode)
 
     def on_train_begin(self, logs=None):
         for field in self._fields:
