@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from fastnn import functional as F
+from fastnn.functional.losses import _check_reduction as _reduction_code
 
 __all__ = ["Loss", "CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss", "get_loss"]
 
@@ -94,8 +95,7 @@ class CrossEntropyLoss(Loss):
 
     def __init__(self, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        _check_reduction(reduction)
         self.weight, self.ignore_index = weight, ignore_index
         self.label_smoothing, self.reduction = label_smoothing, reduction
 
@@ -167,8 +167,8 @@ def _target_like(target, output):
 
 
 def _check_reduction(reduction):
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    """``reduction`` as the functional losses check it, kept as given."""
+    _reduction_code(reduction)
     return reduction
 
 
