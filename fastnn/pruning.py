@@ -24,6 +24,7 @@ import numbers
 
 import numpy as np
 
+from fastnn._validation import Arrays, check_inout_shape
 from fastnn.callbacks import Callback
 from fastnn.optim.optimizer import step_arguments
 from fastnn.parameter import Parameter
@@ -180,20 +181,13 @@ class Pruner:
         masks = list(masks)
         if len(masks) != len(self.params):
             raise ValueError(f"got {len(masks)} masks for {len(self.params)} parameters")
-        for i, (p, m) in enumerate(zip(self.params, masks)):
-            if not isinstance(m, np.ndarray) or m.dtype != np.bool_:
-                raise TypeError(f"masks[{i}] must be a numpy.ndarray of bool, got "
-                                f"{getattr(m, 'dtype', type(m).__name__)}")
-            if m.shape != _data(p).shape:
-                raise ValueError(f"masks[{i}] has shape {m.shape}, its parameter "
-                                 f"{_data(p).shape}")
-            if not m.flags.c_contiguous or not m.flags.writeable:
-                raise ValueError(f"masks[{i}] must be C-contiguous and writable: the pruner "
-                                 f"updates it in place, never a copy")
-        for i in range(len(masks)):
-            for j in range(i):
-                if np.shares_memory(masks[i], masks[j]):
-                    raise ValueError(f"masks[{i}] and masks[{j}] share memory")
+        # updated in place by prune and undo: exact shape, bool, writable,
+        # C-contiguous, and no two of them overlapping
+        arrays = Arrays()
+        masks = [arrays.write(f"masks[{i}]", check_inout_shape(f"masks[{i}]", m,
+                                                               _data(p).shape, np.bool_))
+                 for i, (p, m) in enumerate(zip(self.params, masks))]
+        arrays.check()
         return masks
 
     # ------------------------------------------------------------ pruning
