@@ -486,6 +486,14 @@ def grad_norm(grads, norm_type=2.0, n_threads=None):
         return math.inf
 
 
+def _check_limit(name, value):
+    """A clipping limit: a real number >= 0, or ``math.inf`` (nothing is
+    clipped: torch's idiom for measuring the norm only)."""
+    if isinstance(value, (float, np.floating)) and value == math.inf:
+        return math.inf
+    return _check_real(name, value, 0.0)
+
+
 def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_threads=None):
     """Scale gradients in place so that their joint norm is at most ``max_norm``.
 
@@ -511,9 +519,7 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
     float
         The total norm N before clipping.
     """
-    # max_norm = inf: the norm only, nothing clipped
-    if not (isinstance(max_norm, (float, np.floating)) and max_norm == math.inf):
-        max_norm = _check_real("max_norm", max_norm, 0.0)
+    max_norm = _check_limit("max_norm", max_norm)
     norm_type = _check_norm_type(norm_type)
     _check_flags(("error_if_nonfinite",), error_if_nonfinite)
     arrays = _grad_list(grads, writable=True)
@@ -522,8 +528,8 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, n_
         raise RuntimeError(f"the total norm of order {norm_type} of the gradients is "
                            f"non-finite ({total}), so it cannot be clipped")
     coef = max_norm / (total + 1e-6)
-    if coef > 1.0:  # a NaN coefficient stays NaN (min(1.0, nan) would be 1.0)
-        coef = 1.0
+    if coef >= 1.0:  # a NaN coefficient fails this and scales (min(1.0, nan) is 1.0)
+        return total  # nothing to clip: a scaling by 1 would be a pass for nothing
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
     for a in arrays:
@@ -538,9 +544,10 @@ def clip_grad_value_(grads, clip_value, n_threads=None):
     :func:`clip_grad_norm_`. ``clip_value=math.inf`` clamps nothing, as in
     torch.
     """
-    if not (isinstance(clip_value, (float, np.floating)) and clip_value == math.inf):
-        clip_value = _check_real("clip_value", clip_value, 0.0)
+    clip_value = _check_limit("clip_value", clip_value)
     arrays = _grad_list(grads, writable=True)
+    if clip_value == math.inf:
+        return  # the arrays are checked; nothing to clamp
     nt = _config.resolve_threads(n_threads)
     flags = _config.kernel_flags()
     for a in arrays:
